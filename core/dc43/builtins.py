@@ -1,0 +1,33 @@
+"""Components of dc43 itself, registered before any entry-point plugin.
+
+They answer the catalogue hooks like any plugin, so a third-party plugin can
+replace one by providing the same name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from dc43.hookspecs import hookimpl
+from dc43.locators import StaticDatasetLocator
+from dc43.strategies import NoOpStreamingInterventionStrategy
+
+
+@hookimpl
+def dc43_dataset_locators() -> Mapping[str, Callable[..., Any]]:
+    return {"static": StaticDatasetLocator}
+
+
+@hookimpl
+def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
+    def foreach_batch() -> Any:
+        from dc43.spark.observation import ForeachBatchObservationWriter
+
+        return ForeachBatchObservationWriter()
+
+    return {"foreach-batch": foreach_batch}
+
+
+@hookimpl
+def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
+    return {"noop": NoOpStreamingInterventionStrategy}

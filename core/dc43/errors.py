@@ -1,0 +1,74 @@
+"""Exceptions raised by dc43. Every message names the problem and how to fix it."""
+
+from __future__ import annotations
+
+
+class Dc43Error(Exception):
+    """Base class of every error dc43 raises on purpose."""
+
+
+class PluginError(Dc43Error):
+    """A plugin could not be loaded or broke a hook contract."""
+
+
+class UnknownFormatError(Dc43Error):
+    """No installed plugin provides the requested dataset format."""
+
+
+class UnknownComponentError(Dc43Error):
+    """A locator, observation writer or strategy name is not provided by any plugin."""
+
+
+class ContractError(Dc43Error):
+    """Base class of contract loading, storing and resolution errors."""
+
+
+class ContractFormatError(ContractError):
+    """A contract document is malformed; names the source and the offending field."""
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{source}: field '{field}': {problem}")
+
+
+class ContractNotFoundError(ContractError):
+    """The contract id or version is not in the store."""
+
+
+class ContractConflictError(ContractError):
+    """A store refused to overwrite an existing version with different content."""
+
+
+class ContractStatusError(ContractError):
+    """The resolved contract is not active and the caller did not opt in."""
+
+
+class InvalidContractIdError(ContractError):
+    """A contract id cannot be stored safely (empty, or escapes the store)."""
+
+
+class VersionSelectorError(ContractError):
+    """A version selector or version string cannot be parsed."""
+
+
+class SchemaMappingError(Dc43Error):
+    """A contract property has a type dc43 cannot map to Spark."""
+
+
+class ContractViolationError(Dc43Error):
+    """Data does not satisfy its contract and enforcement is on."""
+
+    def __init__(self, message: str, validation: object | None = None) -> None:
+        self.validation = validation
+        super().__init__(message)
+
+
+class StreamingInterventionError(Dc43Error):
+    """An intervention strategy decided to stop a streaming pipeline."""
+
+    def __init__(self, reason: str, *, batch_id: int | None = None) -> None:
+        self.reason = reason
+        self.batch_id = batch_id
+        super().__init__(reason)

@@ -1,0 +1,134 @@
+"""Dataset formats: how a resolved dataset target is read and written with Spark.
+
+Plugins contribute :class:`DatasetFormat` objects through the
+``dc43_dataset_formats`` hook.  pyspark objects only flow through the method
+arguments, so importing this module never imports pyspark.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import attrs
+
+from dc43.errors import Dc43Error
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+OPERATIONS = ("read_stream", "write_stream", "read", "write")
+
+
+@attrs.frozen
+class DatasetTarget:
+    """Where and how a dataset is read or written, fully resolved."""
+
+    format: str
+    dataset_id: str
+    dataset_version: str
+    path: str | None = None
+    table: str | None = None
+    options: Mapping[str, str] = attrs.field(factory=dict)
+    server: Any = None
+    contract: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe description without options (they may hold secrets)."""
+        return {k: v for k, v in (("format", self.format), ("path", self.path),
+                                  ("table", self.table)) if v is not None}
+
+
+class UnsupportedOperationError(Dc43Error):
+    """A format was asked for an operation it does not support."""
+
+
+class DatasetFormat:
+    """Base class for format adapters; override the operations the format supports."""
+
+    name: str = ""
+    description: str = ""
+
+    def supports(self, operation: str) -> bool:
+        """Whether this format implements ``operation`` (one of :data:`OPERATIONS`)."""
+        return getattr(type(self), operation) is not getattr(DatasetFormat, operation)
+
+    def read_stream(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+        raise self._unsupported("read_stream")
+
+    def write_stream(self, df: "DataFrame", target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> "StreamingQuery":
+        raise self._unsupported("write_stream")
+
+    def read(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+        raise self._unsupported("read")
+
+    def write(self, df: "DataFrame", target: DatasetTarget, *, mode: str) -> None:
+        raise self._unsupported("write")
+
+    def _unsupported(self, operation: str) -> UnsupportedOperationError:
+        can = [op for op in OPERATIONS if self.supports(op)]
+        return UnsupportedOperationError(
+            f"format '{self.name}' does not support {operation.replace('_', ' ')}; it supports: "
+            f"{', '.join(can) or 'nothing'}. Choose a format whose plugin supports {operation}."
+        )
+
+
+def split_writer_options(options: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
+    """Separate ``queryName`` (a DataStreamWriter setting, not an option) from options."""
+    rest = dict(options)
+    return rest.pop("queryName", None), rest
+
+
+class SparkFormat(DatasetFormat):
+    """A format Spark implements natively (``spark.read.format(name)``)."""
+
+    def __init__(self, name: str, *, description: str = "", stream_source: bool = True,
+                 stream_sink: bool = True, batch: bool = True, spark_format: str | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.spark_format = spark_format or name
+        self._ops = {"read_stream": stream_source, "write_stream": stream_sink,
+                     "read": batch, "write": batch}
+
+    def supports(self, operation: str) -> bool:
+        return self._ops.get(operation, False)
+
+    def read_stream(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+        self._require("read_stream")
+        reader = spark.readStream.format(self.spark_format).options(**target.options)
+        if target.table:
+            return reader.table(target.table)
+        return reader.load(target.path) if target.path else reader.load()
+
+    def write_stream(self, df: "DataFrame", target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> "StreamingQuery":
+        self._require("write_stream")
+        query_name, options = split_writer_options(target.options)
+        writer = df.writeStream.format(self.spark_format).outputMode(mode).options(**options)
+        if query_name:
+            writer = writer.queryName(query_name)
+        if trigger:
+            writer = writer.trigger(**trigger)
+        if target.table:
+            return writer.toTable(target.table)
+        return writer.start(target.path) if target.path else writer.start()
+
+    def read(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+        self._require("read")
+        reader = spark.read.format(self.spark_format).options(**target.options)
+        if target.table:
+            return reader.table(target.table)
+        return reader.load(target.path) if target.path else reader.load()
+
+    def write(self, df: "DataFrame", target: DatasetTarget, *, mode: str) -> None:
+        self._require("write")
+        writer = df.write.format(self.spark_format).mode(mode).options(**target.options)
+        if target.table:
+            writer.saveAsTable(target.table)
+        else:
+            writer.save(target.path)
+
+    def _require(self, operation: str) -> None:
+        if not self.supports(operation):
+            raise self._unsupported(operation)

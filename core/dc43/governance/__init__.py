@@ -1,0 +1,10 @@
+"""Governance: where schema observations and batch verdicts are recorded."""
+
+from dc43.governance.service import (
+    BatchVerdict,
+    GovernanceService,
+    LocalGovernanceService,
+    SchemaObservation,
+)
+
+__all__ = ["BatchVerdict", "GovernanceService", "LocalGovernanceService", "SchemaObservation"]

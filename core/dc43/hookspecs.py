@@ -1,0 +1,91 @@
+"""Every hook a dc43 plugin can implement.
+
+Plugins are modules (or objects) registered under the ``dc43`` entry-point group.
+They implement any of the hooks below with the :data:`dc43.hookimpl` marker.
+Catalogue hooks (formats, locators, writers, strategies) return a mapping from a
+*name* to the component; every plugin is asked and the names are merged, the
+last-registered plugin (third parties, after the bundled ones) winning a clash.
+Service hooks are ``firstresult``: the first plugin returning something other
+than ``None`` provides the service; bundled plugins implement them ``trylast``.
+
+Hook bodies may import heavy libraries (pyspark); plugin modules must not import
+them at module level, so that discovering plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from dc43.formats import DatasetFormat
+    from dc43.settings import Settings
+
+hookspec = pluggy.HookspecMarker("dc43")
+hookimpl = pluggy.HookimplMarker("dc43")
+
+
+@hookspec
+def dc43_dataset_formats() -> Mapping[str, "DatasetFormat"]:
+    """Return dataset formats this plugin can read and write, by format name.
+
+    Each value is a :class:`dc43.formats.DatasetFormat` that builds
+    ``readStream``/``writeStream`` (and batch) IO for a resolved
+    :class:`dc43.formats.DatasetTarget`.
+    """
+
+
+@hookspec
+def dc43_dataset_locators() -> Mapping[str, Callable[..., Any]]:
+    """Return dataset locator factories by name (for example ``static``).
+
+    A factory called with keyword arguments returns an object with a
+    ``locate(request)`` method (see :class:`dc43.locators.DatasetLocator`).
+    """
+
+
+@hookspec(firstresult=True)
+def dc43_contract_service(settings: "Settings") -> Any:
+    """Return the contract service client to use for ``settings``, or ``None``.
+
+    :param settings: the resolved :class:`dc43.settings.Settings`.
+    firstresult: the first non-``None`` answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def dc43_data_quality_service(settings: "Settings") -> Any:
+    """Return the data-quality service client for ``settings``, or ``None``.
+
+    :param settings: the resolved :class:`dc43.settings.Settings`.
+    firstresult: the first non-``None`` answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def dc43_governance_service(settings: "Settings") -> Any:
+    """Return the governance service client for ``settings``, or ``None``.
+
+    :param settings: the resolved :class:`dc43.settings.Settings`.
+    firstresult: the first non-``None`` answer wins.
+    """
+
+
+@hookspec
+def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
+    """Return observation writer factories by name (for example ``foreach-batch``).
+
+    A factory is called with no arguments and returns a single-use
+    :class:`dc43.spark.observation.ObservationWriter`.
+    """
+
+
+@hookspec
+def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
+    """Return streaming intervention strategy factories by name (for example ``noop``).
+
+    A factory is called with the keyword options the caller gives (none when the
+    strategy is selected by name alone) and returns a
+    :class:`dc43.strategies.StreamingInterventionStrategy`.
+    """

@@ -1,0 +1,54 @@
+"""Where dc43's services keep their state: arguments, then ``DC43_*``, then ``dc43.toml``.
+
+The embedded default keeps contracts under ``./contracts`` and governance state
+under ``./.dc43/`` of the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - depends on the interpreter
+    import tomli as tomllib
+
+ENV_PREFIX = "DC43_"
+CONFIG_FILE = "dc43.toml"
+
+
+@attrs.frozen
+class Settings:
+    """Resolved configuration handed to the service hooks."""
+
+    contracts_dir: Path = Path("contracts")
+    state_dir: Path = Path(".dc43")
+    governance_db: Path | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def governance_path(self) -> Path:
+        return self.governance_db or self.state_dir / "governance.db"
+
+    @classmethod
+    def load(cls, *, config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> "Settings":
+        """Resolve settings: ``overrides`` > environment > ``dc43.toml`` > defaults."""
+        values: dict[str, Any] = {}
+        path = Path(config_file) if config_file else Path(CONFIG_FILE)
+        if path.is_file():
+            with path.open("rb") as handle:
+                values.update(tomllib.load(handle).get("dc43", {}))
+        for field in ("contracts_dir", "state_dir", "governance_db"):
+            env = os.environ.get(ENV_PREFIX + field.upper())
+            if env:
+                values[field] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in attrs.fields(cls)} - {"extra"}
+        extra = {k: v for k, v in values.items() if k not in known}
+        kwargs = {k: Path(v) for k, v in values.items() if k in known}
+        return cls(**kwargs, extra=extra)

@@ -1,0 +1,307 @@
+"""Contract-enforcing read and write helpers for Spark, streaming and batch.
+
+Every helper is keyword-only.  Streaming reads return ``(df, validation)``;
+streaming writes return a live :class:`ValidationResult` whose ``details``
+hold every ``streaming_queries`` handle the helper started.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dc43.errors import ContractViolationError, Dc43Error
+from dc43.formats import DatasetFormat, DatasetTarget
+from dc43.governance.service import BatchVerdict, SchemaObservation
+from dc43.locators import LocateRequest, StaticDatasetLocator, resolve_version, utc_timestamp
+from dc43.plugins import get_plugin_manager
+from dc43.quality.plan import Expectation
+from dc43.results import ObservationPayload, ValidationResult
+from dc43.settings import Settings
+from dc43.spark.metrics import compile_plan
+from dc43.spark.monitor import BatchMonitor
+from dc43.spark.observation import ObservationRequest, observation_checkpoint
+from dc43.spark.schema import aligned_columns, cast_loss_checks, check_schema
+from dc43.spark.types import contract_properties, schema_to_dict
+from dc43.strategies import resolve_strategy
+
+DEFAULT_OBSERVATION_WRITER = "foreach-batch"
+
+
+# -- shared steps ---------------------------------------------------------
+def _service(kind: str, given: Any) -> Any:
+    if given is not None:
+        return given
+    return get_plugin_manager().service(kind, Settings.load())
+
+
+def _resolve_contract(service: Any, contract_id: str | None, selector: str | None,
+                      allow_inactive: bool) -> Any:
+    if not contract_id:
+        raise Dc43Error("contract_id is required: pass the id of the contract the data must follow")
+    return service.resolve(contract_id, selector, allow_inactive=allow_inactive)
+
+
+def _target(contract: Any, *, operation: str, streaming: bool, locator: Any, fmt: str | None,
+            path: str | None, table: str | None, options: Mapping[str, str] | None) -> DatasetTarget:
+    request = LocateRequest(contract=contract, operation=operation, streaming=streaming,
+                            format=fmt, path=path, table=table, options=dict(options or {}))
+    target = (locator or StaticDatasetLocator()).locate(request)
+    return attrs.evolve(target, contract=contract)
+
+
+def _format(target: DatasetTarget, operation: str) -> DatasetFormat:
+    adapter = get_plugin_manager().lookup("format", target.format).value
+    if not adapter.supports(operation):
+        raise adapter._unsupported(operation)
+    return adapter
+
+
+def _extra_columns_policy(contract: Any, operation: str) -> str:
+    if operation != "write":
+        return "warn"
+    for obj in contract.schema_ or []:
+        for prop in obj.customProperties or []:
+            if prop.property == "dc43.allowExtraColumns" and prop.value in (False, "false"):
+                return "error"
+    return "warn"
+
+
+def _base_result(contract: Any, target: DatasetTarget, report: Any, schema: dict[str, Any],
+                 version: str) -> ValidationResult:
+    result = ValidationResult(errors=list(report.errors), warnings=list(report.warnings),
+                              schema=schema)
+    return result.merge_details({
+        "contract_id": contract.id, "contract_version": contract.version,
+        "dataset_id": target.dataset_id, "dataset_version": version,
+        "dataset": target.describe(),
+    })
+
+
+def _observe_schema(governance: Any, contract: Any, target: DatasetTarget, version: str,
+                    operation: str, result: ValidationResult, context: Mapping[str, Any] | None) -> None:
+    if governance is None:
+        return
+    governance.record_observation(SchemaObservation(
+        dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
+        contract_version=contract.version, operation=operation, schema=result.schema,
+        status=result.status, pipeline_context=dict(context or {}), recorded_at=utc_timestamp(),
+    ))
+
+
+def _enforce_schema(result: ValidationResult, enforce: bool, contract: Any, target: DatasetTarget) -> None:
+    if enforce and result.errors:
+        raise ContractViolationError(
+            f"'{target.dataset_id}' does not match contract {contract.id}@{contract.version}: "
+            f"{'; '.join(result.errors)}. Fix the data or the contract, or pass enforce=False.",
+            result,
+        )
+
+
+def _aligned_map(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Contract column name -> aligned expression (empty when not auto-casting)."""
+    if not auto_cast:
+        return {}
+    names = [prop.name for prop in contract_properties(contract)]
+    return dict(zip(names, aligned_columns(df.schema, contract)))
+
+
+def _with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
+    """Contract columns aligned, then the columns the contract does not know."""
+    if not columns:
+        return df
+    extra = [F.col(f"`{name}`") for name in df.columns if name not in columns]
+    return df.select(*columns.values(), *extra)
+
+
+def _expectations(dq: Any, contract: Any) -> list[Expectation]:
+    return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
+
+
+
+# -- streaming ------------------------------------------------------------
+def read_stream_with_contract(
+    *, spark: SparkSession, contract_id: str | None = None, contract_service: Any = None,
+    expected_contract_version: str | None = None, format: str | None = None,
+    path: str | None = None, table: str | None = None, options: Mapping[str, str] | None = None,
+    enforce: bool = True, auto_cast: bool = True, data_quality_service: Any = None,
+    governance_service: Any = None, dataset_locator: Any = None,
+    pipeline_context: Mapping[str, Any] | None = None, return_status: bool = True,
+    allow_inactive: bool = False,
+) -> Any:
+    """Open a contract-validated streaming read; returns ``(df, validation)``."""
+    contracts = _service("contract", contract_service)
+    contract = _resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
+    target = _target(contract, operation="read", streaming=True, locator=dataset_locator,
+                     fmt=format, path=path, table=table, options=options)
+    df = _format(target, "read_stream").read_stream(spark, target)
+    report = check_schema(df.schema, contract, auto_cast=auto_cast)
+    version = resolve_version(target.dataset_version, batch_id=None)
+    result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
+    dq = _service("data_quality", data_quality_service)
+    result.details["expectations"] = [e.key for e in _expectations(dq, contract)]
+    _observe_schema(_service("governance", governance_service), contract, target, version,
+                    "read_stream", result, pipeline_context)
+    _enforce_schema(result, enforce, contract, target)
+    df = _with_extras(df, _aligned_map(df, contract, auto_cast))
+    return (df, result) if return_status else df
+
+
+def read_stream_from_contract(**kwargs: Any) -> Any:
+    """Same as :func:`read_stream_with_contract` (kept for the spec's API)."""
+    return read_stream_with_contract(**kwargs)
+
+
+def write_stream_with_contract(
+    *, df: DataFrame, contract_id: str | None = None, contract_service: Any = None,
+    expected_contract_version: str | None = None, path: str | None = None,
+    table: str | None = None, format: str | None = None, options: Mapping[str, str] | None = None,
+    mode: str = "append", enforce: bool = True, auto_cast: bool = True,
+    data_quality_service: Any = None, governance_service: Any = None, dataset_locator: Any = None,
+    pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
+    streaming_intervention_strategy: Any = None,
+    on_streaming_batch: Callable[[dict[str, Any]], None] | None = None,
+    observation_writer: str = DEFAULT_OBSERVATION_WRITER,
+    trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
+) -> Any:
+    """Start a contract-enforced streaming write and its observation writer."""
+    if not df.isStreaming:
+        raise Dc43Error("write_stream_with_contract needs a streaming DataFrame; "
+                        "use write_with_contract for batch data")
+    manager = get_plugin_manager()
+    contracts = _service("contract", contract_service)
+    contract = _resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
+    target = _target(contract, operation="write", streaming=True, locator=dataset_locator,
+                     fmt=format, path=path, table=table, options=options)
+    adapter = _format(target, "write_stream")
+    writer = manager.lookup("observation writer", observation_writer).value()
+    strategy = resolve_strategy(streaming_intervention_strategy)
+    dq = _service("data_quality", data_quality_service)
+    governance = _service("governance", governance_service)
+
+    report = check_schema(df.schema, contract, auto_cast=auto_cast,
+                          extra_columns=_extra_columns_policy(contract, "write"))
+    version = resolve_version(target.dataset_version, batch_id=None)
+    result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
+    _observe_schema(governance, contract, target, version, "write_stream", result, pipeline_context)
+    _enforce_schema(result, enforce, contract, target)
+
+    columns = _aligned_map(df, contract, auto_cast)
+    sink_df = df.select(*columns.values()) if auto_cast else df
+    plan = compile_plan(_expectations(dq, contract), columns=columns,
+                        cast_checks=cast_loss_checks(df.schema, contract) if auto_cast else None)
+    status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
+    monitor = BatchMonitor(
+        contract=contract, target=target, result=result, status=status,
+        data_quality_service=dq, governance_service=governance, strategy=strategy,
+        enforce=enforce, schema=result.schema, on_batch=on_streaming_batch,
+    )
+    sink = adapter.write_stream(sink_df, target, mode=mode, trigger=trigger)
+    monitor.sinks.append(sink)
+    queries = [sink]
+    try:
+        queries += writer.start(ObservationRequest(
+            df=df, plan=plan, monitor=monitor, trigger=trigger,
+            checkpoint_location=observation_checkpoint(target.options.get("checkpointLocation")),
+        ))
+    except Exception:
+        sink.stop()
+        raise
+    result.details.update({"streaming_queries": queries, "observation_writer": observation_writer,
+                           "expectations": list(plan.keys[1:])})
+    return (result, status) if return_status else result
+
+
+# -- batch ----------------------------------------------------------------
+def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult,
+                 columns: Mapping[str, Any], cast_checks: Mapping[str, Any] | None) -> ValidationResult:
+    plan = compile_plan(_expectations(dq, contract), columns=columns, cast_checks=cast_checks)
+    metrics = plan.measure(df)
+    verdict = dq.evaluate(contract=contract,
+                          payload=ObservationPayload(metrics=metrics, schema=result.schema))
+    BatchMonitor._apply(result, verdict, result.errors, result.warnings)
+    result.details["rules"] = verdict.details.get("rules", [])
+    return verdict
+
+
+def _record_batch(governance: Any, contract: Any, target: DatasetTarget, version: str,
+                  result: ValidationResult) -> None:
+    if governance is None:
+        return
+    governance.record_verdict(BatchVerdict(
+        dataset_id=target.dataset_id, dataset_version=version, batch_id=0,
+        contract_id=contract.id, contract_version=contract.version, status=result.status,
+        row_count=int(result.metrics.get("row_count", 0)), metrics=dict(result.metrics),
+        reason=result.reason, recorded_at=utc_timestamp(),
+    ))
+
+
+def read_with_contract(
+    *, spark: SparkSession, contract_id: str | None = None, contract_service: Any = None,
+    expected_contract_version: str | None = None, format: str | None = None,
+    path: str | None = None, table: str | None = None, options: Mapping[str, str] | None = None,
+    enforce: bool = True, auto_cast: bool = True, data_quality_service: Any = None,
+    governance_service: Any = None, dataset_locator: Any = None,
+    pipeline_context: Mapping[str, Any] | None = None, return_status: bool = True,
+    allow_inactive: bool = False,
+) -> Any:
+    """Read a batch dataset, validate schema and data; returns ``(df, validation)``."""
+    contract = _resolve_contract(_service("contract", contract_service), contract_id,
+                                 expected_contract_version, allow_inactive)
+    target = _target(contract, operation="read", streaming=False, locator=dataset_locator,
+                     fmt=format, path=path, table=table, options=options)
+    df = _format(target, "read").read(spark, target)
+    report = check_schema(df.schema, contract, auto_cast=auto_cast)
+    version = target.dataset_version
+    result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
+    governance = _service("governance", governance_service)
+    columns = _aligned_map(df, contract, auto_cast)
+    if report.ok:
+        _judge_batch(df, contract, _service("data_quality", data_quality_service), result, columns,
+                     cast_loss_checks(df.schema, contract) if auto_cast else None)
+    _observe_schema(governance, contract, target, version, "read", result, pipeline_context)
+    _record_batch(governance, contract, target, version, result)
+    if enforce and not result.ok:
+        raise ContractViolationError(
+            f"'{target.dataset_id}' violates contract {contract.id}@{contract.version}: "
+            f"{'; '.join(result.errors)}. Fix the data, or pass enforce=False.", result)
+    return (_with_extras(df, columns), result) if return_status else _with_extras(df, columns)
+
+
+def write_with_contract(
+    *, df: DataFrame, contract_id: str | None = None, contract_service: Any = None,
+    expected_contract_version: str | None = None, path: str | None = None,
+    table: str | None = None, format: str | None = None, options: Mapping[str, str] | None = None,
+    mode: str = "append", enforce: bool = True, auto_cast: bool = True,
+    data_quality_service: Any = None, governance_service: Any = None, dataset_locator: Any = None,
+    pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
+    allow_inactive: bool = False,
+) -> Any:
+    """Validate a batch DataFrame and write it; with ``enforce``, nothing is written on a block."""
+    contract = _resolve_contract(_service("contract", contract_service), contract_id,
+                                 expected_contract_version, allow_inactive)
+    target = _target(contract, operation="write", streaming=False, locator=dataset_locator,
+                     fmt=format, path=path, table=table, options=options)
+    adapter = _format(target, "write")
+    report = check_schema(df.schema, contract, auto_cast=auto_cast,
+                          extra_columns=_extra_columns_policy(contract, "write"))
+    version = target.dataset_version
+    result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
+    governance = _service("governance", governance_service)
+    _observe_schema(governance, contract, target, version, "write", result, pipeline_context)
+    _enforce_schema(result, enforce, contract, target)
+    columns = _aligned_map(df, contract, auto_cast)
+    verdict = _judge_batch(df, contract, _service("data_quality", data_quality_service), result,
+                           columns, cast_loss_checks(df.schema, contract) if auto_cast else None)
+    _record_batch(governance, contract, target, version, result)
+    if enforce and not result.ok:
+        raise ContractViolationError(
+            f"nothing was written to '{target.dataset_id}': it violates contract "
+            f"{contract.id}@{contract.version}: {'; '.join(result.errors)}. Fix the data, "
+            "or pass enforce=False to write and record the violations.", result)
+    adapter.write(df.select(*columns.values()) if auto_cast else df, target, mode=mode)
+    return (result, verdict) if return_status else result

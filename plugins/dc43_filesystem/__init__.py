@@ -1,0 +1,61 @@
+"""dc43 plugin: contracts stored as files, and file-based dataset formats.
+
+Provides the default contract service (``FSContractStore`` under the settings'
+``contracts_dir``, registered ``trylast``) and the ``parquet``, ``json``,
+``csv`` and ``orc`` formats for streaming and batch IO.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from dc43 import hookimpl
+from dc43.errors import Dc43Error
+from dc43.formats import DatasetTarget, SparkFormat
+
+
+class FileFormat(SparkFormat):
+    """A file format: every read and write needs a path."""
+
+    def _check(self, target: DatasetTarget) -> None:
+        if not target.path and not target.table:
+            raise Dc43Error(
+                f"format '{self.name}' needs a location: pass path=... (or table=...), give the "
+                "locator a path, or set the contract server's path"
+            )
+
+    def read_stream(self, spark: Any, target: DatasetTarget) -> Any:
+        """File streams need a schema up front: the contract's, unless options give one."""
+        self._check(target)
+        reader = spark.readStream.format(self.spark_format).options(**target.options)
+        if target.contract is not None:
+            from dc43.spark.types import contract_struct
+
+            reader = reader.schema(contract_struct(target.contract))
+        return reader.table(target.table) if target.table else reader.load(target.path)
+
+    def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> Any:
+        self._check(target)
+        return super().write_stream(df, target, mode=mode, trigger=trigger)
+
+    def read(self, spark: Any, target: DatasetTarget) -> Any:
+        self._check(target)
+        return super().read(spark, target)
+
+    def write(self, df: Any, target: DatasetTarget, *, mode: str) -> None:
+        self._check(target)
+        super().write(df, target, mode=mode)
+
+
+@hookimpl
+def dc43_dataset_formats() -> Mapping[str, Any]:
+    return {name: FileFormat(name, description=f"{name} files under a path")
+            for name in ("parquet", "json", "csv", "orc")}
+
+
+@hookimpl(trylast=True)
+def dc43_contract_service(settings: Any) -> Any:
+    from dc43.contracts import FSContractStore, LocalContractServiceClient
+
+    return LocalContractServiceClient(FSContractStore(settings.contracts_dir))

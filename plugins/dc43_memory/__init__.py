@@ -1,0 +1,70 @@
+"""dc43 plugin: Spark's memory sink, an in-memory contract store and local services.
+
+The local data-quality and governance services are the embedded defaults; they
+are registered ``trylast`` so any installed third-party service wins.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping
+
+from dc43 import hookimpl
+from dc43.formats import DatasetTarget, SparkFormat
+
+_governance: Any = None
+_lock = threading.Lock()
+
+
+class MemorySinkFormat(SparkFormat):
+    """Spark's ``memory`` sink; the query name (or ``table``) names the in-memory table."""
+
+    def __init__(self) -> None:
+        super().__init__("memory", description="in-memory table named by queryName (tests, demos)",
+                         stream_source=False, batch=False)
+
+    def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> Any:
+        name = target.options.get("queryName") or target.table
+        if not name:
+            from dc43.errors import Dc43Error
+
+            raise Dc43Error("the memory sink needs a table name: pass options={'queryName': 'name'} "
+                            "or table='name'")
+        options = {k: v for k, v in target.options.items() if k != "queryName"}
+        writer = df.writeStream.format("memory").outputMode(mode).queryName(name).options(**options)
+        if trigger:
+            writer = writer.trigger(**trigger)
+        return writer.start()
+
+
+@hookimpl
+def dc43_dataset_formats() -> Mapping[str, Any]:
+    return {"memory": MemorySinkFormat()}
+
+
+@hookimpl(trylast=True)
+def dc43_data_quality_service(settings: Any) -> Any:
+    from dc43.quality import LocalDataQualityService
+
+    return LocalDataQualityService()
+
+
+@hookimpl(trylast=True)
+def dc43_governance_service(settings: Any) -> Any:
+    """One in-process governance service, shared by every helper call."""
+    global _governance
+    from dc43.governance import LocalGovernanceService
+
+    with _lock:
+        if _governance is None:
+            _governance = LocalGovernanceService()
+        return _governance
+
+
+def __getattr__(name: str) -> Any:
+    if name == "InMemoryContractStore":
+        from dc43_memory.store import InMemoryContractStore
+
+        return InMemoryContractStore
+    raise AttributeError(name)
