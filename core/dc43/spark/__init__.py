@@ -1,0 +1,1 @@
+"""Spark integration: type mapping, schema checks and alignment against ODCS contracts."""
