@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from dc43.plugins import reset_plugin_manager
 
 BUNDLED_PLUGINS = "filesystem,memory,rate"

@@ -6,7 +6,8 @@ replace one by providing the same name.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from dc43.hookspecs import hookimpl
 from dc43.locators import StaticDatasetLocator

@@ -8,7 +8,8 @@ row count, violations and status are printed as they happen.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from open_data_contract_standard.model import (
     DataQuality,
@@ -54,6 +55,7 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
     contracts.store.put(contract)
     spark = (SparkSession.builder.master("local[2]").appName("dc43-demo")
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     done = threading.Event()

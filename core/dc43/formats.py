@@ -7,7 +7,8 @@ arguments, so importing this module never imports pyspark.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -53,17 +54,17 @@ class DatasetFormat:
         """Whether this format implements ``operation`` (one of :data:`OPERATIONS`)."""
         return getattr(type(self), operation) is not getattr(DatasetFormat, operation)
 
-    def read_stream(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read_stream(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         raise self._unsupported("read_stream")
 
-    def write_stream(self, df: "DataFrame", target: DatasetTarget, *, mode: str,
-                     trigger: Mapping[str, Any] | None) -> "StreamingQuery":
+    def write_stream(self, df: DataFrame, target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> StreamingQuery:
         raise self._unsupported("write_stream")
 
-    def read(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         raise self._unsupported("read")
 
-    def write(self, df: "DataFrame", target: DatasetTarget, *, mode: str) -> None:
+    def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:
         raise self._unsupported("write")
 
     def _unsupported(self, operation: str) -> UnsupportedOperationError:
@@ -94,15 +95,15 @@ class SparkFormat(DatasetFormat):
     def supports(self, operation: str) -> bool:
         return self._ops.get(operation, False)
 
-    def read_stream(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read_stream(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         self._require("read_stream")
         reader = spark.readStream.format(self.spark_format).options(**target.options)
         if target.table:
             return reader.table(target.table)
         return reader.load(target.path) if target.path else reader.load()
 
-    def write_stream(self, df: "DataFrame", target: DatasetTarget, *, mode: str,
-                     trigger: Mapping[str, Any] | None) -> "StreamingQuery":
+    def write_stream(self, df: DataFrame, target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> StreamingQuery:
         self._require("write_stream")
         query_name, options = split_writer_options(target.options)
         writer = df.writeStream.format(self.spark_format).outputMode(mode).options(**options)
@@ -114,14 +115,14 @@ class SparkFormat(DatasetFormat):
             return writer.toTable(target.table)
         return writer.start(target.path) if target.path else writer.start()
 
-    def read(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         self._require("read")
         reader = spark.read.format(self.spark_format).options(**target.options)
         if target.table:
             return reader.table(target.table)
         return reader.load(target.path) if target.path else reader.load()
 
-    def write(self, df: "DataFrame", target: DatasetTarget, *, mode: str) -> None:
+    def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:
         self._require("write")
         writer = df.write.format(self.spark_format).mode(mode).options(**target.options)
         if target.table:

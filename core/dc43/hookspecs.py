@@ -14,7 +14,8 @@ them at module level, so that discovering plugins stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -27,7 +28,7 @@ hookimpl = pluggy.HookimplMarker("dc43")
 
 
 @hookspec
-def dc43_dataset_formats() -> Mapping[str, "DatasetFormat"]:
+def dc43_dataset_formats() -> Mapping[str, DatasetFormat]:
     """Return dataset formats this plugin can read and write, by format name.
 
     Each value is a :class:`dc43.formats.DatasetFormat` that builds
@@ -46,7 +47,7 @@ def dc43_dataset_locators() -> Mapping[str, Callable[..., Any]]:
 
 
 @hookspec(firstresult=True)
-def dc43_contract_service(settings: "Settings") -> Any:
+def dc43_contract_service(settings: Settings) -> Any:
     """Return the contract service client to use for ``settings``, or ``None``.
 
     :param settings: the resolved :class:`dc43.settings.Settings`.
@@ -55,7 +56,7 @@ def dc43_contract_service(settings: "Settings") -> Any:
 
 
 @hookspec(firstresult=True)
-def dc43_data_quality_service(settings: "Settings") -> Any:
+def dc43_data_quality_service(settings: Settings) -> Any:
     """Return the data-quality service client for ``settings``, or ``None``.
 
     :param settings: the resolved :class:`dc43.settings.Settings`.
@@ -64,7 +65,7 @@ def dc43_data_quality_service(settings: "Settings") -> Any:
 
 
 @hookspec(firstresult=True)
-def dc43_governance_service(settings: "Settings") -> Any:
+def dc43_governance_service(settings: Settings) -> Any:
     """Return the governance service client for ``settings``, or ``None``.
 
     :param settings: the resolved :class:`dc43.settings.Settings`.

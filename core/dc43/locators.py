@@ -8,7 +8,8 @@ templates with ``{batch_id}`` and ``{timestamp}``, resolved per micro-batch.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import attrs
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -18,7 +19,7 @@ class ObservationPayload:
     reused: bool = False
 
 
-def _status_of(result: "ValidationResult") -> str:
+def _status_of(result: ValidationResult) -> str:
     if not result.ok or result.errors:
         return "block"
     if result.warnings:
@@ -51,7 +52,7 @@ class ValidationResult:
         if self.status == "block":
             self.ok = False
 
-    def merge_details(self, extra: Mapping[str, Any] | None) -> "ValidationResult":
+    def merge_details(self, extra: Mapping[str, Any] | None) -> ValidationResult:
         """Add ``extra`` to ``details`` (existing keys are replaced) and return self."""
         if extra:
             self.details.update(extra)

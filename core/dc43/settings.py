@@ -36,7 +36,7 @@ class Settings:
         return self.governance_db or self.state_dir / "governance.db"
 
     @classmethod
-    def load(cls, *, config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> "Settings":
+    def load(cls, *, config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
         """Resolve settings: ``overrides`` > environment > ``dc43.toml`` > defaults."""
         values: dict[str, Any] = {}
         path = Path(config_file) if config_file else Path(CONFIG_FILE)

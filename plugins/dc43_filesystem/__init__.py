@@ -7,7 +7,8 @@ Provides the default contract service (``FSContractStore`` under the settings'
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from dc43 import hookimpl
 from dc43.errors import Dc43Error

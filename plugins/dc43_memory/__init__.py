@@ -7,7 +7,8 @@ are registered ``trylast`` so any installed third-party service wins.
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from dc43 import hookimpl
 from dc43.formats import DatasetTarget, SparkFormat

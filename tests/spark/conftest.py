@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from open_data_contract_standard.model import OpenDataContractStandard
@@ -25,3 +26,28 @@ def _contract(*properties: dict[str, Any], name: str = "orders") -> OpenDataCont
 def make_contract() -> Callable[..., OpenDataContractStandard]:
     """Builds a minimal contract whose single schema object holds the given properties."""
     return _contract
+
+
+@pytest.fixture
+def parquet_batches(spark: Any, tmp_path: Any) -> Callable[..., str]:
+    """Write one parquet file per intended micro-batch; returns the source folder.
+
+    Stream it with ``maxFilesPerTrigger=1`` so each file is exactly one micro-batch.
+    """
+    import os
+    import shutil
+
+    def write(schema: Any, batches: list[list[tuple]], name: str = "source") -> str:
+        source = tmp_path / name
+        source.mkdir()
+        for index, rows in enumerate(batches):
+            stage = tmp_path / f"{name}-stage-{index}"
+            spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(stage))
+            (part,) = stage.glob("part-*.parquet")
+            target = source / f"batch-{index:03d}.parquet"
+            shutil.move(str(part), target)
+            os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
+            shutil.rmtree(stage)
+        return str(source)
+
+    return write

@@ -7,6 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dc43.errors import SchemaMappingError
+from dc43.spark.schema import (
+    align_dataframe,
+    aligned_columns,
+    cast_loss_checks,
+    check_schema,
+)
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -16,14 +23,6 @@ from pyspark.sql.types import (
     StringType,
     StructField,
     StructType,
-)
-
-from dc43.errors import SchemaMappingError
-from dc43.spark.schema import (
-    align_dataframe,
-    aligned_columns,
-    cast_loss_checks,
-    check_schema,
 )
 
 pytestmark = pytest.mark.spark

@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from dc43.errors import SchemaMappingError
+from dc43.spark.types import (
+    contract_properties,
+    contract_struct,
+    odcs_type_name,
+    schema_to_dict,
+    spark_type,
+)
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 from pyspark.sql.types import (
     ArrayType,
@@ -24,15 +32,6 @@ from pyspark.sql.types import (
     StructType,
     TimestampNTZType,
     TimestampType,
-)
-
-from dc43.errors import SchemaMappingError
-from dc43.spark.types import (
-    contract_properties,
-    contract_struct,
-    odcs_type_name,
-    schema_to_dict,
-    spark_type,
 )
 
 pytestmark = pytest.mark.spark

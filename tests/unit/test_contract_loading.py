@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from dc43.contracts import check_status, contract_from_dict, contract_to_dict, is_active, load_contract
 from dc43.errors import ContractFormatError, ContractNotFoundError, ContractStatusError
 

@@ -6,8 +6,6 @@ import json
 import threading
 
 import pytest
-from dc43_memory.store import InMemoryContractStore
-
 from dc43.contracts import FSContractStore, LocalContractServiceClient, contract_from_dict
 from dc43.errors import (
     ContractConflictError,
@@ -17,6 +15,7 @@ from dc43.errors import (
     InvalidContractIdError,
     VersionSelectorError,
 )
+from dc43_memory.store import InMemoryContractStore
 
 
 def make(contract_id="demo.rate_stream", version="1.0.0", status="active", description=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dc43.contracts import Version, parse_selector, parse_version, select_version
 from dc43.errors import ContractNotFoundError, VersionSelectorError
 

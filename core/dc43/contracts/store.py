@@ -8,8 +8,9 @@ import re
 import tempfile
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 
@@ -50,7 +51,7 @@ def _check_version_key(version: object) -> str:
     return version
 
 
-def unknown_id_error(store: "ContractStore", contract_id: str) -> ContractNotFoundError:
+def unknown_id_error(store: ContractStore, contract_id: str) -> ContractNotFoundError:
     """The error for an id the store does not hold, listing up to 20 known ids."""
     ids = store.list_contracts()
     known = ", ".join(ids[:_LISTED_IDS]) or "none"

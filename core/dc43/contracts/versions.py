@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from dc43.errors import ContractNotFoundError, VersionSelectorError
 
@@ -56,7 +56,7 @@ class Version:
     def __eq__(self, other: object) -> bool:
         return self._key() == other._key() if isinstance(other, Version) else NotImplemented
 
-    def __lt__(self, other: "Version") -> bool:
+    def __lt__(self, other: Version) -> bool:
         return self._key() < other._key() if isinstance(other, Version) else NotImplemented
 
     def __hash__(self) -> int:

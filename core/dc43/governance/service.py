@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import attrs
-
 
 
 @attrs.frozen

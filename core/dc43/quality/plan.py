@@ -7,10 +7,12 @@ column expressions once per query.  Metric keys are ``row_count`` and
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
+ROW_COUNT = "row_count"
 SEVERITIES = ("error", "warning", "info")
 COMPARISONS = {
     "mustBeGreaterThan": "gt",
@@ -38,7 +40,7 @@ class Expectation:
         return f"violations.{self.key}"
 
     @classmethod
-    def coerce(cls, value: "Expectation | Mapping[str, Any]") -> "Expectation":
+    def coerce(cls, value: Expectation | Mapping[str, Any]) -> Expectation:
         """Accept an :class:`Expectation` or a mapping with the same fields."""
         if isinstance(value, cls):
             return value
@@ -117,3 +119,8 @@ def plan_contract(contract: Any) -> tuple[list[Expectation], list[str]]:
             seen.add(expectation.key)
             unique_plan.append(expectation)
     return unique_plan, unsupported
+
+
+def total_violations(metrics: Mapping[str, Any]) -> int:
+    """Sum of every ``violations.*`` metric."""
+    return sum(int(v or 0) for k, v in metrics.items() if k.startswith("violations."))

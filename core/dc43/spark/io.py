@@ -7,10 +7,10 @@ hold every ``streaming_queries`` handle the helper started.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 

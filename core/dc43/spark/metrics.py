@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dc43.errors import Dc43Error
-from dc43.quality.plan import Expectation
-
-ROW_COUNT = "row_count"
+from dc43.quality.plan import ROW_COUNT, Expectation
 
 
 def _quoted(path: str) -> Column:
@@ -95,7 +94,3 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         aggs.append(F.sum(F.when(lost, 1).otherwise(0)))
     aliased = tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs))
     return CompiledPlan(expectations=plan, keys=tuple(keys), aggregations=aliased)
-
-
-def total_violations(metrics: Mapping[str, Any]) -> int:
-    return sum(int(v or 0) for k, v in metrics.items() if k.startswith("violations."))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -18,8 +19,8 @@ from dc43.errors import ContractViolationError, StreamingInterventionError
 from dc43.formats import DatasetTarget
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
+from dc43.quality.plan import ROW_COUNT, total_violations
 from dc43.results import ObservationPayload, ValidationResult
-from dc43.spark.metrics import ROW_COUNT, total_violations
 from dc43.strategies import StreamingInterventionContext, StreamingInterventionStrategy
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ and measures each micro-batch with one aggregation.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 

@@ -1,0 +1,32 @@
+"""Developer sessions: ``nox -s tests`` is what CI and the README run."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+
+EXAMPLE_PLUGIN = "docs/examples/dc43-example-plugin"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every test layer: unit, Spark (local[2]), end to end."""
+    session.install("-e", ".[test]")
+    session.install("--no-deps", EXAMPLE_PLUGIN)
+    session.run("pytest", *(session.posargs or ["-q"]), env={"SPARK_LOCAL_IP": "127.0.0.1"})
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """The fast layer alone: no Spark, no broker."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "-m", "not spark and not kafka and not e2e", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Static checks."""
+    session.install("ruff")
+    session.run("ruff", "check", "core", "plugins", "tests", "noxfile.py")
