@@ -141,12 +141,13 @@ class PluginManager:
         """Register ``plugin`` and verify its hooks; on failure nothing stays registered."""
         if self._pm.get_plugin(name) is not None:
             raise PluginError(f"a dc43 plugin named '{name}' is already registered")
-        self._pm.register(plugin, name=name)
         try:
+            self._pm.register(plugin, name=name)
             self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            self._pm.unregister(name=name)
-            raise PluginError(f"unknown hook in plugin '{name}': {exc}") from exc
+            if self._pm.get_plugin(name) is not None:
+                self._pm.unregister(name=name)
+            raise PluginError(f"invalid hook implementation in plugin '{name}': {exc}") from exc
         self._catalogues.clear()
         self.records.setdefault(
             name,

@@ -158,7 +158,7 @@ def test_inactive_status_is_refused_with_opt_in_hint(status):
         check_status(contract, False)
     message = str(info.value)
     assert "demo.x" in message and "1.0.0" in message and status in message
-    assert "allowed_contract_statuses" in message and "allow_inactive=True" in message
+    assert "allowed_statuses" in message and "allow_inactive=True" in message
 
 
 @pytest.mark.parametrize("allowed", [True, ["draft"], ("DRAFT", "proposed"), "draft"])

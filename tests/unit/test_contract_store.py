@@ -237,7 +237,8 @@ def test_service_resolve(service, selector, expected):
 
 def test_service_resolve_refuses_drafts_unless_allowed(service):
     with pytest.raises(ContractStatusError, match="draft"):
-        service.resolve("demo.rate_stream")
+        service.resolve("demo.rate_stream", "==1.2.0")
+    assert service.resolve("demo.rate_stream").version == "1.1.0"  # latest skips the draft
     assert service.resolve("demo.rate_stream", "^1", allowed_statuses=["draft"]).version == "1.2.0"
 
 

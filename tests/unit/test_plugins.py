@@ -58,6 +58,16 @@ class Typo:
         return {}
 
 
+class WrongArgument:
+    @hookimpl
+    def dc43_dataset_formats(self) -> Mapping[str, DatasetFormat]:
+        return {"wrong-format": AcmeFormat()}
+
+    @hookimpl
+    def dc43_governance_service(self, setting: Settings) -> Any:
+        return None
+
+
 class Exploding:
     @hookimpl
     def dc43_dataset_formats(self) -> Mapping[str, DatasetFormat]:
@@ -105,6 +115,14 @@ def test_misspelled_hook_is_refused_and_nothing_stays_registered() -> None:
     impls = manager.hook.dc43_dataset_formats.get_hookimpls()
     assert "typo" not in {impl.plugin_name for impl in impls}
     manager.register(Acme(), name="typo")  # the name is free again
+
+
+def test_hook_with_unknown_argument_is_refused() -> None:
+    manager = PluginManager()
+    with pytest.raises(PluginError, match=r"plugin 'wrong'(.|\n)*dc43_governance_service"):
+        manager.register(WrongArgument(), name="wrong")
+    assert "wrong" not in {entry["name"] for entry in manager.describe()}
+    assert "wrong-format" not in manager.formats()
 
 
 def test_raising_catalogue_hook_is_reported_and_isolated() -> None:

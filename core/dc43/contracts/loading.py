@@ -145,5 +145,5 @@ def check_status(contract: OpenDataContractStandard, allow_inactive: bool | Iter
         return
     raise ContractStatusError(
         f"Contract '{contract.id}' version {contract.version} has status '{contract.status}', not 'active'; "
-        f"pass allowed_contract_statuses=('{status}',) or allow_inactive=True to use it anyway."
+        f"pass allow_inactive=True (or allowed_statuses=('{status}',) to the contract service) to use it anyway."
     )

@@ -8,7 +8,8 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from dc43.contracts.loading import check_status
 from dc43.contracts.store import ContractStore, unknown_id_error
-from dc43.contracts.versions import select_version
+from dc43.contracts.versions import parse_selector, select_version
+from dc43.errors import ContractNotFoundError, ContractStatusError
 
 
 class LocalContractServiceClient:
@@ -41,14 +42,33 @@ class LocalContractServiceClient:
         """The highest version matching ``expected_version`` (a selector), checked for status.
 
         Inactive contracts are refused unless ``allow_inactive`` is set or their
-        status is in ``allowed_statuses``.
+        status is in ``allowed_statuses``.  A range or "latest" skips versions
+        whose status is not allowed; an exact selector names one version and
+        raises :class:`ContractStatusError` when it is not allowed.
         """
         versions = self.store.list_versions(contract_id)
         if not versions:
             raise unknown_id_error(self.store, contract_id)
-        version = select_version(
-            versions, expected_version, include_prerelease=include_prerelease, contract_id=contract_id
-        )
-        contract = self.store.get(contract_id, version)
-        check_status(contract, True if allow_inactive else tuple(allowed_statuses or ()))
-        return contract
+        allowed: bool | tuple[str, ...] = True if allow_inactive else tuple(allowed_statuses or ())
+        selector = parse_selector(expected_version)
+        candidates = list(versions)
+        refused: ContractStatusError | None = None
+        while candidates:
+            try:
+                version = select_version(candidates, selector, include_prerelease=include_prerelease,
+                                         contract_id=contract_id)
+            except ContractNotFoundError:
+                if refused is None:
+                    raise
+                break
+            contract = self.store.get(contract_id, version)
+            try:
+                check_status(contract, allowed)
+                return contract
+            except ContractStatusError as exc:
+                if selector.is_exact:
+                    raise
+                refused = refused or exc
+                candidates.remove(version)
+        assert refused is not None
+        raise refused
