@@ -35,8 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dc43.errors import Dc43Error
+
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except Dc43Error as exc:
+        print(f"dc43: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

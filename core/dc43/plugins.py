@@ -219,7 +219,13 @@ class PluginManager:
 
     # -- listing ---------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:
-        """A JSON-ready list of plugins: name, distribution, version, hooks, error."""
+        """A JSON-ready list of plugins: name, distribution, version, hooks, error.
+
+        Every catalogue is built first, so a plugin whose hook raises shows its error.
+        """
+        for catalogue in (self.formats, self.locators, self.observation_writers,
+                          self.intervention_strategies):
+            catalogue()
         listing = []
         for name, record in sorted(self.records.items()):
             plugin = self._pm.get_plugin(name)

@@ -187,3 +187,19 @@ def test_every_dc43_function_in_hookspecs_is_a_hook() -> None:
     functions = {name for name, fn in vars(hookspecs).items()
                  if inspect.isfunction(fn) and name.startswith("dc43_")}
     assert functions and functions == set(spec_functions())
+
+
+def test_listing_shows_a_plugin_whose_catalogue_hook_raises() -> None:
+    from dc43 import hookimpl
+    from dc43.plugins import PluginManager
+
+    class Exploding:
+        @hookimpl
+        def dc43_dataset_formats(self):
+            raise RuntimeError("no formats today")
+
+    manager = PluginManager()
+    manager.register(Exploding(), name="exploding")
+    with pytest.warns(RuntimeWarning, match="exploding"):
+        listing = {entry["name"]: entry for entry in manager.describe()}
+    assert "no formats today" in listing["exploding"]["error"]

@@ -6,7 +6,8 @@ methods, so discovering this plugin stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from dc43 import (
     DatasetFormat,
@@ -34,17 +35,17 @@ class CountdownFormat(DatasetFormat):
         return {"rowsPerBatch": DEFAULT_ROWS_PER_BATCH, **target.options}
 
     @staticmethod
-    def _with_remaining(df: "DataFrame") -> "DataFrame":
+    def _with_remaining(df: DataFrame) -> DataFrame:
         from pyspark.sql import functions as F
 
         return df.withColumn("remaining", (F.lit(COUNTDOWN_FROM) - F.col("value")).cast("bigint"))
 
-    def read_stream(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read_stream(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         """One micro-batch of ``rowsPerBatch`` rows per trigger."""
         reader = spark.readStream.format("rate-micro-batch").options(**self._options(target))
         return self._with_remaining(reader.load())
 
-    def read(self, spark: "SparkSession", target: DatasetTarget) -> "DataFrame":
+    def read(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         """What the first micro-batch would hold: values ``0 .. rowsPerBatch - 1``."""
         from pyspark.sql import functions as F
 
