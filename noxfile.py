@@ -29,4 +29,4 @@ def unit(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Static checks."""
     session.install("ruff")
-    session.run("ruff", "check", "core", "plugins", "tests", "noxfile.py")
+    session.run("ruff", "check", "core", "plugins", "tests", "docs/examples", "benchmarks", "noxfile.py")

@@ -1,7 +1,3 @@
-from pyspark.sql import SparkSession
-from dc43_service_backends.contracts.backend.stores import FSContractStore
-from dc43_service_clients.contracts import LocalContractServiceClient
-from dc43_service_clients.data_quality import ObservationPayload, ValidationResult
 from dc43_integrations.spark.io import (
     StaticDatasetLocator,
     StreamingInterventionContext,
@@ -9,6 +5,9 @@ from dc43_integrations.spark.io import (
     read_stream_with_contract,
     write_stream_with_contract,
 )
+from dc43_service_backends.contracts.backend.stores import FSContractStore
+from dc43_service_clients.contracts import LocalContractServiceClient
+from dc43_service_clients.data_quality import ObservationPayload, ValidationResult
 from open_data_contract_standard.model import (
     Description,
     OpenDataContractStandard,
@@ -16,6 +15,7 @@ from open_data_contract_standard.model import (
     SchemaProperty,
     Server,
 )
+from pyspark.sql import SparkSession
 
 
 class NoOpDQService:

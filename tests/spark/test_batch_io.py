@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from open_data_contract_standard.model import OpenDataContractStandard
-
 from dc43.contracts import LocalContractServiceClient
 from dc43.errors import ContractStatusError, ContractViolationError
 from dc43.governance import LocalGovernanceService
 from dc43.quality import LocalDataQualityService
 from dc43_integrations.spark.io import read_with_contract, write_with_contract
 from dc43_memory.store import InMemoryContractStore
+from open_data_contract_standard.model import OpenDataContractStandard
 
 pytestmark = pytest.mark.spark
 

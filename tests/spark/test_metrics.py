@@ -10,11 +10,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from pyspark.sql import functions as F
-
 from dc43.quality.plan import Expectation
 from dc43.spark.metrics import compile_plan
+from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.spark
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from open_data_contract_standard.model import OpenDataContractStandard
-
 from dc43.errors import ContractViolationError, StreamingInterventionError
 from dc43.formats import DatasetTarget
 from dc43.governance import LocalGovernanceService
@@ -14,6 +12,7 @@ from dc43.quality import LocalDataQualityService
 from dc43.results import ValidationResult
 from dc43.spark.monitor import BatchMonitor
 from dc43.strategies import NoOpStreamingInterventionStrategy, StreamingInterventionStrategy
+from open_data_contract_standard.model import OpenDataContractStandard
 
 CONTRACT = OpenDataContractStandard.model_validate({
     "apiVersion": "3.0.2", "kind": "DataContract", "id": "t.events", "version": "1.0.0",
