@@ -188,3 +188,36 @@ def test_missing_version_lists_available_versions(spark, services):
     with pytest.raises(ContractNotFoundError, match="sales.orders"):
         read_stream_with_contract(spark=spark, contract_id="sales.unknown", format="rate",
                                   **services)
+
+
+def test_dataset_version_templates_resolve_per_batch(source_stream, tmp_path, services):
+    from dc43.locators import StaticDatasetLocator
+
+    locator = StaticDatasetLocator(dataset_id="orders-live", dataset_version="b{batch_id}-{timestamp}")
+    result, _ = start_write(source_stream, tmp_path, services, enforce=False,
+                            dataset_locator=locator)
+    assert result.details["dataset_version"] == "init"  # nothing judged yet
+    try:
+        for query in result.details["streaming_queries"]:
+            query.processAllAvailable()
+    finally:
+        stop_all(result)
+    versions = [e["dataset_version"] for e in result.details["streaming_batches"]]
+    assert [v.split("-")[0] for v in versions] == ["b0", "b1", "b2", "b3"]
+    assert all(v.endswith("Z") for v in versions)  # a UTC timestamp follows the batch id
+    latest = services["governance_service"].latest_verdict("orders-live")
+    assert latest.dataset_version == versions[-1]
+
+
+def test_observation_writers_are_single_use(source_stream):
+    from dc43.errors import Dc43Error
+    from dc43.plugins import get_plugin_manager
+    from dc43.spark.metrics import compile_plan
+    from dc43.spark.observation import ObservationRequest
+
+    writer = get_plugin_manager().lookup("observation writer", "foreach-batch").value()
+    request = ObservationRequest(df=source_stream, plan=compile_plan([]), monitor=None)
+    (query,) = writer.start(request)
+    query.stop()
+    with pytest.raises(Dc43Error, match="single-use"):
+        writer.start(request)
