@@ -41,8 +41,9 @@ def dc43_dataset_formats() -> Mapping[str, DatasetFormat]:
 def dc43_dataset_locators() -> Mapping[str, Callable[..., Any]]:
     """Return dataset locator factories by name (for example ``static``).
 
-    A factory called with keyword arguments returns an object with a
-    ``locate(request)`` method (see :class:`dc43.locators.DatasetLocator`).
+    A factory returns an object with a ``locate(request)`` method (see
+    :class:`dc43.locators.DatasetLocator`); helpers given ``dataset_locator="name"``
+    call it with no arguments.
     """
 
 
@@ -86,7 +87,7 @@ def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
 def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
     """Return streaming intervention strategy factories by name (for example ``noop``).
 
-    A factory is called with the keyword options the caller gives (none when the
-    strategy is selected by name alone) and returns a
-    :class:`dc43.strategies.StreamingInterventionStrategy`.
+    A factory returns a :class:`dc43.strategies.StreamingInterventionStrategy`;
+    ``streaming_intervention_strategy="name"`` calls it with no arguments and
+    :func:`dc43.strategies.resolve_strategy` passes any keyword options it is given.
     """

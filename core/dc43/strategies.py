@@ -39,14 +39,17 @@ class NoOpStreamingInterventionStrategy(StreamingInterventionStrategy):
         return None
 
 
-def resolve_strategy(value: Any) -> StreamingInterventionStrategy:
-    """An instance as is, ``None`` as no-op, or a name looked up in the plugins."""
+def resolve_strategy(value: Any, **options: Any) -> StreamingInterventionStrategy:
+    """An instance as is, ``None`` as no-op, or a name looked up in the plugins.
+
+    ``options`` are passed to the factory of a strategy given by name.
+    """
     if value is None:
         return NoOpStreamingInterventionStrategy()
     if isinstance(value, str):
         from dc43.plugins import get_plugin_manager
 
-        return get_plugin_manager().lookup("intervention strategy", value).value()
+        return get_plugin_manager().lookup("intervention strategy", value).value(**options)
     if not callable(getattr(value, "decide", None)):
         raise TypeError(
             f"streaming_intervention_strategy must be a strategy name or an object with a "

@@ -50,6 +50,8 @@ def _target(contract: Any, *, operation: str, streaming: bool, locator: Any, fmt
             path: str | None, table: str | None, options: Mapping[str, str] | None) -> DatasetTarget:
     request = LocateRequest(contract=contract, operation=operation, streaming=streaming,
                             format=fmt, path=path, table=table, options=dict(options or {}))
+    if isinstance(locator, str):
+        locator = get_plugin_manager().lookup("locator", locator).value()
     target = (locator or StaticDatasetLocator()).locate(request)
     return attrs.evolve(target, contract=contract)
 
@@ -212,7 +214,7 @@ def write_stream_with_contract(
         sink.stop()
         raise
     result.details.update({"streaming_queries": queries, "observation_writer": observation_writer,
-                           "expectations": list(plan.keys[1:])})
+                           "expectations": [e.key for e in plan.expectations]})
     return (result, status) if return_status else result
 
 
