@@ -1,3 +1,7 @@
+from pyspark.sql import SparkSession
+from dc43_service_backends.contracts.backend.stores import FSContractStore
+from dc43_service_clients.contracts import LocalContractServiceClient
+from dc43_service_clients.data_quality import ObservationPayload, ValidationResult
 from dc43_integrations.spark.io import (
     StaticDatasetLocator,
     StreamingInterventionContext,
@@ -5,9 +9,6 @@ from dc43_integrations.spark.io import (
     read_stream_with_contract,
     write_stream_with_contract,
 )
-from dc43_service_backends.contracts.backend.stores import FSContractStore
-from dc43_service_clients.contracts import LocalContractServiceClient
-from dc43_service_clients.data_quality import ObservationPayload, ValidationResult
 from open_data_contract_standard.model import (
     Description,
     OpenDataContractStandard,
@@ -15,7 +16,6 @@ from open_data_contract_standard.model import (
     SchemaProperty,
     Server,
 )
-from pyspark.sql import SparkSession
 
 
 class NoOpDQService:
