@@ -1,6 +1,6 @@
 """Expectation plans derived from contracts and their evaluation."""
 
-from dc43.quality.plan import Expectation, expectations_for, plan_contract
+from dc43.quality.plan import Expectation, Unsupported, expectations_for, plan_contract
 from dc43.quality.service import LocalDataQualityService
 
-__all__ = ["Expectation", "LocalDataQualityService", "expectations_for", "plan_contract"]
+__all__ = ["Expectation", "LocalDataQualityService", "Unsupported", "expectations_for", "plan_contract"]

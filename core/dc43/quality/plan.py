@@ -1,31 +1,114 @@
-"""The expectation plan: what a contract asks of every row, as plain data.
+"""The expectation plan: what a contract asks of every batch, as plain data.
 
-A plan is a list of :class:`Expectation`; the Spark side compiles it into
-column expressions once per query.  Metric keys are ``row_count`` and
-``violations.<expectation key>``.
+A plan is a list of :class:`Expectation` derived from one schema object of an
+ODCS contract (the first by default, as for the schema check); the Spark side
+compiles it once per query.  There are two kinds:
+
+* **Per-row rules** (``threshold is None``): each row passes or fails, the
+  metric ``violations.<key>`` counts the failing rows and any count above zero
+  fails the rule.  ``required``, ``unique``, ``primaryKey``, property quality
+  without a metric (``mustBe``, ``mustNotBe``, ``mustBeGreaterThan``, ...,
+  ``mustBeBetween``, ``mustNotBeBetween``), rules ``enum`` and ``regex``, the
+  property's ``enum`` and its ``logicalTypeOptions`` are per-row rules.
+* **Threshold rules**: a measured value compared with the rule's ``mustBe*``
+  operators (``threshold``: operator -> value; ``{"mustBe": 0}`` when none is
+  given).  The metric ``metrics.<key>`` holds the measured value; the
+  data-quality service decides pass or fail, turning a count into a percent of
+  ``row_count`` for ``unit: percent``.  ODCS library metrics (``nullValues``,
+  ``missingValues``, ``invalidValues``, ``duplicateValues``, ``rowCount``),
+  duplicate rows and SQL rules (``type: sql``) are threshold rules.  A SQL
+  rule's query returns one value and names the batch ``${object}`` (or
+  ``{object}``) and, on a property, the column ``${property}``.
+
+Only ``violations.*`` metrics add up to a batch's violation total: a threshold
+rule's count is a measurement the contract may tolerate.
+
+Keys are ``<rule>:<dotted path>`` (``not_null:customer``, ``gt:amount``,
+``regex:customer.email``), ``primary_key:<a>,<b>`` for composite keys (in
+``primaryKeyPosition`` order), ``row_count:<object>``, ``duplicate_rows:<object>``
+(or ``duplicate_rows:<a>,<b>`` over listed properties) and ``sql:<path or
+object>``.  A second, different rule with the same key gets ``#2``, ``#3``...
+
+Semantics the compiler implements:
+
+* a check that evaluates to NULL is a violation, except a null in an optional
+  column; rows where an optional parent struct is null are not checked;
+* with column types, compared values that cannot be cast become NULL (a string
+  column compared with numbers is read as double), so they violate instead of
+  failing the query under ANSI mode;
+* a composite primary key is violated by a row with any key column null or a
+  repeat of an earlier key tuple;
+* NaN in a float/double column violates every comparison and range rule;
+* patterns are Java regular expressions matched with ``rlike``: a partial match
+  passes unless the pattern is anchored with ``^`` and ``$``;
+* lengths count characters (``"日本"`` has length 2);
+* ``format`` is checked on strings only (email, uuid, date, date-time, ipv4);
+  on other types it, like ``timezone``, describes a representation;
+* ``unique``, ``duplicateValues`` and ``invalidValues`` ignore nulls; duplicate
+  rows compare whole tuples, nulls included; ``missingValues`` defaults to null
+  and ``""`` for strings, null otherwise;
+* uniqueness is exact within one batch (or approximate, when the compiler is
+  asked to), never across batches.
+
+Rules the engine cannot evaluate are returned as :class:`Unsupported`, never
+dropped; an unknown ``severity`` is treated as ``error`` and noted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import numbers
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from dc43.errors import SchemaMappingError
+
 ROW_COUNT = "row_count"
 SEVERITIES = ("error", "warning", "info")
-COMPARISONS = {
+UNITS = ("rows", "percent")
+VALUE_RULES = {
+    "mustBe": "eq",
+    "mustNotBe": "ne",
     "mustBeGreaterThan": "gt",
     "mustBeGreaterOrEqualTo": "ge",
     "mustBeLessThan": "lt",
     "mustBeLessOrEqualTo": "le",
+    "mustBeBetween": "between",
+    "mustNotBeBetween": "not_between",
 }
-RULES = ("not_null", "unique", "gt", "ge", "lt", "le", "enum", "regex")
+OPERATORS = tuple(VALUE_RULES)
+PROPERTY_METRICS = {
+    "nullvalues": "null_values",
+    "missingvalues": "missing_values",
+    "invalidvalues": "invalid_values",
+    "duplicatevalues": "duplicate_values",
+}
+OBJECT_METRICS = {"rowcount": "row_count", "duplicaterows": "duplicate_rows",
+                  "duplicatevalues": "duplicate_rows"}
+# Anchored with \z so a trailing newline does not pass.
+FORMATS = {
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+\z",
+    "uuid": r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z",
+    "date": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\z",
+    "date-time": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+                 r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)\z",
+    "ipv4": r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\z",
+}
+_STRING_TYPES = ("string", "text", "varchar", "char")
+_DESCRIPTIVE_OPTIONS = ("timezone", "defaultTimezone")
+_BOUNDS = (("minimum", "exclusiveMinimum", "ge", "gt"), ("maximum", "exclusiveMaximum", "le", "lt"))
+_SIZES = {"minLength": "min_length", "maxLength": "max_length",
+          "minItems": "min_items", "maxItems": "max_items"}
 
 
 @attrs.frozen
 class Expectation:
-    """One check on one column; ``key`` names its metric ``violations.<key>``."""
+    """One rule; its metric is ``violations.<key>``, or ``metrics.<key>`` with a threshold.
+
+    ``column`` is a dotted path (empty for object-level rules); ``optional_parent``
+    is the nearest optional ancestor struct, whose null rows are not checked.
+    """
 
     key: str
     rule: str
@@ -34,10 +117,15 @@ class Expectation:
     severity: str = "error"
     optional: bool = True
     description: str = ""
+    threshold: Mapping[str, Any] | None = None
+    unit: str = "rows"
+    optional_parent: str = ""
+    note: str = ""
 
     @property
     def metric(self) -> str:
-        return f"violations.{self.key}"
+        prefix = "violations" if self.threshold is None else "metrics"
+        return f"{prefix}.{self.key}"
 
     @classmethod
     def coerce(cls, value: Expectation | Mapping[str, Any]) -> Expectation:
@@ -54,73 +142,345 @@ class Expectation:
         return cls(**data)
 
 
-def _severity(raw: str | None) -> str:
-    value = (raw or "error").lower()
-    return value if value in SEVERITIES else "error"
+@attrs.frozen
+class Unsupported:
+    """A contract rule the engine cannot evaluate: reported, never silently dropped."""
+
+    key: str
+    rule: str
+    column: str
+    reason: str
+    severity: str = "error"
+    description: str = ""
+
+    @property
+    def message(self) -> str:
+        where = f"column '{self.column}'" if self.column else "the schema object"
+        return f"{self.key}: rule '{self.rule}' on {where} was not evaluated: {self.reason}"
 
 
-def _property_paths(properties: Iterable[Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for prop in properties or []:
-        path = f"{prefix}{prop.name}"
-        yield path, prop
-        if prop.properties:
-            yield from _property_paths(prop.properties, prefix=f"{path}.")
+@attrs.frozen
+class _Scope:
+    """Where a rule applies: a property (``path``) or the schema object (empty path).
 
+    ``target`` names the rule in keys: the path, the object name or a list of columns.
+    """
 
-def _quality_expectations(path: str, prop: Any, optional: bool) -> Iterable[Expectation | str]:
-    for rule in prop.quality or []:
-        severity = _severity(rule.severity)
-        name = (rule.rule or rule.metric or "").lower()
-        if name == "enum" and isinstance(rule.mustBe, list):
-            yield Expectation(key=f"enum:{path}", rule="enum", column=path,
-                              params={"values": list(rule.mustBe)}, severity=severity,
-                              optional=optional, description=rule.description or "")
-            continue
-        if name == "regex" and isinstance(rule.mustBe, str):
-            yield Expectation(key=f"regex:{path}", rule="regex", column=path,
-                              params={"pattern": rule.mustBe}, severity=severity,
-                              optional=optional, description=rule.description or "")
-            continue
-        if name:
-            yield f"{path}: quality rule '{name}' is not supported by this engine"
-            continue
-        for field, short in COMPARISONS.items():
-            threshold = getattr(rule, field)
-            if threshold is not None:
-                yield Expectation(key=f"{short}:{path}", rule=short, column=path,
-                                  params={"value": threshold}, severity=severity,
-                                  optional=optional, description=rule.description or "")
+    path: str
+    target: str = attrs.field(default=attrs.Factory(lambda self: self.path, takes_self=True))
+    optional: bool = True
+    parent: str = ""
+    is_string: bool = False
+
+    def expectation(self, rule: str, **fields: Any) -> Expectation:
+        fields.setdefault("optional", self.optional)
+        return Expectation(key=f"{rule}:{self.target}", rule=rule, column=self.path,
+                           optional_parent=self.parent, **fields)
+
+    def unsupported(self, rule: str, reason: str) -> Unsupported:
+        return Unsupported(key=f"{rule}:{self.target}", rule=rule, column=self.path, reason=reason)
 
 
 def expectations_for(contract: Any) -> list[Expectation]:
-    """Build the expectation plan of every schema object of ``contract``."""
+    """The expectation plan of the contract's first schema object."""
     return plan_contract(contract)[0]
 
 
-def plan_contract(contract: Any) -> tuple[list[Expectation], list[str]]:
-    """Return the expectation plan and a note for every rule the plan cannot check."""
+def plan_contract(contract: Any, object_name: str | None = None
+                  ) -> tuple[list[Expectation], list[Unsupported]]:
+    """The plan of one schema object (the first by default) and the rules it cannot check."""
+    obj = _schema_object(contract, object_name)
+    if obj is None:
+        return [], []
     plan: list[Expectation] = []
-    unsupported: list[str] = []
-    for obj in contract.schema_ or []:
-        for path, prop in _property_paths(obj.properties or []):
-            optional = not prop.required
-            if prop.required:
-                plan.append(Expectation(key=f"not_null:{path}", rule="not_null", column=path,
-                                        optional=False))
-            if prop.unique:
-                plan.append(Expectation(key=f"unique:{path}", rule="unique", column=path,
-                                        optional=optional))
-            for item in _quality_expectations(path, prop, optional):
-                (unsupported if isinstance(item, str) else plan).append(item)
-    seen: set[str] = set()
-    unique_plan = []
-    for expectation in plan:
-        if expectation.key not in seen:
-            seen.add(expectation.key)
-            unique_plan.append(expectation)
-    return unique_plan, unsupported
+    unsupported: list[Unsupported] = []
+    for item in _object_items(obj):
+        if isinstance(item, Unsupported):
+            unsupported.append(item)
+        else:
+            _add(plan, item)
+    return plan, unsupported
 
 
 def total_violations(metrics: Mapping[str, Any]) -> int:
     """Sum of every ``violations.*`` metric."""
     return sum(int(v or 0) for k, v in metrics.items() if k.startswith("violations."))
+
+
+def _schema_object(contract: Any, object_name: str | None) -> Any:
+    objects = contract.schema_ or []
+    if object_name is None:
+        return objects[0] if objects else None
+    for obj in objects:
+        if obj.name == object_name:
+            return obj
+    raise SchemaMappingError(f"contract '{contract.id}' has no schema object '{object_name}'; "
+                             f"use one of: {', '.join(repr(o.name) for o in objects)}")
+
+
+def _add(plan: list[Expectation], new: Expectation) -> None:
+    """Append ``new``; an identical rule merges (strictest severity), a clash gets ``#n``."""
+    def shape(e: Expectation) -> Expectation:
+        return attrs.evolve(e, key=e.key.split("#")[0], severity="error", description="", note="")
+
+    for index, old in enumerate(plan):
+        if shape(old) == shape(new):
+            if SEVERITIES.index(new.severity) < SEVERITIES.index(old.severity):
+                plan[index] = attrs.evolve(old, severity=new.severity)
+            return
+    taken = {e.key for e in plan}
+    key, n = new.key, 1
+    while key in taken:
+        n += 1
+        key = f"{new.key}#{n}"
+    plan.append(attrs.evolve(new, key=key))
+
+
+def _object_items(obj: Any) -> Iterator[Expectation | Unsupported]:
+    properties = list(obj.properties or [])
+    keyed: list[tuple[int, int, _Scope]] = []
+    for index, (path, prop, scope) in enumerate(_walk(properties, "", "", in_array=False)):
+        if scope is None:
+            yield from _array_element_items(path, prop)
+            continue
+        if prop.primaryKey:
+            keyed.append((prop.primaryKeyPosition or 0, index, scope))
+        yield from _property_items(scope, prop)
+    ordered = [scope for *_, scope in sorted(keyed, key=lambda k: (k[0] <= 0, k[0], k[1]))]
+    yield from _primary_key(ordered)
+    columns = [prop.name for prop in properties if prop.name]
+    for rule in obj.quality or []:
+        yield _reported(_object_rule(obj.name or "object", columns, rule), rule)
+
+
+def _walk(properties: Iterable[Any], prefix: str, parent: str, *, in_array: bool
+          ) -> Iterator[tuple[str, Any, _Scope | None]]:
+    for prop in properties:
+        yield from _walk_one(prop, f"{prefix}{prop.name}", parent, in_array=in_array)
+
+
+def _walk_one(prop: Any, path: str, parent: str, *, in_array: bool
+              ) -> Iterator[tuple[str, Any, _Scope | None]]:
+    """(path, property, scope) of ``prop`` and its descendants; no scope inside arrays."""
+    scope = None if in_array else _Scope(path, optional=not prop.required, parent=parent,
+                                         is_string=_is_string(prop))
+    yield path, prop, scope
+    child_parent = parent if prop.required else path
+    yield from _walk(prop.properties or [], f"{path}.", child_parent, in_array=in_array)
+    if prop.items is not None:
+        yield from _walk_one(prop.items, f"{path}[]", child_parent, in_array=True)
+
+
+def _is_string(prop: Any) -> bool:
+    logical = (prop.logicalType or "").lower()
+    physical = (prop.physicalType or "").lower().split("(")[0].strip()
+    return logical == "string" or (not logical and physical in _STRING_TYPES)
+
+
+def _array_element_items(path: str, prop: Any) -> Iterator[Unsupported]:
+    scope = _Scope(path)
+    names = [_rule_name(rule) or "quality" for rule in prop.quality or []]
+    names += ["logicalTypeOptions"] * bool(prop.logicalTypeOptions) + ["unique"] * bool(prop.unique)
+    for name in names:
+        yield scope.unsupported(name, "rules on array elements are not evaluated")
+
+
+def _property_items(scope: _Scope, prop: Any) -> Iterator[Expectation | Unsupported]:
+    if prop.required:
+        yield scope.expectation("not_null", optional=False)
+    if prop.unique:
+        yield scope.expectation("unique")
+    if prop.enum:
+        yield scope.expectation("enum", params={"values": [v.value for v in prop.enum]}, description="enum")
+    yield from _type_options(scope, dict(prop.logicalTypeOptions or {}))
+    for rule in prop.quality or []:
+        yield from (_reported(item, rule) for item in _property_rule(scope, rule))
+
+
+def _primary_key(scopes: list[_Scope]) -> Iterator[Expectation]:
+    if len(scopes) == 1:
+        yield scopes[0].expectation("not_null", optional=False)
+        yield scopes[0].expectation("unique")
+    elif scopes:
+        paths = [scope.path for scope in scopes]
+        yield _Scope(",".join(paths), optional=False).expectation(
+            "primary_key", params={"columns": paths}, description="primaryKey")
+
+
+def _type_options(scope: _Scope, options: dict[str, Any]) -> Iterator[Expectation | Unsupported]:
+    def check(rule: str, option: str, **params: Any) -> Expectation:
+        return scope.expectation(rule, params=params, description=f"logicalTypeOptions.{option}")
+
+    for bound, exclusive, inclusive_rule, exclusive_rule in _BOUNDS:
+        value, flag = options.pop(bound, None), options.pop(exclusive, None)
+        if isinstance(flag, bool):  # JSON Schema draft 4: the flag modifies the bound
+            if value is not None:
+                yield check(exclusive_rule if flag else inclusive_rule, bound, value=value)
+            elif flag:
+                yield scope.unsupported(exclusive, f"'{exclusive}: true' needs '{bound}'; add it or "
+                                                   f"write '{exclusive}: <number>'")
+            continue
+        if value is not None:
+            yield check(inclusive_rule, bound, value=value)
+        if flag is not None:
+            yield check(exclusive_rule, exclusive, value=flag)
+    for option, rule in _SIZES.items():
+        if option in options:
+            yield check(rule, option, value=options.pop(option))
+    if options.pop("uniqueItems", False):
+        yield check("unique_items", "uniqueItems")
+    if "pattern" in options:
+        yield check("regex", "pattern", pattern=options.pop("pattern"))
+    fmt = options.pop("format", None)
+    if fmt is not None and scope.is_string:
+        name = str(fmt).lower()
+        if name in FORMATS:
+            yield check("format", "format", format=name, pattern=FORMATS[name])
+        else:
+            yield scope.unsupported("format", f"format '{fmt}' cannot be checked; checkable formats: "
+                                              f"{', '.join(FORMATS)}")
+    for option in sorted(set(options) - set(_DESCRIPTIVE_OPTIONS)):
+        yield scope.unsupported(option, f"'logicalTypeOptions.{option}' is not a check dc43 knows")
+
+
+def _rule_name(rule: Any) -> str:
+    return (rule.metric or rule.rule or "").strip()
+
+
+def _severity(raw: str | None) -> tuple[str, str]:
+    value = (raw or "error").strip().lower()
+    if value in SEVERITIES:
+        return value, ""
+    return "error", f"severity '{raw}' is not one of {', '.join(SEVERITIES)}; treated as error"
+
+
+def _common(rule: Any) -> dict[str, Any]:
+    severity, note = _severity(rule.severity)
+    return {"severity": severity, "note": note, "description": rule.description or ""}
+
+
+def _reported(item: Expectation | Unsupported, rule: Any) -> Expectation | Unsupported:
+    """``item``; when it is unsupported, with the contract rule's severity and description."""
+    if isinstance(item, Expectation):
+        return item
+    return attrs.evolve(item, severity=_severity(rule.severity)[0], description=rule.description or "")
+
+
+def _threshold(rule: Any) -> dict[str, Any]:
+    return {op: getattr(rule, op) for op in OPERATORS if getattr(rule, op) is not None}
+
+
+def _other_type(scope: _Scope, rule: Any) -> Unsupported:
+    return scope.unsupported(_rule_name(rule) or rule.type, f"'type: {rule.type}' rules are not evaluated "
+                                                            "by dc43; use type library or sql")
+
+
+def _property_rule(scope: _Scope, rule: Any) -> Iterator[Expectation | Unsupported]:
+    common = _common(rule)
+    name = _rule_name(rule)
+    kind = (rule.type or "library").lower()
+    if kind == "sql":
+        yield _sql_rule(scope, rule, common)
+    elif kind != "library":
+        yield _other_type(scope, rule)
+    elif name.lower() in PROPERTY_METRICS:
+        yield _threshold_rule(scope, rule, PROPERTY_METRICS[name.lower()], common)
+    elif name.lower() == "enum":
+        yield from _enum_rule(scope, rule, common)
+    elif name.lower() == "regex":
+        if isinstance(rule.mustBe, str):
+            yield scope.expectation("regex", params={"pattern": rule.mustBe}, **common)
+        else:
+            yield scope.unsupported(name, "rule 'regex' needs the pattern as a string in 'mustBe'")
+    elif name:
+        yield scope.unsupported(name, f"unknown rule or metric '{name}'; known: enum, regex, nullValues, "
+                                      "missingValues, invalidValues, duplicateValues")
+    else:
+        yield from _value_rules(scope, rule, common)
+
+
+def _value_rules(scope: _Scope, rule: Any, common: dict[str, Any]) -> Iterator[Expectation | Unsupported]:
+    threshold = _threshold(rule)
+    if not threshold:
+        yield scope.unsupported("quality", "the rule has no metric, rule or mustBe* operator")
+    for op, value in threshold.items():
+        rule_name = VALUE_RULES[op]
+        if op in ("mustBe", "mustNotBe") and isinstance(value, (list, dict)):
+            yield scope.unsupported(rule_name, f"'{op}' without a rule compares one value; for a list of "
+                                               "values use 'rule: enum'")
+        elif rule_name in ("between", "not_between"):
+            low, high = value
+            if low > high:
+                yield scope.unsupported(rule_name, f"'{op}: {value}' needs [low, high] with low <= high")
+            else:
+                yield scope.expectation(rule_name, params={"low": low, "high": high}, **common)
+        else:
+            yield scope.expectation(rule_name, params={"value": value}, **common)
+
+
+def _enum_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Iterator[Expectation | Unsupported]:
+    allowed, forbidden = rule.mustBe, rule.mustNotBe
+    if isinstance(allowed, list):
+        yield scope.expectation("enum", params={"values": allowed}, **common)
+    if isinstance(forbidden, list):
+        yield scope.expectation("not_enum", params={"values": forbidden}, **common)
+    if not isinstance(allowed, list) and not isinstance(forbidden, list):
+        yield scope.unsupported("enum", "rule 'enum' needs a list in 'mustBe' (allowed values) or "
+                                        "'mustNotBe' (forbidden values)")
+
+
+def _threshold_rule(scope: _Scope, rule: Any, name: str, common: dict[str, Any], *,
+                    params: Mapping[str, Any] | None = None, counts: bool = True) -> Expectation | Unsupported:
+    """A rule on a measured value: must be 0 unless the rule gives mustBe* operators."""
+    threshold = _threshold(rule) or {"mustBe": 0}
+    for op in ("mustBe", "mustNotBe"):
+        value = threshold.get(op)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            return scope.unsupported(name, f"'{op}: {value!r}' must be a number")
+    unit = (rule.unit or "rows").lower() if counts else "rows"
+    if unit not in UNITS:
+        return scope.unsupported(name, f"unit '{rule.unit}' is not one of {', '.join(UNITS)}")
+    params = dict(params or {})
+    arguments = dict(rule.arguments or {})
+    if name == "missing_values":
+        params["values"] = list(arguments.get("missingValues", [None, ""] if scope.is_string else [None]))
+    elif name == "invalid_values":
+        if "validValues" in arguments:
+            params["values"] = list(arguments["validValues"])
+        if "pattern" in arguments:
+            params["pattern"] = arguments["pattern"]
+        if not params:
+            return scope.unsupported(name, "metric 'invalidValues' needs arguments 'validValues' or "
+                                           "'pattern'")
+    return scope.expectation(name, params=params, threshold=threshold, unit=unit, **common)
+
+
+def _sql_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Expectation | Unsupported:
+    query = rule.query or ""
+    if not query.strip():
+        return scope.unsupported("sql", "a 'type: sql' rule needs a 'query'")
+    if scope.path:
+        column = ".".join(f"`{part}`" for part in scope.path.split("."))
+        query = query.replace("${property}", column).replace("{property}", column)
+    return _threshold_rule(scope, rule, "sql", common, params={"query": query}, counts=False)
+
+
+def _object_rule(name: str, columns: list[str], rule: Any) -> Expectation | Unsupported:
+    metric = _rule_name(rule)
+    short = OBJECT_METRICS.get(metric.lower())
+    listed = list((rule.arguments or {}).get("properties") or []) if short == "duplicate_rows" else []
+    scope = _Scope("", target=",".join(listed) or name, optional=False)
+    common = _common(rule)
+    kind = (rule.type or "library").lower()
+    if kind == "sql":
+        return _sql_rule(scope, rule, common)
+    if kind != "library":
+        return _other_type(scope, rule)
+    if short is None:
+        return scope.unsupported(metric or "quality", f"unknown object-level rule '{metric}'; known: "
+                                 "rowCount, duplicateRows, duplicateValues, type sql")
+    if short == "row_count":
+        if not _threshold(rule):
+            return scope.unsupported(metric, "metric 'rowCount' needs a mustBe* threshold")
+        return _threshold_rule(scope, rule, short, common, counts=False)
+    return _threshold_rule(scope, rule, short, common, params={"columns": listed or columns})

@@ -2,27 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from dc43.quality.plan import Expectation, plan_contract
+from dc43.quality.plan import ROW_COUNT, Expectation, Unsupported, plan_contract
 from dc43.results import ObservationPayload, ValidationResult
 
+# operator -> (test of a measured value against the operand, how to print the operand)
+_OPERATORS: dict[str, tuple[Callable[[float, Any], bool], Callable[[Any, str], str]]] = {
+    "mustBe": (lambda v, t: v == t, lambda t, u: f"= {t}{u}"),
+    "mustNotBe": (lambda v, t: v != t, lambda t, u: f"!= {t}{u}"),
+    "mustBeGreaterThan": (lambda v, t: v > t, lambda t, u: f"> {t}{u}"),
+    "mustBeGreaterOrEqualTo": (lambda v, t: v >= t, lambda t, u: f">= {t}{u}"),
+    "mustBeLessThan": (lambda v, t: v < t, lambda t, u: f"< {t}{u}"),
+    "mustBeLessOrEqualTo": (lambda v, t: v <= t, lambda t, u: f"<= {t}{u}"),
+    "mustBeBetween": (lambda v, t: t[0] <= v <= t[1], lambda t, u: f"between {t[0]}{u} and {t[1]}{u}"),
+    "mustNotBeBetween": (lambda v, t: not t[0] <= v <= t[1],
+                         lambda t, u: f"outside {t[0]}{u}..{t[1]}{u}"),
+}
 
-def _rule_entry(expectation: Expectation, violations: Any) -> dict[str, Any]:
-    return {
-        "key": expectation.key, "rule": expectation.rule, "column": expectation.column,
-        "severity": expectation.severity, "violations": violations,
-        "params": dict(expectation.params),
-    }
+
+def _entry(rule: Expectation | Unsupported, **fields: Any) -> dict[str, Any]:
+    entry = {"key": rule.key, "rule": rule.rule, "column": rule.column, "severity": rule.severity,
+             "metric": None, "params": {}, "unit": None, "violations": None, "threshold": None,
+             "passed": None, "evaluated": False, "description": rule.description, "note": ""}
+    entry.update(fields)
+    return entry
+
+
+def _judge(e: Expectation, metrics: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The rule's entry in ``details["rules"]`` and, when it failed, the message."""
+    base = {"metric": e.metric, "params": dict(e.params), "unit": e.unit, "note": e.note}
+    if e.metric not in metrics or (e.unit == "percent" and ROW_COUNT not in metrics):
+        return _entry(e, **base), None
+    raw = metrics[e.metric]
+    if e.threshold is None:
+        count = int(raw or 0)
+        message = f"{e.key}: {count} row(s) violate {e.rule}" if count else None
+        return _entry(e, **base, violations=count, passed=not count, evaluated=True), message
+    threshold = dict(e.threshold)
+    entry = _entry(e, **base, threshold=threshold, evaluated=True)
+    if raw is None:
+        entry["passed"] = False
+        return entry, f"{e.key}: the query returned NULL; it must return a number"
+    value, suffix = raw, ""
+    if e.unit == "percent":
+        rows = int(metrics[ROW_COUNT] or 0)
+        value, suffix = (100.0 * raw / rows if rows else 0.0), "%"
+    entry.update(violations=value, passed=all(_OPERATORS[op][0](value, t) for op, t in threshold.items()))
+    if entry["passed"]:
+        return entry, None
+    expected = " and ".join(_OPERATORS[op][1](t, suffix) for op, t in threshold.items())
+    return entry, f"{e.key}: {e.rule} is {value:g}{suffix} but must be {expected}"
 
 
 class LocalDataQualityService:
     """Derives expectations from the contract and turns metrics into a verdict.
 
-    Violations of ``error`` rules block, of ``warning`` rules warn, of ``info``
-    rules are only reported.  Any other ``violations.*`` metric above zero
-    (cast losses, undecodable messages) blocks.  When the payload carries no
-    metric for a planned expectation the verdict is ``unknown``.
+    Failed ``error`` rules block, failed ``warning`` rules warn, failed ``info``
+    rules are only reported.  Per-row rules fail when ``violations.<key>`` is
+    above zero; threshold rules when ``metrics.<key>`` (as a percent of
+    ``row_count`` for ``unit: percent``) misses their threshold.  Any other
+    ``violations.*`` metric above zero (cast losses) blocks.  A rule the engine
+    cannot evaluate is a warning.  When a planned metric is missing the verdict
+    is ``unknown``.  ``details["rules"]`` holds one entry per rule.
     """
 
     def describe_expectations(self, *, contract: Any) -> list[Expectation]:
@@ -34,22 +77,21 @@ class LocalDataQualityService:
         result = ValidationResult(metrics=metrics, schema=payload.schema)
         rules, missing = [], []
         for expectation in plan:
-            count = metrics.get(expectation.metric)
-            rules.append(_rule_entry(expectation, count))
-            if count is None:
+            entry, message = _judge(expectation, metrics)
+            rules.append(entry)
+            if not entry["evaluated"]:
                 missing.append(expectation.key)
-            elif count > 0:
-                message = f"{expectation.key}: {count} row(s) violate {expectation.rule}"
-                if expectation.severity == "error":
-                    result.add_error(message)
-                elif expectation.severity == "warning":
-                    result.add_warning(message)
+            elif message and expectation.severity == "error":
+                result.add_error(message)
+            elif message and expectation.severity == "warning":
+                result.add_warning(message)
         planned = {e.metric for e in plan}
         for key, value in sorted(metrics.items()):
             if key.startswith("violations.") and key not in planned and value:
                 result.add_error(f"{key[len('violations.'):]}: {value} row(s) in violation")
-        for note in unsupported:
-            result.add_warning(note)
+        for rule in unsupported:
+            rules.append(_entry(rule, note=rule.reason))
+            result.add_warning(rule.message)
         if missing and result.status == "ok":
             result.status = "unknown"
             result.reason = f"no metrics for {', '.join(missing)}"

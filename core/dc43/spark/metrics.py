@@ -1,16 +1,57 @@
-"""Compile an expectation plan into ONE Spark aggregation per (micro-)batch."""
+"""Compile an expectation plan into ONE Spark aggregation per (micro-)batch.
+
+Every row-level metric (row count, violation counts, uniqueness, composite
+keys, duplicate rows, library metrics) is one aggregate of a single
+``df.agg(...)``.  Each SQL rule adds one query on a temporary view of the
+batch, which is persisted meanwhile.  With ``approximate_distinct`` the
+distinct counts use ``approx_count_distinct``, so the aggregates can run in
+``DataFrame.observe`` (which refuses exact distinct aggregates).
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+import uuid
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 import attrs
-from pyspark.sql import Column, DataFrame
+from pyspark.errors import PySparkException
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, DoubleType, FloatType, StringType
 
 from dc43.errors import Dc43Error
 from dc43.quality.plan import ROW_COUNT, Expectation
+
+_NUMERIC_RULES = ("eq", "ne", "gt", "ge", "lt", "le", "between", "not_between")
+_CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
+    "eq": lambda c, p: c == p["value"],
+    "ne": lambda c, p: c != p["value"],
+    "gt": lambda c, p: c > p["value"],
+    "ge": lambda c, p: c >= p["value"],
+    "lt": lambda c, p: c < p["value"],
+    "le": lambda c, p: c <= p["value"],
+    "between": lambda c, p: c.between(p["low"], p["high"]),
+    "not_between": lambda c, p: ~c.between(p["low"], p["high"]),
+    "enum": lambda c, p: c.isin(list(p["values"])),
+    "not_enum": lambda c, p: ~c.isin(list(p["values"])),
+    "regex": lambda c, p: c.rlike(p["pattern"]),
+    "format": lambda c, p: c.rlike(p["pattern"]),
+    "min_length": lambda c, p: F.length(c) >= p["value"],
+    "max_length": lambda c, p: F.length(c) <= p["value"],
+    "min_items": lambda c, p: F.size(c) >= p["value"],
+    "max_items": lambda c, p: F.size(c) <= p["value"],
+    "unique_items": lambda c, p: F.size(F.array_distinct(c)) == F.size(c),
+    "expression": lambda c, p: F.expr(p["expression"]),
+}
+_MEASURES = ("unique", "primary_key", "row_count", "null_values", "missing_values", "invalid_values",
+             "duplicate_values", "duplicate_rows")
+KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
+_TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
 
 
 def _quoted(path: str) -> Column:
@@ -30,67 +71,218 @@ def column_for(path: str, columns: Mapping[str, Column]) -> Column:
     return _quoted(path)
 
 
-def _value_check(rule: str, params: Mapping[str, Any]) -> Callable[[Column], Column]:
-    if rule in ("gt", "ge", "lt", "le"):
-        value = params["value"]
-        return {"gt": lambda c: c > value, "ge": lambda c: c >= value,
-                "lt": lambda c: c < value, "le": lambda c: c <= value}[rule]
-    if rule == "enum":
-        values = list(params["values"])
-        return lambda c: c.isin(values)
-    if rule == "regex":
-        pattern = params["pattern"]
-        return lambda c: c.rlike(pattern)
-    if rule == "expression":
-        predicate = F.expr(params["expression"])
-        return lambda c: predicate
-    raise Dc43Error(
-        f"expectation rule '{rule}' cannot be compiled to Spark; known rules: not_null, unique, "
-        "gt, ge, lt, le, enum, regex, expression. Fix the data-quality service's plan."
-    )
+def _distinct(col: Column, approximate: bool) -> Column:
+    return F.approx_count_distinct(col) if approximate else F.count_distinct(col)
 
 
-def violation_count(expectation: Expectation, columns: Mapping[str, Column]) -> Column:
-    """An aggregate counting the rows that break ``expectation``."""
-    col = column_for(expectation.column, columns)
-    if expectation.rule == "unique":
-        return F.count(col) - F.count_distinct(col)
-    if expectation.rule == "not_null":
-        passed = col.isNotNull()
+def _surplus(total: Column, distinct: Column, approximate: bool) -> Column:
+    """Rows beyond the distinct ones; an approximate distinct count may exceed the total."""
+    return F.greatest(total - distinct, F.lit(0)) if approximate else total - distinct
+
+
+def _count_if(condition: Column) -> Column:
+    return F.count(F.when(condition, 1))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _typed(col: Column, dtype: DataType | None, params: Mapping[str, Any]
+           ) -> tuple[Column, Mapping[str, Any], DataType | None]:
+    """Operands that cannot fail an ANSI cast: compared values become NULL instead.
+
+    A string column compared with numbers is read with ``try_cast`` as double;
+    string literals compared with a non-string column are ``try_cast`` to its type.
+    """
+    if dtype is None:
+        return col, params, dtype
+    literals = [params[k] for k in ("value", "low", "high") if k in params] + list(params.get("values", []))
+    if isinstance(dtype, StringType) and any(_is_number(v) for v in literals):
+        col, dtype = col.try_cast(DoubleType()), DoubleType()
+    if isinstance(dtype, StringType):
+        return col, params, dtype
+
+    def literal(value: Any) -> Any:
+        return F.lit(value).try_cast(dtype) if isinstance(value, str) else value
+
+    typed = dict(params)
+    for key in ("value", "low", "high"):
+        if key in typed:
+            typed[key] = literal(typed[key])
+    if "values" in typed:
+        typed["values"] = [literal(v) for v in typed["values"]]
+    return col, typed, dtype
+
+
+def _measure(e: Expectation, raw: Column, col: Column, params: Mapping[str, Any],
+             columns: Mapping[str, Column], approximate: bool) -> Column:
+    """Aggregates whose value is not a per-row pass/fail count; ``col`` is ``raw`` typed for comparisons."""
+    values = list(params.get("values", []))
+    if e.rule in ("unique", "duplicate_values"):
+        return _surplus(F.count(raw), _distinct(raw, approximate), approximate)
+    if e.rule == "primary_key":
+        keys = [column_for(path, columns) for path in params["columns"]]
+        complete = reduce(lambda a, b: a & b, [k.isNotNull() for k in keys])
+        return _surplus(F.count(F.lit(1)), _distinct(F.when(complete, F.struct(*keys)), approximate), approximate)
+    if e.rule == "duplicate_rows":
+        row = F.struct(*[column_for(path, columns) for path in params["columns"]])
+        return _surplus(F.count(F.lit(1)), _distinct(row, approximate), approximate)
+    if e.rule == "row_count":
+        return F.count(F.lit(1))
+    if e.rule == "null_values":
+        return _count_if(raw.isNull())
+    if e.rule == "missing_values":
+        present = [v for v in values if v is not None]
+        missing = F.coalesce(col.isin(present), F.lit(False)) if present else F.lit(False)
+        return _count_if(raw.isNull() | missing if None in values else missing)
+    bad = F.lit(False)  # invalid_values: non-null values outside the valid list or pattern
+    if "values" in params:
+        bad = bad | ~F.coalesce(col.isin(values), F.lit(False))
+    if "pattern" in params:
+        bad = bad | ~F.coalesce(raw.rlike(params["pattern"]), F.lit(False))
+    return _count_if(raw.isNotNull() & bad)
+
+
+def violation_count(expectation: Expectation, columns: Mapping[str, Column], *,
+                    types: Mapping[str, DataType] | None = None, approximate: bool = False) -> Column:
+    """The aggregate of ``expectation``: failing rows, or the measured value of a threshold rule."""
+    e = expectation
+    raw = column_for(e.column, columns) if e.column else F.lit(None)
+    col, params, dtype = raw, e.params, (types or {}).get(e.column)
+    if e.rule in _TYPED_RULES:
+        col, params, dtype = _typed(raw, dtype, params)
+    if e.rule in _MEASURES:
+        return _measure(e, raw, col, params, columns, approximate)
+    if e.rule == "not_null":
+        passed = raw.isNotNull()
+    elif e.rule in _CHECKS:
+        passed = F.coalesce(_CHECKS[e.rule](col, params), F.lit(False))
+        if e.rule in _NUMERIC_RULES and isinstance(dtype, (FloatType, DoubleType)):
+            passed = passed & ~F.isnan(col)
+        if e.optional:
+            passed = raw.isNull() | passed
     else:
-        passed = F.coalesce(_value_check(expectation.rule, expectation.params)(col), F.lit(False))
-        if expectation.optional:
-            passed = col.isNull() | passed
-    return F.sum(F.when(passed, 0).otherwise(1))
+        raise Dc43Error(
+            f"expectation '{e.key}' has rule '{e.rule}', which cannot be compiled to Spark; known rules: "
+            f"{', '.join(KNOWN_RULES)}. Fix the data-quality service's plan."
+        )
+    if e.optional_parent:
+        passed = column_for(e.optional_parent, columns).isNull() | passed
+    return _count_if(~passed)
+
+
+def _number(expectation: Expectation, value: Any) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, int)):
+        return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    if isinstance(value, (float, Decimal)):
+        return int(value) if value == int(value) else float(value)
+    raise Dc43Error(f"SQL rule '{expectation.key}' returned {value!r}, not a number; make its query "
+                    "return one numeric value, e.g. SELECT COUNT(*) FROM ${object} WHERE ...")
+
+
+def _sql_value(session: SparkSession, expectation: Expectation, view: str) -> int | float | None:
+    query = expectation.params["query"].replace("${object}", view).replace("{object}", view)
+    try:
+        rows = session.sql(query).collect()
+    except PySparkException as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise Dc43Error(f"SQL rule '{expectation.key}' failed: {first_line} Fix its query; the batch is "
+                        "available as ${object}.") from exc
+    if len(rows) != 1 or len(rows[0]) != 1:
+        raise Dc43Error(
+            f"SQL rule '{expectation.key}' returned {len(rows)} row(s) of {len(rows[0]) if rows else 0} "
+            "column(s); make its query return exactly one value, e.g. SELECT COUNT(*) FROM ${object} WHERE ..."
+        )
+    return _number(expectation, rows[0][0])
 
 
 @attrs.frozen
 class CompiledPlan:
-    """Metric names and the aggregate expressions computing them, in one ``agg``."""
+    """Metric names and the aggregates computing them in one ``agg``, plus any SQL rules.
+
+    ``keys`` name the ``aggregations`` in order; SQL rules (``sql_rules``) are
+    not among them and need a second pass over the batch, so
+    ``row_aggregations_only`` tells whether ``DataFrame.observe`` can measure it all.
+    SQL rules see the batch with ``columns`` (the aligned expressions) in place.
+    """
 
     expectations: tuple[Expectation, ...]
     keys: tuple[str, ...]
     aggregations: tuple[Column, ...]
+    approximate: bool = False
+    sql_rules: tuple[Expectation, ...] = ()
+    columns: Mapping[str, Column] = attrs.field(factory=dict)
 
-    def measure(self, df: DataFrame) -> dict[str, int]:
-        """Run the single aggregation over ``df`` and return its metrics."""
-        row = df.agg(*self.aggregations).collect()[0]
+    @property
+    def row_aggregations_only(self) -> bool:
+        return not self.sql_rules
+
+    def metrics_from_row(self, row: Row) -> dict[str, int]:
+        """Metrics from the row of :attr:`aggregations` (from ``agg`` or ``observe``)."""
         return {key: int(row[i] or 0) for i, key in enumerate(self.keys)}
+
+    def measure(self, df: DataFrame) -> dict[str, int | float | None]:
+        """Every metric of ``df``: one aggregation, plus one query per SQL rule."""
+        if self.row_aggregations_only:
+            return self._aggregate(df)
+        cached = df.is_cached
+        if not cached:
+            df.persist()
+        try:
+            return {**self._aggregate(df), **self._sql_metrics(df)}
+        finally:
+            if not cached:
+                df.unpersist()
+
+    def _aggregate(self, df: DataFrame) -> dict[str, int]:
+        return self.metrics_from_row(df.agg(*self.aggregations).collect()[0])
+
+    def _sql_metrics(self, df: DataFrame) -> dict[str, int | float | None]:
+        view = f"dc43_batch_{uuid.uuid4().hex}"
+        frame = df
+        if self.columns:
+            extra = [F.col("`" + name.replace("`", "``") + "`") for name in df.columns if name not in self.columns]
+            frame = df.select(*[c.alias(name) for name, c in self.columns.items()], *extra)
+        frame.createOrReplaceTempView(view)
+        try:
+            return {e.metric: _sql_value(df.sparkSession, e, view) for e in self.sql_rules}
+        finally:
+            df.sparkSession.catalog.dropTempView(view)
 
 
 def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
                  columns: Mapping[str, Column] | None = None,
-                 cast_checks: Mapping[str, Column] | None = None) -> CompiledPlan:
-    """Compile ``expectations`` (and cast-loss checks) against ``columns`` once."""
-    columns = columns or {}
+                 row_checks: Mapping[str, Column] | None = None,
+                 types: Mapping[str, DataType] | None = None,
+                 approximate_distinct: bool = False) -> CompiledPlan:
+    """Compile ``expectations`` (and extra row checks) against ``columns`` once.
+
+    ``row_checks`` maps a key to a boolean column TRUE on a bad row; each is
+    counted as ``violations.<key>`` (for example ``cast:amount``, ``decode``).
+
+    ``types`` maps dotted paths to Spark types: float/double columns get NaN
+    checks on comparisons and mismatched literals are ``try_cast``; without it
+    no type is assumed.  ``approximate_distinct`` counts distinct values with
+    ``approx_count_distinct`` (for ``DataFrame.observe``).
+    """
+    columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
-    keys = [ROW_COUNT]
-    aggs = [F.count(F.lit(1))]
+    keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
     for expectation in plan:
-        keys.append(expectation.metric)
-        aggs.append(violation_count(expectation, columns))
-    for name, lost in (cast_checks or {}).items():
-        keys.append(f"violations.cast:{name}")
-        aggs.append(F.sum(F.when(lost, 1).otherwise(0)))
-    aliased = tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs))
-    return CompiledPlan(expectations=plan, keys=tuple(keys), aggregations=aliased)
+        if expectation.rule != "sql":
+            keys.append(expectation.metric)
+            aggs.append(violation_count(expectation, columns, types=types, approximate=approximate_distinct))
+    for key, bad in (row_checks or {}).items():
+        keys.append(f"violations.{key}")
+        aggs.append(_count_if(bad))
+    return CompiledPlan(
+        expectations=plan, keys=tuple(keys),
+        aggregations=tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs)),
+        approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
+        columns=columns,
+    )
