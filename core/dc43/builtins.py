@@ -26,7 +26,12 @@ def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
 
         return ForeachBatchObservationWriter()
 
-    return {"foreach-batch": foreach_batch}
+    def observe() -> Any:
+        from dc43.spark.observation import ObserveObservationWriter
+
+        return ObserveObservationWriter()
+
+    return {"foreach-batch": foreach_batch, "observe": observe}
 
 
 @hookimpl

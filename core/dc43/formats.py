@@ -20,6 +20,19 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 OPERATIONS = ("read_stream", "write_stream", "read", "write")
 
+#: A string column a source may add: the reason a row could not be decoded, or NULL.
+#: The helpers count non-null values as ``violations.decode`` and never write the column.
+DECODE_ERROR_COLUMN = "_dc43_decode_error"
+
+
+@attrs.frozen
+class StreamRead:
+    """What ``read_stream`` may return instead of a bare DataFrame: the DataFrame plus
+    queries the format started for it (for example a dead-letter writer)."""
+
+    df: Any
+    queries: tuple[Any, ...] = ()
+
 
 @attrs.frozen
 class DatasetTarget:

@@ -51,3 +51,27 @@ def parquet_batches(spark: Any, tmp_path: Any) -> Callable[..., str]:
         return str(source)
 
     return write
+
+
+@pytest.fixture
+def services() -> dict[str, Any]:
+    """Fresh in-memory contract, data-quality and governance services with the orders contract."""
+    from tests.spark.orders import orders_services
+
+    return orders_services()
+
+
+@pytest.fixture
+def source_stream(spark: Any, parquet_batches: Any, services: dict[str, Any]) -> Any:
+    """The orders stream, read under its contract: exactly one file per micro-batch."""
+    from dc43_integrations.spark.io import read_stream_with_contract
+
+    from tests.spark.orders import BATCHES, SCHEMA
+
+    path = parquet_batches(SCHEMA, BATCHES)
+    df, validation = read_stream_with_contract(
+        spark=spark, contract_id="sales.orders", format="parquet", path=path,
+        options={"maxFilesPerTrigger": "1"}, **services,
+    )
+    assert validation.ok, validation.errors
+    return df

@@ -6,80 +6,14 @@ import uuid
 from typing import Any
 
 import pytest
-from dc43.contracts import LocalContractServiceClient
 from dc43.errors import UnknownFormatError
-from dc43.governance import LocalGovernanceService
-from dc43.quality import LocalDataQualityService
 from dc43.strategies import StreamingInterventionContext, StreamingInterventionStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
-from dc43_memory.store import InMemoryContractStore
-from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.errors import StreamingQueryException
 
+from tests.spark.orders import start_write, stop_all
+
 pytestmark = pytest.mark.spark
-
-SCHEMA = "order_id bigint, customer string, amount double, currency string"
-# batch 0: clean; batch 1: null customer + negative amount; batch 2: bad currency
-# + duplicate id; batch 3: clean.
-BATCHES = [
-    [(1, "ann", 10.0, "EUR"), (2, "bob", 20.0, "USD")],
-    [(3, None, -1.0, "EUR"), (4, "cid", -5.0, "GBP"), (5, "dan", 1.0, "USD")],
-    [(6, "eve", 3.0, "XXX"), (6, "fay", 4.0, "EUR")],
-    [(7, "gus", 7.0, "GBP")],
-]
-
-
-def orders_contract() -> OpenDataContractStandard:
-    return OpenDataContractStandard.model_validate({
-        "apiVersion": "3.0.2", "kind": "DataContract", "id": "sales.orders", "version": "1.0.0",
-        "status": "active",
-        "schema": [{"name": "orders", "properties": [
-            {"name": "order_id", "physicalType": "bigint", "required": True, "unique": True},
-            {"name": "customer", "physicalType": "string", "required": True},
-            {"name": "amount", "physicalType": "double",
-             "quality": [{"mustBeGreaterOrEqualTo": 0}]},
-            {"name": "currency", "physicalType": "string",
-             "quality": [{"rule": "enum", "mustBe": ["EUR", "USD", "GBP"]}]},
-        ]}],
-    })
-
-
-@pytest.fixture
-def services() -> dict[str, Any]:
-    store = InMemoryContractStore()
-    store.put(orders_contract())
-    return {
-        "contract_service": LocalContractServiceClient(store),
-        "data_quality_service": LocalDataQualityService(),
-        "governance_service": LocalGovernanceService(),
-    }
-
-
-@pytest.fixture
-def source_stream(spark: Any, parquet_batches: Any, services: dict[str, Any]) -> Any:
-    path = parquet_batches(SCHEMA, BATCHES)
-    df, validation = read_stream_with_contract(
-        spark=spark, contract_id="sales.orders", format="parquet", path=path,
-        options={"maxFilesPerTrigger": "1"}, **services,
-    )
-    assert validation.ok, validation.errors
-    return df
-
-
-def start_write(df: Any, tmp_path: Any, services: dict[str, Any], **kwargs: Any) -> tuple[Any, str]:
-    name = f"sink_{uuid.uuid4().hex[:8]}"
-    result = write_stream_with_contract(
-        df=df, contract_id="sales.orders", expected_contract_version="==1.0.0", format="memory",
-        options={"queryName": name, "checkpointLocation": str(tmp_path / "cp")},
-        **services, **kwargs,
-    )
-    return result, name
-
-
-def stop_all(result: Any) -> None:
-    for query in result.details.get("streaming_queries", []):
-        query.stop()
-
 
 def test_per_batch_violation_counts_are_exact(spark, source_stream, tmp_path, services):
     seen: list[dict[str, Any]] = []
@@ -211,13 +145,29 @@ def test_dataset_version_templates_resolve_per_batch(source_stream, tmp_path, se
 
 def test_observation_writers_are_single_use(source_stream):
     from dc43.errors import Dc43Error
+    from dc43.formats import DatasetTarget
     from dc43.plugins import get_plugin_manager
+    from dc43.quality import LocalDataQualityService
+    from dc43.results import ValidationResult
     from dc43.spark.metrics import compile_plan
+    from dc43.spark.monitor import BatchMonitor
     from dc43.spark.observation import ObservationRequest
+    from dc43.strategies import NoOpStreamingInterventionStrategy
 
-    writer = get_plugin_manager().lookup("observation writer", "foreach-batch").value()
-    request = ObservationRequest(df=source_stream, plan=compile_plan([]), monitor=None)
-    (query,) = writer.start(request)
-    query.stop()
+    from tests.spark.orders import orders_contract
+
+    manager = get_plugin_manager()
+    target = DatasetTarget(format="memory", dataset_id="once", dataset_version="{batch_id}",
+                           options={"queryName": f"once_{uuid.uuid4().hex[:8]}"})
+    monitor = BatchMonitor(
+        contract=orders_contract(), target=target, result=ValidationResult(),
+        status=ValidationResult(), data_quality_service=LocalDataQualityService(),
+        governance_service=None, strategy=NoOpStreamingInterventionStrategy(), enforce=False)
+    request = ObservationRequest(source=source_stream, sink_columns=None, plan=compile_plan([]),
+                                 monitor=monitor, adapter=manager.lookup("format", "memory").value,
+                                 target=target)
+    writer = manager.lookup("observation writer", "foreach-batch").value()
+    for query in writer.start(request):
+        query.stop()
     with pytest.raises(Dc43Error, match="single-use"):
         writer.start(request)

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dc43.errors import ContractViolationError, Dc43Error
-from dc43.formats import DatasetFormat, DatasetTarget
+from dc43.formats import DECODE_ERROR_COLUMN, DatasetFormat, DatasetTarget, StreamRead
 from dc43.governance.service import BatchVerdict, SchemaObservation
 from dc43.locators import LocateRequest, StaticDatasetLocator, resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager
@@ -24,9 +24,9 @@ from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
 from dc43.spark.metrics import compile_plan
 from dc43.spark.monitor import BatchMonitor
-from dc43.spark.observation import ObservationRequest, observation_checkpoint
+from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import aligned_columns, cast_loss_checks, check_schema
-from dc43.spark.types import contract_properties, schema_to_dict
+from dc43.spark.types import contract_properties, contract_struct, schema_to_dict
 from dc43.strategies import resolve_strategy
 
 DEFAULT_OBSERVATION_WRITER = "foreach-batch"
@@ -112,6 +112,38 @@ def _aligned_map(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any
     return dict(zip(names, aligned_columns(df.schema, contract)))
 
 
+def _row_checks(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Per-row checks besides the contract's rules: values lost by a cast, undecodable rows."""
+    checks = {f"cast:{name}": lost for name, lost in
+              (cast_loss_checks(df.schema, contract) if auto_cast else {}).items()}
+    if DECODE_ERROR_COLUMN in df.columns:
+        checks["decode"] = F.col(DECODE_ERROR_COLUMN).isNotNull()
+    return checks
+
+
+def _data_schema(df: DataFrame) -> Any:
+    """``df``'s schema without dc43's own bookkeeping columns."""
+    from pyspark.sql.types import StructType
+
+    return StructType([f for f in df.schema.fields if f.name != DECODE_ERROR_COLUMN])
+
+
+def _column_types(contract: Any) -> dict[str, Any]:
+    """Spark type of every contract column, nested fields by dotted path."""
+    from pyspark.sql.types import StructType
+
+    types: dict[str, Any] = {}
+
+    def walk(struct: StructType, prefix: str) -> None:
+        for field in struct.fields:
+            types[prefix + field.name] = field.dataType
+            if isinstance(field.dataType, StructType):
+                walk(field.dataType, f"{prefix}{field.name}.")
+
+    walk(contract_struct(contract), "")
+    return types
+
+
 def _with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
     """Contract columns aligned, then the columns the contract does not know."""
     if not columns:
@@ -140,15 +172,22 @@ def read_stream_with_contract(
     contract = _resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
     target = _target(contract, operation="read", streaming=True, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
-    df = _format(target, "read_stream").read_stream(spark, target)
-    report = check_schema(df.schema, contract, auto_cast=auto_cast)
-    version = resolve_version(target.dataset_version, batch_id=None)
-    result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
-    dq = _service("data_quality", data_quality_service)
-    result.details["expectations"] = [e.key for e in _expectations(dq, contract)]
-    _observe_schema(_service("governance", governance_service), contract, target, version,
-                    "read_stream", result, pipeline_context)
-    _enforce_schema(result, enforce, contract, target)
+    opened = _format(target, "read_stream").read_stream(spark, target)
+    df, side_queries = (opened.df, list(opened.queries)) if isinstance(opened, StreamRead) else (opened, [])
+    try:
+        report = check_schema(_data_schema(df), contract, auto_cast=auto_cast)
+        version = resolve_version(target.dataset_version, batch_id=None)
+        result = _base_result(contract, target, report, schema_to_dict(_data_schema(df)), version)
+        dq = _service("data_quality", data_quality_service)
+        result.details["expectations"] = [e.key for e in _expectations(dq, contract)]
+        result.details["streaming_queries"] = side_queries
+        _observe_schema(_service("governance", governance_service), contract, target, version,
+                        "read_stream", result, pipeline_context)
+        _enforce_schema(result, enforce, contract, target)
+    except Exception:
+        for query in side_queries:
+            query.stop()
+        raise
     df = _with_extras(df, _aligned_map(df, contract, auto_cast))
     return (df, result) if return_status else df
 
@@ -185,7 +224,7 @@ def write_stream_with_contract(
     dq = _service("data_quality", data_quality_service)
     governance = _service("governance", governance_service)
 
-    report = check_schema(df.schema, contract, auto_cast=auto_cast,
+    report = check_schema(_data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=_extra_columns_policy(contract, "write"))
     version = resolve_version(target.dataset_version, batch_id=None)
     result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
@@ -193,35 +232,34 @@ def write_stream_with_contract(
     _enforce_schema(result, enforce, contract, target)
 
     columns = _aligned_map(df, contract, auto_cast)
-    sink_df = df.select(*columns.values()) if auto_cast else df
     plan = compile_plan(_expectations(dq, contract), columns=columns,
-                        cast_checks=cast_loss_checks(df.schema, contract) if auto_cast else None)
+                        row_checks=_row_checks(df, contract, auto_cast),
+                        types=_column_types(contract), approximate_distinct=not writer.exact_distinct)
     status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
     monitor = BatchMonitor(
         contract=contract, target=target, result=result, status=status,
         data_quality_service=dq, governance_service=governance, strategy=strategy,
         enforce=enforce, schema=result.schema, on_batch=on_streaming_batch,
     )
-    sink = adapter.write_stream(sink_df, target, mode=mode, trigger=trigger)
-    monitor.sinks.append(sink)
-    queries = [sink]
-    try:
-        queries += writer.start(ObservationRequest(
-            df=df, plan=plan, monitor=monitor, trigger=trigger,
-            checkpoint_location=observation_checkpoint(target.options.get("checkpointLocation")),
-        ))
-    except Exception:
-        sink.stop()
-        raise
-    result.details.update({"streaming_queries": queries, "observation_writer": observation_writer,
-                           "expectations": [e.key for e in plan.expectations]})
+    queries = writer.start(ObservationRequest(
+        source=df, sink_columns=list(columns.values()) if auto_cast else None, plan=plan,
+        monitor=monitor, adapter=adapter, target=target, mode=mode, trigger=trigger,
+    ))
+    result.details.update({
+        "streaming_queries": queries, "streaming_monitor": monitor,
+        "observation_writer": observation_writer,
+        "expectations": [e.key for e in plan.expectations],
+        "uniqueness": "approximate" if plan.approximate else "exact",
+    })
     return (result, status) if return_status else result
 
 
 # -- batch ----------------------------------------------------------------
 def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult,
-                 columns: Mapping[str, Any], cast_checks: Mapping[str, Any] | None) -> ValidationResult:
-    plan = compile_plan(_expectations(dq, contract), columns=columns, cast_checks=cast_checks)
+                 columns: Mapping[str, Any], auto_cast: bool) -> ValidationResult:
+    plan = compile_plan(_expectations(dq, contract), columns=columns,
+                        row_checks=_row_checks(df, contract, auto_cast),
+                        types=_column_types(contract))
     metrics = plan.measure(df)
     verdict = dq.evaluate(contract=contract,
                           payload=ObservationPayload(metrics=metrics, schema=result.schema))
@@ -257,14 +295,14 @@ def read_with_contract(
     target = _target(contract, operation="read", streaming=False, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
     df = _format(target, "read").read(spark, target)
-    report = check_schema(df.schema, contract, auto_cast=auto_cast)
+    report = check_schema(_data_schema(df), contract, auto_cast=auto_cast)
     version = target.dataset_version
     result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = _service("governance", governance_service)
     columns = _aligned_map(df, contract, auto_cast)
     if report.ok:
         _judge_batch(df, contract, _service("data_quality", data_quality_service), result, columns,
-                     cast_loss_checks(df.schema, contract) if auto_cast else None)
+                     auto_cast)
     _observe_schema(governance, contract, target, version, "read", result, pipeline_context)
     _record_batch(governance, contract, target, version, result)
     if enforce and not result.ok:
@@ -289,7 +327,7 @@ def write_with_contract(
     target = _target(contract, operation="write", streaming=False, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
     adapter = _format(target, "write")
-    report = check_schema(df.schema, contract, auto_cast=auto_cast,
+    report = check_schema(_data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=_extra_columns_policy(contract, "write"))
     version = target.dataset_version
     result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
@@ -298,7 +336,7 @@ def write_with_contract(
     _enforce_schema(result, enforce, contract, target)
     columns = _aligned_map(df, contract, auto_cast)
     verdict = _judge_batch(df, contract, _service("data_quality", data_quality_service), result,
-                           columns, cast_loss_checks(df.schema, contract) if auto_cast else None)
+                           columns, auto_cast)
     _record_batch(governance, contract, target, version, result)
     if enforce and not result.ok:
         raise ContractViolationError(

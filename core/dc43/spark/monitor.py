@@ -49,6 +49,8 @@ class BatchMonitor:
     _totals: dict[str, int] = attrs.field(factory=dict, init=False)
     _schema_errors: list[str] = attrs.field(init=False)
     _schema_warnings: list[str] = attrs.field(init=False)
+    _progress: threading.Condition = attrs.field(factory=threading.Condition, init=False)
+    _last_batch: int = attrs.field(default=-1, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._batches = collections.deque(maxlen=self.max_batches)
@@ -57,6 +59,28 @@ class BatchMonitor:
 
     def process(self, batch_id: int, metrics: Mapping[str, int]) -> dict[str, Any]:
         """Judge one micro-batch; raises to stop the pipeline when it must stop."""
+        try:
+            return self._process(batch_id, metrics)
+        finally:
+            with self._progress:
+                self._last_batch = max(self._last_batch, batch_id)
+                self._progress.notify_all()
+
+    def wait_for_batch(self, batch_id: int, timeout: float) -> bool:
+        """Block until ``batch_id`` (or a later batch) was judged; False on timeout.
+
+        Needed with writers whose verdicts arrive asynchronously (``observe``).
+        """
+        with self._progress:
+            return self._progress.wait_for(lambda: self._last_batch >= batch_id, timeout)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record why the pipeline stops in ``details["streaming_error"]``; stop the sinks."""
+        with self._lock:
+            self.result.details["streaming_error"] = f"{type(exc).__name__}: {exc}"
+        self.stop_sinks()
+
+    def _process(self, batch_id: int, metrics: Mapping[str, int]) -> dict[str, Any]:
         timestamp = utc_timestamp()
         version = resolve_version(self.target.dataset_version, batch_id=batch_id, timestamp=timestamp)
         entry: dict[str, Any] = {
@@ -82,17 +106,20 @@ class BatchMonitor:
         self._record(entry, verdict, version)
         self._notify(entry)
         if reason:
-            self.stop_sinks()
-            raise StreamingInterventionError(reason, batch_id=batch_id)
+            self._halt(StreamingInterventionError(reason, batch_id=batch_id))
         if self.enforce and verdict.status == "block":
-            self.stop_sinks()
-            raise ContractViolationError(
+            self._halt(ContractViolationError(
                 f"micro-batch {batch_id} of '{self.target.dataset_id}' violates contract "
                 f"{self.contract.id}@{self.contract.version}: {'; '.join(verdict.errors)}. "
                 "Fix the data, or pass enforce=False to record violations without stopping.",
                 verdict,
-            )
+            ))
         return entry
+
+    def _halt(self, exc: Exception) -> None:
+        """Stop the pipeline: record why (before the sinks stop, so watchers see it), then raise."""
+        self.fail(exc)
+        raise exc
 
     def _decide(self, batch_id: int, verdict: ValidationResult, version: str) -> str | None:
         context = StreamingInterventionContext(

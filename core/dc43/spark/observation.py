@@ -1,38 +1,65 @@
 """Observation writers: how a streaming write's micro-batches get measured.
 
-Writers are single-use: :meth:`ObservationWriter.start` may be called once.
-The bundled ``foreach-batch`` writer runs a dedicated query beside the sink
-and measures each micro-batch with one aggregation.
+A writer starts the sink query itself (through the format adapter) plus
+whatever it needs to measure each micro-batch, and returns every query it
+started.  Writers are single-use: :meth:`ObservationWriter.start` runs once.
+
+``foreach-batch`` (the default)
+    a dedicated ``foreachBatch`` query beside the sink, one aggregation per batch.
+``observe``
+    the metrics ride the sink's own pass through ``DataFrame.observe``; a
+    ``StreamingQueryListener`` hands them to the monitor.  The source is read
+    once, no second query runs; uniqueness is approximate and verdicts arrive
+    just after the sink committed the batch.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from dc43.errors import Dc43Error
+from dc43.formats import DatasetFormat, DatasetTarget
 from dc43.spark.metrics import CompiledPlan
 from dc43.spark.monitor import BatchMonitor
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
 class ObservationRequest:
-    """Everything a writer needs to observe one streaming write."""
+    """Everything a writer needs to run and observe one streaming write."""
 
-    df: Any  # the streaming DataFrame as given to the helper (before alignment)
+    source: Any  # the streaming DataFrame as given to the helper (before alignment)
+    sink_columns: Sequence[Any] | None  # the aligned projection, None to write source as is
     plan: CompiledPlan
     monitor: BatchMonitor
-    checkpoint_location: str | None = None
+    adapter: DatasetFormat
+    target: DatasetTarget
+    mode: str = "append"
     trigger: Mapping[str, Any] | None = None
+
+    def sink_frame(self, df: Any = None) -> Any:
+        """``df`` (default: the source) projected to the contract's columns."""
+        df = self.source if df is None else df
+        return df.select(*self.sink_columns) if self.sink_columns is not None else df
+
+    def start_sink(self, df: Any) -> Any:
+        query = self.adapter.write_stream(df, self.target, mode=self.mode, trigger=self.trigger)
+        self.monitor.sinks.append(query)
+        return query
 
 
 class ObservationWriter:
-    """Base class: start observing and return the queries started."""
+    """Base class: start the sink and the observation, return the queries started."""
 
     name = ""
+    #: whether uniqueness metrics are exact (False: the plan must use approximations)
+    exact_distinct = True
 
     def __init__(self) -> None:
         self._started = False
@@ -50,6 +77,13 @@ class ObservationWriter:
         raise NotImplementedError
 
 
+def observation_checkpoint(sink_checkpoint: str | None) -> str | None:
+    """The observation query's checkpoint: a sibling of the sink's, when it has one."""
+    if not sink_checkpoint:
+        return None
+    return sink_checkpoint.rstrip("/") + "_dc43_observations"
+
+
 class ForeachBatchObservationWriter(ObservationWriter):
     """A dedicated ``foreachBatch`` query computing every metric in one aggregation."""
 
@@ -57,21 +91,72 @@ class ForeachBatchObservationWriter(ObservationWriter):
 
     def _start(self, request: ObservationRequest) -> list[Any]:
         plan, monitor = request.plan, request.monitor
+        sink = request.start_sink(request.sink_frame())
 
         def observe(batch_df: Any, batch_id: int) -> None:
             monitor.process(batch_id, plan.measure(batch_df))
 
-        query_name = f"dc43_observations_{uuid.uuid4().hex[:8]}"
-        writer = request.df.writeStream.queryName(query_name).foreachBatch(observe)
-        if request.checkpoint_location:
-            writer = writer.option("checkpointLocation", request.checkpoint_location)
+        writer = (request.source.writeStream.queryName(f"dc43_observations_{uuid.uuid4().hex[:8]}")
+                  .foreachBatch(observe))
+        checkpoint = observation_checkpoint(request.target.options.get("checkpointLocation"))
+        if checkpoint:
+            writer = writer.option("checkpointLocation", checkpoint)
         if request.trigger:
             writer = writer.trigger(**request.trigger)
-        return [writer.start()]
+        try:
+            return [sink, writer.start()]
+        except Exception:
+            sink.stop()
+            raise
 
 
-def observation_checkpoint(sink_checkpoint: str | None) -> str | None:
-    """The observation query's checkpoint: a sibling of the sink's, when it has one."""
-    if not sink_checkpoint:
-        return None
-    return sink_checkpoint.rstrip("/") + "_dc43_observations"
+class ObserveObservationWriter(ObservationWriter):
+    """Metrics computed by the sink's own pass (``DataFrame.observe``), no second query."""
+
+    name = "observe"
+    exact_distinct = False
+
+    def _start(self, request: ObservationRequest) -> list[Any]:
+        if request.plan.sql_rules:
+            raise Dc43Error(
+                "the 'observe' observation writer cannot run SQL quality rules (they need a second "
+                "pass over the batch); use observation_writer='foreach-batch' for this contract"
+            )
+        from pyspark.sql.streaming import StreamingQueryListener
+
+        name = f"dc43_observe_{uuid.uuid4().hex[:12]}"
+        plan, monitor = request.plan, request.monitor
+        observed = request.source.observe(name, *plan.aggregations)
+        spark = request.source.sparkSession
+
+        class _Listener(StreamingQueryListener):
+            def onQueryStarted(self, event: Any) -> None:
+                pass
+
+            def onQueryProgress(self, event: Any) -> None:
+                row = (event.progress.observedMetrics or {}).get(name)
+                if row is None:
+                    return
+                try:
+                    monitor.process(event.progress.batchId, plan.metrics_from_row(row))
+                except Dc43Error:
+                    pass  # the monitor recorded it and stopped the sinks
+                except Exception as exc:  # the listener cannot fail the query: record it
+                    monitor.fail(exc)
+
+            def onQueryIdle(self, event: Any) -> None:
+                pass
+
+            def onQueryTerminated(self, event: Any) -> None:
+                if sink is not None and str(event.id) == str(sink.id):
+                    spark.streams.removeListener(listener)
+
+        sink = None
+        listener = _Listener()
+        spark.streams.addListener(listener)
+        try:
+            sink = request.start_sink(request.sink_frame(observed))
+        except Exception:
+            spark.streams.removeListener(listener)
+            raise
+        return [sink]

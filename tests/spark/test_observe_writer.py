@@ -1,0 +1,59 @@
+"""The `observe` writer: metrics ride the sink's own pass, no second query."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.spark.orders import start_write, stop_all
+
+pytestmark = pytest.mark.spark
+
+EXACT_RULES = ("row_count", "violations.not_null:customer", "violations.ge:amount",
+               "violations.enum:currency")
+
+
+def run(spark, df, tmp_path, services, writer: str) -> dict:
+    before = len(spark.streams.active)
+    result, sink_name = start_write(df, tmp_path / writer, services, enforce=False,
+                                    observation_writer=writer)
+    try:
+        queries = result.details["streaming_queries"]
+        started = len(spark.streams.active) - before
+        for query in queries:
+            query.processAllAvailable()
+        last = queries[0].lastProgress["batchId"]
+        assert result.details["streaming_monitor"].wait_for_batch(last, timeout=60)
+    finally:
+        stop_all(result)
+    return {"result": result, "started": started, "sink_rows": spark.table(sink_name).count()}
+
+
+def test_observe_counts_match_foreach_batch_without_a_second_query(
+        spark, source_stream, tmp_path, services, parquet_batches):
+    observed = run(spark, source_stream, tmp_path, services, "observe")
+    reference = run(spark, source_stream, tmp_path, services, "foreach-batch")
+    assert observed["started"] == 1 and len(observed["result"].details["streaming_queries"]) == 1
+    assert reference["started"] == 2
+
+    def per_batch(outcome: dict) -> dict:
+        return {e["batch_id"]: {k: e["metrics"][k] for k in EXACT_RULES}
+                for e in outcome["result"].details["streaming_batches"] if "metrics" in e}
+
+    assert per_batch(observed) == per_batch(reference)
+    assert len(per_batch(observed)) == 4
+    assert observed["result"].details["uniqueness"] == "approximate"
+    assert reference["result"].details["uniqueness"] == "exact"
+    assert observed["sink_rows"] == reference["sink_rows"] == 8
+
+
+def test_observe_stops_the_sink_when_enforcement_fails(spark, source_stream, tmp_path, services):
+    result, _ = start_write(source_stream, tmp_path, services, enforce=True,
+                            observation_writer="observe")
+    (sink,) = result.details["streaming_queries"]
+    try:
+        sink.awaitTermination(60)
+        assert not sink.isActive
+    finally:
+        stop_all(result)
+    assert "micro-batch 1" in result.details["streaming_error"]
+    assert result.status == "block"
