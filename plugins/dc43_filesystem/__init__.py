@@ -1,12 +1,14 @@
 """dc43 plugin: contracts stored as files, and file-based dataset formats.
 
 Provides the default contract service (``FSContractStore`` under the settings'
-``contracts_dir``, registered ``trylast``) and the ``parquet``, ``json``,
-``csv`` and ``orc`` formats for streaming and batch IO.
+``contracts_dir``), the default governance service (SQLite at the settings'
+``governance_path``), both ``trylast``, and the ``parquet``, ``json``, ``csv``
+and ``orc`` formats for streaming and batch IO.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,3 +62,19 @@ def dc43_contract_service(settings: Any) -> Any:
     from dc43.contracts import FSContractStore, LocalContractServiceClient
 
     return LocalContractServiceClient(FSContractStore(settings.contracts_dir))
+
+
+_governance: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+@hookimpl(trylast=True)
+def dc43_governance_service(settings: Any) -> Any:
+    """One SQLite-backed service per database file, shared by every helper call."""
+    from dc43.governance import LocalGovernanceService
+
+    key = str(settings.governance_path.resolve())
+    with _lock:
+        if key not in _governance:
+            _governance[key] = LocalGovernanceService(settings.governance_path)
+        return _governance[key]

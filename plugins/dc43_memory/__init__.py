@@ -1,20 +1,14 @@
-"""dc43 plugin: Spark's memory sink, an in-memory contract store and local services.
-
-The local data-quality and governance services are the embedded defaults; they
-are registered ``trylast`` so any installed third-party service wins.
-"""
+"""dc43 plugin: Spark's memory sink, an in-memory contract store and the local
+data-quality service (the embedded default, ``trylast`` so any installed
+third-party service wins)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 from dc43 import hookimpl
 from dc43.formats import DatasetTarget, SparkFormat
-
-_governance: Any = None
-_lock = threading.Lock()
 
 
 class MemorySinkFormat(SparkFormat):
@@ -49,18 +43,6 @@ def dc43_data_quality_service(settings: Any) -> Any:
     from dc43.quality import LocalDataQualityService
 
     return LocalDataQualityService()
-
-
-@hookimpl(trylast=True)
-def dc43_governance_service(settings: Any) -> Any:
-    """One in-process governance service, shared by every helper call."""
-    global _governance
-    from dc43.governance import LocalGovernanceService
-
-    with _lock:
-        if _governance is None:
-            _governance = LocalGovernanceService()
-        return _governance
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,153 @@
+"""SQLite plumbing for the local governance service: connections, migrations, retries.
+
+One connection per thread (sqlite3 connections must not be shared), WAL
+journal so readers never block the writer, a busy timeout plus a bounded retry
+for the rare ``database is locked`` that WAL still allows between processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_S = 30.0
+RETRIES = 5
+
+#: Ordered migrations; the index + 1 is the schema version.  Append, never edit.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE datasets (
+        dataset_id TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE TABLE dataset_versions (
+        dataset_id TEXT NOT NULL REFERENCES datasets(dataset_id),
+        dataset_version TEXT NOT NULL,
+        contract_id TEXT NOT NULL,
+        contract_version TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (dataset_id, dataset_version)
+    );
+    CREATE TABLE observations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id TEXT NOT NULL,
+        dataset_version TEXT NOT NULL,
+        contract_id TEXT NOT NULL,
+        contract_version TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        schema_json TEXT,
+        status TEXT NOT NULL,
+        pipeline_context_json TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX observations_by_dataset ON observations (dataset_id, recorded_at);
+    CREATE TABLE batch_verdicts (
+        dataset_id TEXT NOT NULL,
+        dataset_version TEXT NOT NULL,
+        batch_id INTEGER NOT NULL,
+        contract_id TEXT NOT NULL,
+        contract_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        violations INTEGER NOT NULL,
+        metrics_json TEXT NOT NULL,
+        reason TEXT,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (dataset_id, dataset_version, batch_id)
+    );
+    CREATE INDEX verdicts_by_time ON batch_verdicts (dataset_id, recorded_at);
+    """,
+)
+
+
+class Database:
+    """A SQLite file (or a private in-memory database when ``path`` is None)."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        if path is None:
+            self.uri = f"file:dc43-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            self.label = ":memory:"
+        else:
+            file = Path(path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            self.uri = file.resolve().as_uri()
+            self.label = str(file)
+        self._local = threading.local()
+        self._keepalive = self._connect()  # an in-memory database lives while one connection does
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.uri, uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        if not self.uri.startswith("file:dc43-"):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _migrate(self) -> None:
+        def apply(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))", (version,))
+
+        self.write(apply)
+
+    @property
+    def schema_version(self) -> int:
+        return self.read(lambda c: c.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection, mode: str) -> Iterator[None]:
+        conn.execute(f"BEGIN {mode}")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _retrying(self, work: Callable[[sqlite3.Connection], T], mode: str) -> T:
+        conn = self._connection()
+        for attempt in range(RETRIES):
+            try:
+                with self._transaction(conn, mode):
+                    return work(conn)
+            except sqlite3.OperationalError as exc:
+                transient = "locked" in str(exc) or "busy" in str(exc)
+                if not transient or attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in one write transaction (taken up front, so it cannot deadlock)."""
+        return self._retrying(work, "IMMEDIATE")
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on a consistent snapshot."""
+        return self._retrying(work, "DEFERRED")
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.read(lambda c: c.execute(sql, params).fetchall())

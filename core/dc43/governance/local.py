@@ -1,0 +1,141 @@
+"""The local governance service, persisted in SQLite (the embedded default).
+
+It records datasets, their versions and the contract each version is linked
+to, schema observations with the pipeline activity behind them, and every
+micro-batch verdict keyed by (dataset id, dataset version, batch id): a batch
+replayed after a restart updates its row instead of adding one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dc43.governance.database import Database
+from dc43.governance.service import BatchVerdict, SchemaObservation
+from dc43.quality.plan import total_violations
+
+
+def _verdict(row: Any) -> BatchVerdict:
+    return BatchVerdict(
+        dataset_id=row["dataset_id"], dataset_version=row["dataset_version"],
+        batch_id=row["batch_id"], contract_id=row["contract_id"],
+        contract_version=row["contract_version"], status=row["status"],
+        row_count=row["row_count"], metrics=json.loads(row["metrics_json"]),
+        reason=row["reason"], recorded_at=row["recorded_at"],
+    )
+
+
+def _observation(row: Any) -> SchemaObservation:
+    return SchemaObservation(
+        dataset_id=row["dataset_id"], dataset_version=row["dataset_version"],
+        contract_id=row["contract_id"], contract_version=row["contract_version"],
+        operation=row["operation"],
+        schema=json.loads(row["schema_json"]) if row["schema_json"] else None,
+        status=row["status"], pipeline_context=json.loads(row["pipeline_context_json"]),
+        recorded_at=row["recorded_at"],
+    )
+
+
+def _touch(conn: Any, dataset_id: str, dataset_version: str, contract_id: str,
+           contract_version: str, when: str) -> None:
+    conn.execute(
+        "INSERT INTO datasets VALUES (?, ?, ?) "
+        "ON CONFLICT(dataset_id) DO UPDATE SET last_seen = excluded.last_seen",
+        (dataset_id, when, when))
+    conn.execute(
+        "INSERT INTO dataset_versions VALUES (?, ?, ?, ?, ?) ON CONFLICT(dataset_id, dataset_version) "
+        "DO UPDATE SET contract_id = excluded.contract_id, contract_version = excluded.contract_version",
+        (dataset_id, dataset_version, contract_id, contract_version, when))
+
+
+class LocalGovernanceService:
+    """Governance records in a SQLite file; ``path=None`` keeps them in memory.
+
+    Safe to share between streaming queries of one process and between
+    processes using the same file.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.db = Database(path)
+
+    def __repr__(self) -> str:
+        return f"LocalGovernanceService({self.db.label!r})"
+
+    # -- recording -------------------------------------------------------
+    def record_observation(self, observation: SchemaObservation) -> None:
+        o = observation
+
+        def write(conn: Any) -> None:
+            _touch(conn, o.dataset_id, o.dataset_version, o.contract_id, o.contract_version,
+                   o.recorded_at)
+            conn.execute(
+                "INSERT INTO observations (dataset_id, dataset_version, contract_id, contract_version, "
+                "operation, schema_json, status, pipeline_context_json, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (o.dataset_id, o.dataset_version, o.contract_id, o.contract_version, o.operation,
+                 json.dumps(o.schema) if o.schema is not None else None, o.status,
+                 json.dumps(dict(o.pipeline_context), default=str), o.recorded_at))
+
+        self.db.write(write)
+
+    def record_verdict(self, verdict: BatchVerdict) -> None:
+        v = verdict
+
+        def write(conn: Any) -> None:
+            _touch(conn, v.dataset_id, v.dataset_version, v.contract_id, v.contract_version,
+                   v.recorded_at)
+            conn.execute(
+                "INSERT INTO batch_verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(dataset_id, dataset_version, batch_id) DO UPDATE SET "
+                "contract_id = excluded.contract_id, contract_version = excluded.contract_version, "
+                "status = excluded.status, row_count = excluded.row_count, "
+                "violations = excluded.violations, metrics_json = excluded.metrics_json, "
+                "reason = excluded.reason, recorded_at = excluded.recorded_at",
+                (v.dataset_id, v.dataset_version, v.batch_id, v.contract_id, v.contract_version,
+                 v.status, v.row_count, total_violations(v.metrics), json.dumps(dict(v.metrics)),
+                 v.reason, v.recorded_at))
+
+        self.db.write(write)
+
+    # -- queries ---------------------------------------------------------
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset with when it was first and last seen."""
+        return [dict(r) for r in self.db.rows("SELECT * FROM datasets ORDER BY dataset_id")]
+
+    def dataset_versions(self, dataset_id: str) -> list[dict[str, Any]]:
+        """The versions of ``dataset_id`` and the contract each is linked to."""
+        return [dict(r) for r in self.db.rows(
+            "SELECT * FROM dataset_versions WHERE dataset_id = ? ORDER BY recorded_at, dataset_version",
+            (dataset_id,))]
+
+    def observations(self, dataset_id: str | None = None) -> list[SchemaObservation]:
+        if dataset_id is None:
+            rows = self.db.rows("SELECT * FROM observations ORDER BY id")
+        else:
+            rows = self.db.rows("SELECT * FROM observations WHERE dataset_id = ? ORDER BY id",
+                                (dataset_id,))
+        return [_observation(r) for r in rows]
+
+    def verdicts(self, dataset_id: str, dataset_version: str | None = None, *,
+                 limit: int | None = None, offset: int = 0) -> list[BatchVerdict]:
+        """Verdicts of ``dataset_id`` (optionally one version), oldest first, paged."""
+        sql = "SELECT * FROM batch_verdicts WHERE dataset_id = ?"
+        params: list[Any] = [dataset_id]
+        if dataset_version is not None:
+            sql += " AND dataset_version = ?"
+            params.append(dataset_version)
+        sql += " ORDER BY recorded_at, batch_id LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
+        return [_verdict(r) for r in self.db.rows(sql, params)]
+
+    def latest_verdict(self, dataset_id: str, dataset_version: str | None = None) -> BatchVerdict | None:
+        """The most recently recorded verdict of ``dataset_id`` (and version), if any."""
+        sql = "SELECT * FROM batch_verdicts WHERE dataset_id = ?"
+        params: list[Any] = [dataset_id]
+        if dataset_version is not None:
+            sql += " AND dataset_version = ?"
+            params.append(dataset_version)
+        rows = self.db.rows(sql + " ORDER BY recorded_at DESC, batch_id DESC LIMIT 1", params)
+        return _verdict(rows[0]) if rows else None
