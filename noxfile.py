@@ -26,7 +26,22 @@ def unit(session: nox.Session) -> None:
 
 
 @nox.session
+def kafka(session: nox.Session) -> None:
+    """The Kafka layer alone: a real broker (KRaft) started by the tests; needs Maven and Java 17."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "-m", "kafka", *session.posargs, env={"SPARK_LOCAL_IP": "127.0.0.1"})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Static checks."""
     session.install("ruff")
     session.run("ruff", "check", "core", "plugins", "tests", "docs/examples", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The streaming-overhead benchmark (prints timings, asserts none); see benchmarks/README.md."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/stream_overhead.py", *session.posargs,
+                env={"SPARK_LOCAL_IP": "127.0.0.1"})

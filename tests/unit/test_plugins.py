@@ -16,13 +16,14 @@ from dc43.formats import DatasetFormat
 from dc43.plugins import PluginManager, get_plugin_manager, reset_plugin_manager
 from dc43.settings import Settings
 
-BUNDLED = {"builtins", "filesystem", "memory", "rate"}
+BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka"}
 BUNDLED_HOOKS = {
     "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies",
                  "dc43_observation_writers"],
-    "filesystem": ["dc43_contract_service", "dc43_dataset_formats"],
-    "memory": ["dc43_data_quality_service", "dc43_dataset_formats", "dc43_governance_service"],
+    "filesystem": ["dc43_contract_service", "dc43_dataset_formats", "dc43_governance_service"],
+    "memory": ["dc43_data_quality_service", "dc43_dataset_formats"],
     "rate": ["dc43_dataset_formats"],
+    "kafka": ["dc43_dataset_formats"],
 }
 
 
@@ -90,10 +91,10 @@ def test_bundled_plugins_are_listed_with_their_hooks() -> None:
     json.dumps(list(listing.values()))  # the CLI prints it as JSON
 
 
-def test_third_party_registered_after_bundled_wins() -> None:
+def test_third_party_registered_after_bundled_wins(tmp_path) -> None:
     manager = PluginManager()
     manager.load_entry_points()
-    settings = Settings()
+    settings = Settings(state_dir=tmp_path)
     bundled_governance = manager.service("governance", settings)
     manager.register(Acme(), name="acme")
 
