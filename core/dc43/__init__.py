@@ -31,6 +31,10 @@ _LAZY = {
     "write_stream_with_contract": "dc43.spark.io",
     "read_with_contract": "dc43.spark.io",
     "write_with_contract": "dc43.spark.io",
+    "read_stream_from_data_product": "dc43.spark.products",
+    "write_stream_to_data_product": "dc43.spark.products",
+    "read_from_data_product": "dc43.spark.products",
+    "write_to_data_product": "dc43.spark.products",
 }
 
 

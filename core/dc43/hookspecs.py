@@ -74,6 +74,15 @@ def dc43_governance_service(settings: Settings) -> Any:
     """
 
 
+@hookspec(firstresult=True)
+def dc43_data_product_service(settings: Settings) -> Any:
+    """Return the data-product service for ``settings``, or ``None``.
+
+    :param settings: the resolved :class:`dc43.settings.Settings`.
+    firstresult: the first non-``None`` answer wins.
+    """
+
+
 @hookspec
 def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
     """Return observation writer factories by name (for example ``foreach-batch``).

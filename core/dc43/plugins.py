@@ -245,7 +245,7 @@ class PluginManager:
         return listing
 
     def service(self, kind: str, settings: Any) -> Any:
-        """Ask the plugins for the ``contract``/``data_quality``/``governance`` service."""
+        """Ask the plugins for the ``contract``/``data_quality``/``governance``/``data_product`` service."""
         hook = getattr(self._pm.hook, f"dc43_{kind}_service")
         found = hook(settings=settings)
         if found is None:

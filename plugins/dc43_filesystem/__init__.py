@@ -2,7 +2,7 @@
 
 Provides the default contract service (``FSContractStore`` under the settings'
 ``contracts_dir``), the default governance service (SQLite at the settings'
-``governance_path``), both ``trylast``, and the ``parquet``, ``json``, ``csv``
+``governance_path``) and the data-product service beside it, all ``trylast``, and the ``parquet``, ``json``, ``csv``
 and ``orc`` formats for streaming and batch IO.
 """
 
@@ -64,17 +64,29 @@ def dc43_contract_service(settings: Any) -> Any:
     return LocalContractServiceClient(FSContractStore(settings.contracts_dir))
 
 
-_governance: dict[str, Any] = {}
+_services: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
+
+
+def _shared(kind: str, settings: Any, factory: Any) -> Any:
+    """One service of ``kind`` per database file and process, shared by every helper call."""
+    key = (kind, str(settings.governance_path.resolve()))
+    with _lock:
+        if key not in _services:
+            _services[key] = factory(settings.governance_path)
+        return _services[key]
 
 
 @hookimpl(trylast=True)
 def dc43_governance_service(settings: Any) -> Any:
-    """One SQLite-backed service per database file, shared by every helper call."""
     from dc43.governance import LocalGovernanceService
 
-    key = str(settings.governance_path.resolve())
-    with _lock:
-        if key not in _governance:
-            _governance[key] = LocalGovernanceService(settings.governance_path)
-        return _governance[key]
+    return _shared("governance", settings, LocalGovernanceService)
+
+
+@hookimpl(trylast=True)
+def dc43_data_product_service(settings: Any) -> Any:
+    """Data products in the governance database file."""
+    from dc43.products import LocalDataProductService
+
+    return _shared("products", settings, LocalDataProductService)

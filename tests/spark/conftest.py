@@ -37,10 +37,10 @@ def parquet_batches(spark: Any, tmp_path: Any) -> Callable[..., str]:
     import os
     import shutil
 
-    def write(schema: Any, batches: list[list[tuple]], name: str = "source") -> str:
+    def write(schema: Any, batches: list[list[tuple]], name: str = "source", first: int = 0) -> str:
         source = tmp_path / name
-        source.mkdir()
-        for index, rows in enumerate(batches):
+        source.mkdir(exist_ok=True)
+        for index, rows in enumerate(batches, start=first):
             stage = tmp_path / f"{name}-stage-{index}"
             spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(stage))
             (part,) = stage.glob("part-*.parquet")

@@ -20,7 +20,8 @@ BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka"}
 BUNDLED_HOOKS = {
     "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies",
                  "dc43_observation_writers"],
-    "filesystem": ["dc43_contract_service", "dc43_dataset_formats", "dc43_governance_service"],
+    "filesystem": ["dc43_contract_service", "dc43_data_product_service", "dc43_dataset_formats",
+                   "dc43_governance_service"],
     "memory": ["dc43_data_quality_service", "dc43_dataset_formats"],
     "rate": ["dc43_dataset_formats"],
     "kafka": ["dc43_dataset_formats"],

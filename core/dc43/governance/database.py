@@ -66,6 +66,28 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX verdicts_by_time ON batch_verdicts (dataset_id, recorded_at);
     """,
+    """
+    ALTER TABLE observations ADD COLUMN location_json TEXT;
+    CREATE TABLE metric_requests (
+        request_id TEXT PRIMARY KEY,
+        dataset_id TEXT NOT NULL,
+        dataset_version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT,
+        metrics_json TEXT,
+        error TEXT,
+        requested_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE TABLE data_products (
+        product_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        document_json TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (product_id, version)
+    );
+    """,
 )
 
 

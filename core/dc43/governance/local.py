@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dc43.governance.database import Database
-from dc43.governance.service import BatchVerdict, SchemaObservation
+from dc43.governance.service import BatchVerdict, MetricsRequest, SchemaObservation
 from dc43.quality.plan import total_violations
 
 
@@ -35,6 +35,16 @@ def _observation(row: Any) -> SchemaObservation:
         schema=json.loads(row["schema_json"]) if row["schema_json"] else None,
         status=row["status"], pipeline_context=json.loads(row["pipeline_context_json"]),
         recorded_at=row["recorded_at"],
+        location=json.loads(row["location_json"]) if row["location_json"] else None,
+    )
+
+
+def _request(row: Any) -> MetricsRequest:
+    return MetricsRequest(
+        request_id=row["request_id"], dataset_id=row["dataset_id"],
+        dataset_version=row["dataset_version"], state=row["state"], status=row["status"],
+        metrics=json.loads(row["metrics_json"]) if row["metrics_json"] else None,
+        error=row["error"], requested_at=row["requested_at"], finished_at=row["finished_at"],
     )
 
 
@@ -72,11 +82,12 @@ class LocalGovernanceService:
                    o.recorded_at)
             conn.execute(
                 "INSERT INTO observations (dataset_id, dataset_version, contract_id, contract_version, "
-                "operation, schema_json, status, pipeline_context_json, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "operation, schema_json, status, pipeline_context_json, recorded_at, location_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (o.dataset_id, o.dataset_version, o.contract_id, o.contract_version, o.operation,
                  json.dumps(o.schema) if o.schema is not None else None, o.status,
-                 json.dumps(dict(o.pipeline_context), default=str), o.recorded_at))
+                 json.dumps(dict(o.pipeline_context), default=str), o.recorded_at,
+                 json.dumps(dict(o.location)) if o.location else None))
 
         self.db.write(write)
 
@@ -139,3 +150,30 @@ class LocalGovernanceService:
             params.append(dataset_version)
         rows = self.db.rows(sql + " ORDER BY recorded_at DESC, batch_id DESC LIMIT 1", params)
         return _verdict(rows[0]) if rows else None
+
+    def contract_link(self, dataset_id: str, dataset_version: str | None = None) -> tuple[str, str] | None:
+        """The (contract id, version) a dataset version (default: its newest) is linked to."""
+        sql = "SELECT contract_id, contract_version FROM dataset_versions WHERE dataset_id = ?"
+        params: list[Any] = [dataset_id]
+        if dataset_version is not None:
+            sql += " AND dataset_version = ?"
+            params.append(dataset_version)
+        rows = self.db.rows(sql + " ORDER BY recorded_at DESC LIMIT 1", params)
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    # -- metric requests -------------------------------------------------
+    def save_metrics_request(self, request: MetricsRequest) -> None:
+        """Insert or update the state of an asynchronous metric computation."""
+        r = request
+        self.db.write(lambda conn: conn.execute(
+            "INSERT INTO metric_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(request_id) DO UPDATE SET state = excluded.state, status = excluded.status, "
+            "metrics_json = excluded.metrics_json, error = excluded.error, "
+            "finished_at = excluded.finished_at",
+            (r.request_id, r.dataset_id, r.dataset_version, r.state, r.status,
+             json.dumps(dict(r.metrics)) if r.metrics is not None else None, r.error,
+             r.requested_at, r.finished_at)))
+
+    def metrics_request(self, request_id: str) -> MetricsRequest | None:
+        rows = self.db.rows("SELECT * FROM metric_requests WHERE request_id = ?", (request_id,))
+        return _request(rows[0]) if rows else None

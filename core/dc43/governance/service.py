@@ -21,6 +21,7 @@ class SchemaObservation:
     status: str
     pipeline_context: Mapping[str, Any]
     recorded_at: str
+    location: Mapping[str, Any] | None = None  # format, path, table: never options
 
 
 @attrs.frozen
@@ -37,6 +38,21 @@ class BatchVerdict:
     metrics: Mapping[str, Any]
     reason: str | None
     recorded_at: str
+
+
+@attrs.frozen
+class MetricsRequest:
+    """The state of an asynchronous metric computation on a dataset snapshot."""
+
+    request_id: str
+    dataset_id: str
+    dataset_version: str
+    state: str  # pending, running, done, failed
+    status: str | None = None
+    metrics: Mapping[str, Any] | None = None
+    error: str | None = None
+    requested_at: str = ""
+    finished_at: str | None = None
 
 
 class GovernanceService(Protocol):

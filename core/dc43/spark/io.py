@@ -92,6 +92,7 @@ def _observe_schema(governance: Any, contract: Any, target: DatasetTarget, versi
         dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
         contract_version=contract.version, operation=operation, schema=result.schema,
         status=result.status, pipeline_context=dict(context or {}), recorded_at=utc_timestamp(),
+        location=target.describe(),
     ))
 
 
@@ -152,6 +153,23 @@ def _with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
     return df.select(*columns.values(), *extra)
 
 
+def _register(service: Any, kind: str, binding: Any, contract: Any, result: ValidationResult) -> None:
+    """Bind the data-product port named by ``binding`` to ``contract``; say what changed."""
+    if binding is None:
+        return
+    from dc43.products import DataProductInputBinding, DataProductOutputBinding, Port
+
+    if kind == "input":
+        bound = DataProductInputBinding.coerce(binding)
+        port = Port(bound.port_name, contract.id, contract.version,
+                    bound.source_data_product, bound.source_output_port)
+    else:
+        bound = DataProductOutputBinding.coerce(binding)
+        port = Port(bound.port_name, contract.id, contract.version)
+    registration = _service("data_product", service).register_port(bound.data_product, kind, port)
+    result.details["data_product"] = registration.to_dict()
+
+
 def _expectations(dq: Any, contract: Any) -> list[Expectation]:
     return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
 
@@ -163,11 +181,15 @@ def read_stream_with_contract(
     expected_contract_version: str | None = None, format: str | None = None,
     path: str | None = None, table: str | None = None, options: Mapping[str, str] | None = None,
     enforce: bool = True, auto_cast: bool = True, data_quality_service: Any = None,
-    governance_service: Any = None, dataset_locator: Any = None,
+    governance_service: Any = None, data_product_service: Any = None,
+    data_product_input: Any = None, dataset_locator: Any = None,
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = True,
     allow_inactive: bool = False,
 ) -> Any:
-    """Open a contract-validated streaming read; returns ``(df, validation)``."""
+    """Open a contract-validated streaming read; returns ``(df, validation)``.
+
+    With ``data_product_input`` the read registers that input port of the data product.
+    """
     contracts = _service("contract", contract_service)
     contract = _resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
     target = _target(contract, operation="read", streaming=True, locator=dataset_locator,
@@ -184,6 +206,7 @@ def read_stream_with_contract(
         _observe_schema(_service("governance", governance_service), contract, target, version,
                         "read_stream", result, pipeline_context)
         _enforce_schema(result, enforce, contract, target)
+        _register(data_product_service, "input", data_product_input, contract, result)
     except Exception:
         for query in side_queries:
             query.stop()
@@ -202,14 +225,18 @@ def write_stream_with_contract(
     expected_contract_version: str | None = None, path: str | None = None,
     table: str | None = None, format: str | None = None, options: Mapping[str, str] | None = None,
     mode: str = "append", enforce: bool = True, auto_cast: bool = True,
-    data_quality_service: Any = None, governance_service: Any = None, dataset_locator: Any = None,
+    data_quality_service: Any = None, governance_service: Any = None,
+    data_product_service: Any = None, data_product_output: Any = None, dataset_locator: Any = None,
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
     streaming_intervention_strategy: Any = None,
     on_streaming_batch: Callable[[dict[str, Any]], None] | None = None,
     observation_writer: str = DEFAULT_OBSERVATION_WRITER,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
 ) -> Any:
-    """Start a contract-enforced streaming write and its observation writer."""
+    """Start a contract-enforced streaming write and its observation writer.
+
+    With ``data_product_output`` the write registers that output port of the data product.
+    """
     if not df.isStreaming:
         raise Dc43Error("write_stream_with_contract needs a streaming DataFrame; "
                         "use write_with_contract for batch data")
@@ -230,6 +257,7 @@ def write_stream_with_contract(
     result = _base_result(contract, target, report, schema_to_dict(df.schema), version)
     _observe_schema(governance, contract, target, version, "write_stream", result, pipeline_context)
     _enforce_schema(result, enforce, contract, target)
+    _register(data_product_service, "output", data_product_output, contract, result)
 
     columns = _aligned_map(df, contract, auto_cast)
     plan = compile_plan(_expectations(dq, contract), columns=columns,
@@ -285,7 +313,8 @@ def read_with_contract(
     expected_contract_version: str | None = None, format: str | None = None,
     path: str | None = None, table: str | None = None, options: Mapping[str, str] | None = None,
     enforce: bool = True, auto_cast: bool = True, data_quality_service: Any = None,
-    governance_service: Any = None, dataset_locator: Any = None,
+    governance_service: Any = None, data_product_service: Any = None,
+    data_product_input: Any = None, dataset_locator: Any = None,
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = True,
     allow_inactive: bool = False,
 ) -> Any:
@@ -309,6 +338,7 @@ def read_with_contract(
         raise ContractViolationError(
             f"'{target.dataset_id}' violates contract {contract.id}@{contract.version}: "
             f"{'; '.join(result.errors)}. Fix the data, or pass enforce=False.", result)
+    _register(data_product_service, "input", data_product_input, contract, result)
     return (_with_extras(df, columns), result) if return_status else _with_extras(df, columns)
 
 
@@ -317,7 +347,8 @@ def write_with_contract(
     expected_contract_version: str | None = None, path: str | None = None,
     table: str | None = None, format: str | None = None, options: Mapping[str, str] | None = None,
     mode: str = "append", enforce: bool = True, auto_cast: bool = True,
-    data_quality_service: Any = None, governance_service: Any = None, dataset_locator: Any = None,
+    data_quality_service: Any = None, governance_service: Any = None,
+    data_product_service: Any = None, data_product_output: Any = None, dataset_locator: Any = None,
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
     allow_inactive: bool = False,
 ) -> Any:
@@ -344,4 +375,5 @@ def write_with_contract(
             f"{contract.id}@{contract.version}: {'; '.join(result.errors)}. Fix the data, "
             "or pass enforce=False to write and record the violations.", result)
     adapter.write(df.select(*columns.values()) if auto_cast else df, target, mode=mode)
+    _register(data_product_service, "output", data_product_output, contract, result)
     return (result, verdict) if return_status else result

@@ -9,6 +9,12 @@ from dc43.spark.io import (
     write_stream_with_contract,
     write_with_contract,
 )
+from dc43.spark.products import (
+    read_from_data_product,
+    read_stream_from_data_product,
+    write_stream_to_data_product,
+    write_to_data_product,
+)
 from dc43.strategies import (
     NoOpStreamingInterventionStrategy,
     StreamingInterventionContext,
@@ -18,6 +24,7 @@ from dc43.strategies import (
 __all__ = [
     "ContractViolationError", "NoOpStreamingInterventionStrategy", "StaticDatasetLocator",
     "StreamingInterventionContext", "StreamingInterventionError", "StreamingInterventionStrategy",
-    "read_stream_from_contract", "read_stream_with_contract", "read_with_contract",
-    "write_stream_with_contract", "write_with_contract",
+    "read_from_data_product", "read_stream_from_contract", "read_stream_from_data_product",
+    "read_stream_with_contract", "read_with_contract", "write_stream_to_data_product",
+    "write_stream_with_contract", "write_to_data_product", "write_with_contract",
 ]

@@ -1,0 +1,83 @@
+"""Helpers that read and write data-product ports; the contract comes from the port.
+
+Each resolves the contract a port is bound to, then delegates to the
+contract helper of :mod:`dc43.spark.io`, which validates, registers the port
+in the catalogue (``details["data_product"]``) and returns the running
+``StreamingQuery`` handles in ``details["streaming_queries"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dc43.errors import Dc43Error
+from dc43.products import DataProductInputBinding, DataProductOutputBinding
+from dc43.spark import io
+
+
+def _product_service(given: Any) -> Any:
+    return io._service("data_product", given)
+
+
+def _input_contract(service: Any, binding: DataProductInputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if kwargs.get("contract_id"):
+        return kwargs
+    if binding.source_data_product and binding.source_output_port:
+        port = service.port_contract(binding.source_data_product, "output", binding.source_output_port)
+    else:
+        try:
+            port = service.port_contract(binding.data_product, "input", binding.port_name,
+                                         binding.data_product_version)
+        except Dc43Error as exc:
+            raise Dc43Error(
+                f"cannot tell which contract input port '{binding.port_name}' of "
+                f"'{binding.data_product}' reads ({exc}); name the source output port "
+                "(source_data_product, source_output_port) or pass contract_id") from exc
+    return {**kwargs, "contract_id": port.contract_id, "expected_contract_version": f"=={port.version}"}
+
+
+def _output_contract(service: Any, binding: DataProductOutputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if kwargs.get("contract_id"):
+        return kwargs
+    try:
+        port = service.port_contract(binding.data_product, "output", binding.port_name,
+                                     binding.data_product_version)
+    except Dc43Error as exc:
+        raise Dc43Error(
+            f"output port '{binding.port_name}' of '{binding.data_product}' is not bound to a "
+            f"contract yet ({exc}); pass contract_id for its first write") from exc
+    return {**kwargs, "contract_id": port.contract_id, "expected_contract_version": f"=={port.version}"}
+
+
+def read_stream_from_data_product(*, data_product_service: Any, data_product_input: Any,
+                                  **kwargs: Any) -> Any:
+    """Stream a data product's input port under the contract its source port is bound to."""
+    service = _product_service(data_product_service)
+    binding = DataProductInputBinding.coerce(data_product_input)
+    return io.read_stream_with_contract(data_product_service=service, data_product_input=binding,
+                                        **_input_contract(service, binding, kwargs))
+
+
+def write_stream_to_data_product(*, data_product_service: Any, data_product_output: Any,
+                                 **kwargs: Any) -> Any:
+    """Stream to a data product's output port under the contract it is bound to."""
+    service = _product_service(data_product_service)
+    binding = DataProductOutputBinding.coerce(data_product_output)
+    return io.write_stream_with_contract(data_product_service=service, data_product_output=binding,
+                                         **_output_contract(service, binding, kwargs))
+
+
+def read_from_data_product(*, data_product_service: Any, data_product_input: Any, **kwargs: Any) -> Any:
+    """Batch counterpart of :func:`read_stream_from_data_product`."""
+    service = _product_service(data_product_service)
+    binding = DataProductInputBinding.coerce(data_product_input)
+    return io.read_with_contract(data_product_service=service, data_product_input=binding,
+                                 **_input_contract(service, binding, kwargs))
+
+
+def write_to_data_product(*, data_product_service: Any, data_product_output: Any, **kwargs: Any) -> Any:
+    """Batch counterpart of :func:`write_stream_to_data_product`."""
+    service = _product_service(data_product_service)
+    binding = DataProductOutputBinding.coerce(data_product_output)
+    return io.write_with_contract(data_product_service=service, data_product_output=binding,
+                                  **_output_contract(service, binding, kwargs))
