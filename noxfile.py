@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -15,6 +18,14 @@ def tests(session: nox.Session) -> None:
     """Every test layer: unit, Spark (local[2]), end to end."""
     session.install("-e", ".[test]")
     session.install("--no-deps", EXAMPLE_PLUGIN)
+    if shutil.which("chromium") is None:  # the report's browser test needs it
+        if os.geteuid() == 0:
+            session.run("apt-get", "update", "-qq", external=True)
+            session.run("apt-get", "install", "-y", "-qq", "chromium", external=True,
+                        env={"DEBIAN_FRONTEND": "noninteractive"})
+        else:
+            session.warn("Chromium is missing and the report's browser test will fail: "
+                         "run `sudo apt-get install -y chromium`")
     session.run("pytest", *(session.posargs or ["-q"]), env={"SPARK_LOCAL_IP": "127.0.0.1"})
 
 

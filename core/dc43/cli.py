@@ -1,4 +1,4 @@
-"""The ``dc43`` command: ``plugins`` (JSON listing) and ``demo``."""
+"""The ``dc43`` command: ``plugins`` (JSON listing), ``demo``, ``report`` and ``verdicts``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+VERDICT_COLUMNS = (("batch", "batch_id"), ("version", "dataset_version"), ("status", "status"),
+                   ("rows", "row_count"), ("violations", "violations"), ("recorded_at", "recorded_at"),
+                   ("reason", "reason"))
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -22,6 +28,71 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _governance(db: str | None) -> Any:
+    """The service to query: ``--db``'s file, else the default service of the settings."""
+    from dc43.errors import Dc43Error
+    from dc43.governance import LocalGovernanceService
+    from dc43.plugins import get_plugin_manager
+    from dc43.settings import Settings
+
+    settings = Settings.load()
+    path = Path(db) if db else settings.governance_path
+    if not path.is_file():
+        raise Dc43Error(f"no governance database at {path}: run a pipeline with dc43 (for example "
+                        "`dc43 demo`) to create one, or pass --db PATH")
+    service = LocalGovernanceService(path) if db else get_plugin_manager().service("governance", settings)
+    if not hasattr(service, "verdicts"):
+        raise Dc43Error(f"the governance service {service!r} cannot be queried; pass --db PATH")
+    return service
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dc43.report import write_report
+
+    service = _governance(args.db)
+    path = write_report(service, args.output)
+    count = len(service.datasets())
+    print(f"wrote {path} ({count} dataset{'' if count == 1 else 's'})")
+    return 0
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """Rows as aligned text columns; numbers right-aligned, the last column unpadded."""
+    cells = [[h for h, _ in VERDICT_COLUMNS]]
+    cells += [["" if r[k] is None else str(r[k]) for _, k in VERDICT_COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(VERDICT_COLUMNS) - 1)]
+    numeric = {0, 3, 4}
+    lines = [" ".join([c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+                      + [row[-1]]).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _verdicts(args: argparse.Namespace) -> int:
+    from dc43.errors import Dc43Error
+    from dc43.report import latest_verdicts
+
+    service = _governance(args.db)
+    known = [d["dataset_id"] for d in service.datasets()]
+    if args.dataset not in known:
+        raise Dc43Error(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(map(repr, known)) or 'none yet'}")
+    rows = latest_verdicts(service, args.dataset, args.version, args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        print(_table(rows))
+    else:
+        version = f" version {args.version!r}" if args.version else ""
+        print(f"no batch verdicts recorded for {args.dataset!r}{version}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dc43", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -31,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--batches", type=int, default=6, help="micro-batches to judge (default 6)")
     demo.add_argument("--rows", type=int, default=5, help="rows per micro-batch (default 5)")
     demo.set_defaults(run=_demo)
+    db_help = "governance database file (default: the settings' governance path, .dc43/governance.db)"
+    report = commands.add_parser("report", help="write a self-contained HTML report of the governance database")
+    report.add_argument("--output", default="dc43-report.html", help="HTML file to write (default dc43-report.html)")
+    report.add_argument("--db", help=db_help)
+    report.set_defaults(run=_report)
+    verdicts = commands.add_parser("verdicts", help="print the latest batch verdicts of a dataset, newest first")
+    verdicts.add_argument("dataset", help="dataset id")
+    verdicts.add_argument("--version", help="only this dataset version")
+    verdicts.add_argument("--limit", type=_positive, default=20, help="verdicts to print (default 20)")
+    verdicts.add_argument("--db", help=db_help)
+    verdicts.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    verdicts.set_defaults(run=_verdicts)
     return parser
 
 

@@ -1,0 +1,151 @@
+"""`dc43 report` and `dc43 verdicts` on a governance database built by the test (no Spark, no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
+
+import pytest
+from dc43.cli import main
+from dc43.governance import BatchVerdict, LocalGovernanceService, SchemaObservation
+from dc43.report import PLOT_LIMIT, build_report
+
+NASTY = '</script><script>alert("x")</script>&\'<!--'
+START = datetime(2026, 1, 1)
+BATCHES = [(0, "ok", 0, None), (1, "warn", 2, "not_null:id failed on 2 rows"), (2, "block", 7, "too many nulls")]
+
+
+def verdict(batch_id: int, status: str = "ok", violations: int = 0, reason: str | None = None, *,
+            dataset: str = "orders", version: str = "v1") -> BatchVerdict:
+    return BatchVerdict(
+        dataset_id=dataset, dataset_version=version, batch_id=batch_id, contract_id="sales.orders",
+        contract_version="1.0.0", status=status, row_count=10 + batch_id,
+        metrics={"row_count": 10 + batch_id, "violations.not_null:id": violations}, reason=reason,
+        recorded_at=(START + timedelta(seconds=batch_id)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )
+
+
+def fill(service: LocalGovernanceService) -> LocalGovernanceService:
+    for batch_id, status, violations, reason in BATCHES:
+        service.record_verdict(verdict(batch_id, status, violations, reason))
+    service.record_verdict(verdict(0, "warn", 1, reason=NASTY, dataset=NASTY))
+    service.record_observation(SchemaObservation(
+        dataset_id="orders", dataset_version="v1", contract_id="sales.orders", contract_version="1.0.0",
+        operation="write_stream", schema={"fields": [{"name": "id", "type": "bigint", "nullable": False}]},
+        status="ok", pipeline_context={"job": "ingest", "api_token": "s3cr3t", "source": "s3a://AKIA:pw@bucket/in"},
+        recorded_at="2026-01-01T00:00:00.000000Z"))
+    return service
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    fill(LocalGovernanceService(tmp_path / "gov.db"))
+    return tmp_path / "gov.db"
+
+
+def island(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="dc43-data">(.*?)</script>', html, re.S)
+    assert match, "no JSON island"
+    return json.loads(match.group(1))
+
+
+def test_text_is_escaped_and_the_json_island_cannot_be_broken_out_of(db: Path) -> None:
+    html = build_report(LocalGovernanceService(db))
+    assert NASTY not in html
+    assert html.count("<script") == 2 and html.count("</script>") == 2  # the island and the chart script
+    assert f"<code>{escape(NASTY)}</code>" in html
+    assert f'data-dataset-id="{escape(NASTY, quote=True)}"' in html
+    data = island(html)
+    nasty = next(c for c in data["charts"] if c["dataset_id"] == NASTY)
+    assert nasty["batches"][0]["reason"] == NASTY
+
+
+def test_the_island_holds_each_batch_and_secrets_stay_out(db: Path) -> None:
+    html = build_report(LocalGovernanceService(db), generated_at="then")
+    (orders,) = [c for c in island(html)["charts"] if c["dataset_id"] == "orders"]
+    assert orders["total"] == 3
+    assert [(b["batch_id"], b["status"], b["rows"], b["violations"], b["reason"]) for b in orders["batches"]] == [
+        (0, "ok", 10, 0, None), (1, "warn", 11, 2, BATCHES[1][3]), (2, "block", 12, 7, BATCHES[2][3])]
+    assert "Generated then" in html
+    assert "write_stream" in html and "job=ingest" in html and "id: bigint" in html
+    assert "s3cr3t" not in html and "AKIA" not in html
+
+
+def test_only_the_newest_batches_are_plotted_and_the_page_says_so() -> None:
+    service = LocalGovernanceService()
+    for batch_id in range(10_000):
+        service.record_verdict(verdict(batch_id))
+    html = build_report(service)
+    (chart,) = island(html)["charts"]
+    assert (chart["total"], len(chart["batches"])) == (10_000, PLOT_LIMIT)
+    assert chart["batches"][0]["batch_id"] == 10_000 - PLOT_LIMIT and chart["batches"][-1]["batch_id"] == 9_999
+    assert f"showing the newest {PLOT_LIMIT} of 10,000 batches" in html
+    assert len(html) < 200_000
+
+
+def test_report_command_writes_one_html_file(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", "--db", str(db), "--output", str(out)]) == 0
+    assert f"wrote {out} (2 datasets)" in capsys.readouterr().out
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and '<svg class="dc43-chart" data-dataset-id="orders"' in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched: works offline
+
+
+def test_report_defaults_to_the_settings_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(LocalGovernanceService(tmp_path / ".dc43" / "governance.db"))  # DC43_STATE_DIR, see conftest
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) == 0
+    assert "orders" in (tmp_path / "dc43-report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", [["report"], ["verdicts", "orders"]])
+def test_a_missing_database_exits_2_naming_the_path(command: list[str], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "none.db"
+    assert main([*command, "--db", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"no governance database at {missing}" in err and "run a pipeline" in err
+    assert not missing.exists()
+
+
+def test_verdicts_prints_an_aligned_table_newest_first(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verdicts", "orders", "--db", str(db)]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["batch", "version", "status", "rows", "violations", "recorded_at", "reason"]
+    assert [r.split()[:5] for r in rows] == [["2", "v1", "block", "12", "7"], ["1", "v1", "warn", "11", "2"],
+                                             ["0", "v1", "ok", "10", "0"]]
+    for row, (status, reason) in zip(rows, [("block", BATCHES[2][3]), ("warn", BATCHES[1][3]), ("ok", None)]):
+        assert row[header.index("status"):].startswith(status + " ")
+        assert row[header.index("recorded_at"):].startswith("2026-01-01T00:00:0")
+        assert row[header.index("reason"):] == (reason or "")
+
+
+def test_verdicts_limit_version_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verdicts", "orders", "--db", str(db), "--limit", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["batch_id"], r["status"], r["violations"]) for r in rows] == [(2, "block", 7), (1, "warn", 2)]
+    assert rows[0]["contract_id"] == "sales.orders" and rows[0]["metrics"]["violations.not_null:id"] == 7
+    assert main(["verdicts", "orders", "--db", str(db), "--version", "v9"]) == 0
+    assert "no batch verdicts recorded for 'orders' version 'v9'" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["verdicts", "orders", "--db", str(db), "--limit", "0"])
+    assert exit_.value.code == 2
+
+
+def test_an_unknown_dataset_exits_2_listing_the_known_ones(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verdicts", "nope", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'nope'" in err and "'orders'" in err and repr(NASTY) in err
+
+
+def test_the_installed_command_runs_as_a_subprocess(db: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "dc43.cli", "verdicts", "orders", "--db", str(db), "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [r["batch_id"] for r in json.loads(done.stdout)] == [2, 1, 0]
