@@ -11,7 +11,12 @@ from typing import Any
 
 from dc43.hookspecs import hookimpl
 from dc43.locators import StaticDatasetLocator
-from dc43.strategies import NoOpStreamingInterventionStrategy
+from dc43.strategies import (
+    BlockAfterFailuresStrategy,
+    NoOpStreamingInterventionStrategy,
+    RerouteStrategy,
+    WarnStrategy,
+)
 
 
 @hookimpl
@@ -31,9 +36,19 @@ def dc43_observation_writers() -> Mapping[str, Callable[..., Any]]:
 
         return ObserveObservationWriter()
 
-    return {"foreach-batch": foreach_batch, "observe": observe}
+    def inline() -> Any:
+        from dc43.spark.observation import InlineObservationWriter
+
+        return InlineObservationWriter()
+
+    return {"foreach-batch": foreach_batch, "observe": observe, "inline": inline}
 
 
 @hookimpl
 def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
-    return {"noop": NoOpStreamingInterventionStrategy}
+    return {
+        "noop": NoOpStreamingInterventionStrategy,
+        "block-after-failures": BlockAfterFailuresStrategy,
+        "warn": WarnStrategy,
+        "reroute": RerouteStrategy,
+    }

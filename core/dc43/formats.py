@@ -23,6 +23,10 @@ OPERATIONS = ("read_stream", "write_stream", "read", "write")
 #: A string column a source may add: the reason a row could not be decoded, or NULL.
 #: The helpers count non-null values as ``violations.decode`` and never write the column.
 DECODE_ERROR_COLUMN = "_dc43_decode_error"
+#: The micro-batch a row was written in, added by idempotent micro-batch writes.
+BATCH_ID_COLUMN = "_dc43_batch_id"
+#: On rows sent to a rejection sink: the keys of the rules the row broke.
+REJECTED_RULES_COLUMN = "_dc43_rejected_rules"
 
 
 @attrs.frozen

@@ -2,7 +2,12 @@
 
 A strategy's :meth:`~StreamingInterventionStrategy.decide` is called with the
 context of every evaluated micro-batch; returning a reason (a string) stops the
-pipeline, returning ``None`` lets it continue.  Strategies may keep state.
+pipeline, returning ``None`` lets it continue.  It may also return an
+:class:`InterventionDecision` to warn or to reroute the stream to a rejection
+sink instead.  Strategies may keep state.
+
+Built-ins, also installed by name through the plugin hook: ``noop`` (the
+default), ``block-after-failures``, ``warn`` and ``reroute``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import attrs
 
 from dc43.errors import StreamingInterventionError
 from dc43.results import ValidationResult
+
+ACTIONS = ("block", "warn", "reroute")
 
 
 @attrs.frozen
@@ -25,10 +32,36 @@ class StreamingInterventionContext:
     dataset_version: str
 
 
+@attrs.frozen
+class InterventionDecision:
+    """What to do about a micro-batch: ``block`` (stop), ``warn`` or ``reroute``."""
+
+    action: str
+    reason: str
+
+    def __attrs_post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, got {self.action!r}")
+
+    @classmethod
+    def of(cls, answer: Any) -> InterventionDecision | None:
+        """Normalise a strategy's answer: ``None``, a reason (block) or a decision."""
+        if answer is None or isinstance(answer, cls):
+            return answer
+        if isinstance(answer, str):
+            return cls("block", answer)
+        raise TypeError(f"decide() must return None, a reason string or an InterventionDecision, "
+                        f"not {type(answer).__name__}")
+
+
 class StreamingInterventionStrategy:
     """Base class: decide, for each micro-batch, whether the pipeline must stop."""
 
-    def decide(self, context: StreamingInterventionContext) -> Optional[str]:
+    #: True when the strategy may reroute: the write then needs a rejection sink and a
+    #: writer that routes rows itself (``inline``).
+    reroutes = False
+
+    def decide(self, context: StreamingInterventionContext) -> Optional[str | InterventionDecision]:
         raise NotImplementedError
 
 
@@ -37,6 +70,67 @@ class NoOpStreamingInterventionStrategy(StreamingInterventionStrategy):
 
     def decide(self, context: StreamingInterventionContext) -> Optional[str]:
         return None
+
+
+def _describe(context: StreamingInterventionContext) -> str:
+    problems = "; ".join(context.validation.errors) or context.validation.status
+    return f"batch {context.batch_id} of {context.dataset_id}@{context.dataset_version}: {problems}"
+
+
+class BlockAfterFailuresStrategy(StreamingInterventionStrategy):
+    """Stops the pipeline at the ``max_failures``-th failing batch (in a row, if ``consecutive``)."""
+
+    def __init__(self, *, max_failures: int = 3, consecutive: bool = False) -> None:
+        if max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        self.max_failures = max_failures
+        self.consecutive = consecutive
+        self.failures = 0
+
+    def decide(self, context: StreamingInterventionContext) -> Optional[str]:
+        if context.validation.ok:
+            if self.consecutive:
+                self.failures = 0
+            return None
+        self.failures += 1
+        if self.failures < self.max_failures:
+            return None
+        run = "consecutive " if self.consecutive else ""
+        return f"blocked after {self.failures} {run}failing batches; last: {_describe(context)}"
+
+
+class WarnStrategy(StreamingInterventionStrategy):
+    """Never stops; every failing batch becomes a warning (result, log, progress callback)."""
+
+    def decide(self, context: StreamingInterventionContext) -> Optional[InterventionDecision]:
+        if context.validation.ok:
+            return None
+        return InterventionDecision("warn", f"failing {_describe(context)}")
+
+
+class RerouteStrategy(StreamingInterventionStrategy):
+    """From the ``after_failures``-th failing batch on, every batch goes to the rejection sink."""
+
+    reroutes = True
+
+    def __init__(self, *, after_failures: int = 1) -> None:
+        if after_failures < 1:
+            raise ValueError("after_failures must be at least 1")
+        self.after_failures = after_failures
+        self.failures = 0
+        self.switched_at: int | None = None
+
+    def decide(self, context: StreamingInterventionContext) -> Optional[InterventionDecision]:
+        if self.switched_at is None:
+            if context.validation.ok:
+                return None
+            self.failures += 1
+            if self.failures < self.after_failures:
+                return None
+            self.switched_at = context.batch_id
+        return InterventionDecision(
+            "reroute", f"rerouted to the rejection sink since batch {self.switched_at} "
+                       f"({self.failures} failing batches)")
 
 
 def resolve_strategy(value: Any, **options: Any) -> StreamingInterventionStrategy:
@@ -59,6 +153,7 @@ def resolve_strategy(value: Any, **options: Any) -> StreamingInterventionStrateg
 
 
 __all__ = [
-    "NoOpStreamingInterventionStrategy", "StreamingInterventionContext",
+    "BlockAfterFailuresStrategy", "InterventionDecision", "NoOpStreamingInterventionStrategy",
+    "RerouteStrategy", "WarnStrategy", "StreamingInterventionContext",
     "StreamingInterventionError", "StreamingInterventionStrategy", "resolve_strategy",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from dc43 import hookimpl
 from dc43.errors import Dc43Error
-from dc43.formats import DatasetTarget, SparkFormat
+from dc43.formats import BATCH_ID_COLUMN, DatasetTarget, SparkFormat
 
 
 class FileFormat(SparkFormat):
@@ -49,6 +49,19 @@ class FileFormat(SparkFormat):
     def write(self, df: Any, target: DatasetTarget, *, mode: str) -> None:
         self._check(target)
         super().write(df, target, mode=mode)
+
+    def write_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> None:
+        """Idempotent per batch id under a path: each batch is its own ``_dc43_batch_id=N``
+        partition, replaced (never appended to) when Spark replays the batch.  Tables append."""
+        from pyspark.sql import functions as F
+
+        self._check(target)
+        if target.table:
+            super().write_micro_batch(df, target, batch_id=batch_id)
+            return
+        (df.withColumn(BATCH_ID_COLUMN, F.lit(batch_id)).write.format(self.spark_format)
+         .options(**target.options).option("partitionOverwriteMode", "dynamic")
+         .mode("overwrite").partitionBy(BATCH_ID_COLUMN).save(target.path))
 
 
 @hookimpl

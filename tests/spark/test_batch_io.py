@@ -106,3 +106,27 @@ def test_batch_writes_are_recorded_in_governance(spark, tmp_path: Path, services
     (observation,) = governance.observations(str(tmp_path / "o"))
     assert observation.operation == "write" and observation.pipeline_context == {"job": "nightly"}
     assert governance.latest_verdict(str(tmp_path / "o")).status == "ok"
+
+
+def test_split_sends_broken_rows_to_the_rejection_sink_with_their_rules(spark, tmp_path: Path, services):
+    df = spark.createDataFrame([("a", 1, None), (None, 2, None), ("c", 0, None), ("d", 4, "x")],
+                               "sku string, qty int, note string")
+    result = write_with_contract(
+        df=df, contract_id="shop.items", path=str(tmp_path / "items"), format="parquet",
+        violation_strategy="split", rejection_sink={"format": "parquet", "path": str(tmp_path / "rejected")},
+        **services)  # enforce=True: every failing rule is routed row by row, so nothing blocks
+    assert result.status == "block" and result.details["rejection_sink"]["format"] == "parquet"
+    kept = sorted(r.sku for r in spark.read.parquet(str(tmp_path / "items")).collect())
+    rejected = {r.qty: list(r._dc43_rejected_rules) for r in spark.read.parquet(str(tmp_path / "rejected")).collect()}
+    assert kept == ["a", "d"]
+    assert rejected == {2: ["not_null:sku"], 0: ["gt:qty"]}
+
+
+def test_split_still_blocks_failures_no_row_carries(spark, tmp_path: Path, services):
+    df = spark.createDataFrame([("a", 1), ("a", 2)], "sku string, qty int")  # a duplicate sku
+    with pytest.raises(ContractViolationError, match="unique:sku"):
+        write_with_contract(df=df, contract_id="shop.items", path=str(tmp_path / "items"), format="parquet",
+                            violation_strategy="split",
+                            rejection_sink={"format": "parquet", "path": str(tmp_path / "rejected")},
+                            **services)
+    assert not (tmp_path / "items").exists() and not (tmp_path / "rejected").exists()

@@ -15,7 +15,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dc43.errors import ContractViolationError, Dc43Error
-from dc43.formats import DECODE_ERROR_COLUMN, DatasetFormat, DatasetTarget, StreamRead
+from dc43.formats import (
+    BATCH_ID_COLUMN,
+    DECODE_ERROR_COLUMN,
+    REJECTED_RULES_COLUMN,
+    DatasetFormat,
+    DatasetTarget,
+    StreamRead,
+    UnsupportedOperationError,
+)
 from dc43.governance.service import BatchVerdict, SchemaObservation
 from dc43.locators import LocateRequest, StaticDatasetLocator, resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager
@@ -23,7 +31,7 @@ from dc43.quality.plan import Expectation
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
 from dc43.spark.metrics import compile_plan
-from dc43.spark.monitor import BatchMonitor
+from dc43.spark.monitor import BatchMonitor, all_routed
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import aligned_columns, cast_loss_checks, check_schema
 from dc43.spark.types import contract_properties, contract_struct, schema_to_dict
@@ -126,7 +134,8 @@ def _data_schema(df: DataFrame) -> Any:
     """``df``'s schema without dc43's own bookkeeping columns."""
     from pyspark.sql.types import StructType
 
-    return StructType([f for f in df.schema.fields if f.name != DECODE_ERROR_COLUMN])
+    ours = (DECODE_ERROR_COLUMN, BATCH_ID_COLUMN)
+    return StructType([f for f in df.schema.fields if f.name not in ours])
 
 
 def _column_types(contract: Any) -> dict[str, Any]:
@@ -151,6 +160,40 @@ def _with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
         return df
     extra = [F.col(f"`{name}`") for name in df.columns if name not in columns]
     return df.select(*columns.values(), *extra)
+
+
+def _rejection(spec: Any, contract: Any) -> tuple[DatasetFormat, DatasetTarget] | None:
+    """Resolve ``rejection_sink`` (a locator or a format/path/table/options mapping)."""
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"format", "path", "table", "options"}
+        if unknown or not spec.get("format"):
+            raise Dc43Error(f"rejection_sink {dict(spec)!r} needs a format (and a path, table or topic "
+                            f"option); unknown keys: {sorted(unknown) or 'none'}")
+        locator, options = StaticDatasetLocator(format=spec["format"], path=spec.get("path"),
+                                                table=spec.get("table")), spec.get("options") or {}
+    elif callable(getattr(spec, "locate", None)):
+        locator, options = spec, {}
+    else:
+        raise Dc43Error("rejection_sink must be a dataset locator or a mapping with format and path/table")
+    target = _target(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
+                     table=None, options=options)
+    return _format(target, "write"), target
+
+
+def _routed(plan: Any) -> frozenset[str]:
+    """Metrics of the error rules whose failing rows can be routed one by one."""
+    return frozenset(f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error")
+
+
+def _check_routing(writer: Any, strategy: Any, rejection: Any) -> None:
+    if rejection is not None and not writer.routes_rows:
+        raise Dc43Error(f"a rejection_sink needs a writer that routes rows: pass observation_writer='inline' "
+                        f"(observation writer '{writer.name}' cannot)")
+    if getattr(strategy, "reroutes", False) and rejection is None:
+        raise Dc43Error(f"strategy {type(strategy).__name__} reroutes batches: pass rejection_sink=... and "
+                        "observation_writer='inline'")
 
 
 def _register(service: Any, kind: str, binding: Any, contract: Any, result: ValidationResult) -> None:
@@ -230,12 +273,14 @@ def write_stream_with_contract(
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
     streaming_intervention_strategy: Any = None,
     on_streaming_batch: Callable[[dict[str, Any]], None] | None = None,
-    observation_writer: str = DEFAULT_OBSERVATION_WRITER,
+    observation_writer: str = DEFAULT_OBSERVATION_WRITER, rejection_sink: Any = None,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
 ) -> Any:
     """Start a contract-enforced streaming write and its observation writer.
 
     With ``data_product_output`` the write registers that output port of the data product.
+    ``rejection_sink`` (a locator, or a mapping with format/path/table/options) takes the
+    rows that break error rules, and rerouted batches; it needs ``observation_writer="inline"``.
     """
     if not df.isStreaming:
         raise Dc43Error("write_stream_with_contract needs a streaming DataFrame; "
@@ -245,9 +290,17 @@ def write_stream_with_contract(
     contract = _resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
     target = _target(contract, operation="write", streaming=True, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
-    adapter = _format(target, "write_stream")
     writer = manager.lookup("observation writer", observation_writer).value()
+    try:
+        adapter = _format(target, "write" if writer.routes_rows else "write_stream")
+    except UnsupportedOperationError as exc:
+        if not writer.routes_rows:
+            raise
+        raise Dc43Error(f"the '{writer.name}' writer writes each micro-batch itself and format "
+                        f"'{target.format}' cannot write batches ({exc})") from exc
     strategy = resolve_strategy(streaming_intervention_strategy)
+    rejection = _rejection(rejection_sink, contract)
+    _check_routing(writer, strategy, rejection)
     dq = _service("data_quality", data_quality_service)
     governance = _service("governance", governance_service)
 
@@ -268,11 +321,16 @@ def write_stream_with_contract(
         contract=contract, target=target, result=result, status=status,
         data_quality_service=dq, governance_service=governance, strategy=strategy,
         enforce=enforce, schema=result.schema, on_batch=on_streaming_batch,
+        can_reroute=rejection is not None,
+        routed=_routed(plan) if rejection else frozenset(),
     )
     queries = writer.start(ObservationRequest(
         source=df, sink_columns=list(columns.values()) if auto_cast else None, plan=plan,
         monitor=monitor, adapter=adapter, target=target, mode=mode, trigger=trigger,
+        rejection=rejection,
     ))
+    if rejection:
+        result.details["rejection_sink"] = rejection[1].describe()
     result.details.update({
         "streaming_queries": queries, "streaming_monitor": monitor,
         "observation_writer": observation_writer,
@@ -284,7 +342,7 @@ def write_stream_with_contract(
 
 # -- batch ----------------------------------------------------------------
 def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult,
-                 columns: Mapping[str, Any], auto_cast: bool) -> ValidationResult:
+                 columns: Mapping[str, Any], auto_cast: bool) -> tuple[ValidationResult, Any]:
     plan = compile_plan(_expectations(dq, contract), columns=columns,
                         row_checks=_row_checks(df, contract, auto_cast),
                         types=_column_types(contract))
@@ -293,7 +351,7 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
                           payload=ObservationPayload(metrics=metrics, schema=result.schema))
     BatchMonitor._apply(result, verdict, result.errors, result.warnings)
     result.details["rules"] = verdict.details.get("rules", [])
-    return verdict
+    return verdict, plan
 
 
 def _record_batch(governance: Any, contract: Any, target: DatasetTarget, version: str,
@@ -350,14 +408,24 @@ def write_with_contract(
     data_quality_service: Any = None, governance_service: Any = None,
     data_product_service: Any = None, data_product_output: Any = None, dataset_locator: Any = None,
     pipeline_context: Mapping[str, Any] | None = None, return_status: bool = False,
-    allow_inactive: bool = False,
+    violation_strategy: str | None = None, rejection_sink: Any = None, allow_inactive: bool = False,
 ) -> Any:
-    """Validate a batch DataFrame and write it; with ``enforce``, nothing is written on a block."""
+    """Validate a batch DataFrame and write it; with ``enforce``, nothing is written on a block.
+
+    ``violation_strategy="split"`` sends the rows that break error rules (with the rules
+    they broke) to ``rejection_sink`` and the others to the target, in one pass; only
+    failures no row can carry (uniqueness, thresholds) still block.
+    """
+    if violation_strategy not in (None, "split"):
+        raise Dc43Error(f"violation_strategy must be None or 'split', got {violation_strategy!r}")
     contract = _resolve_contract(_service("contract", contract_service), contract_id,
                                  expected_contract_version, allow_inactive)
     target = _target(contract, operation="write", streaming=False, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
     adapter = _format(target, "write")
+    rejection = _rejection(rejection_sink, contract)
+    if (violation_strategy == "split") != (rejection is not None):
+        raise Dc43Error("violation_strategy='split' and rejection_sink=... go together: pass both or neither")
     report = check_schema(_data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=_extra_columns_policy(contract, "write"))
     version = target.dataset_version
@@ -366,14 +434,35 @@ def write_with_contract(
     _observe_schema(governance, contract, target, version, "write", result, pipeline_context)
     _enforce_schema(result, enforce, contract, target)
     columns = _aligned_map(df, contract, auto_cast)
-    verdict = _judge_batch(df, contract, _service("data_quality", data_quality_service), result,
-                           columns, auto_cast)
-    _record_batch(governance, contract, target, version, result)
-    if enforce and not result.ok:
-        raise ContractViolationError(
-            f"nothing was written to '{target.dataset_id}': it violates contract "
-            f"{contract.id}@{contract.version}: {'; '.join(result.errors)}. Fix the data, "
-            "or pass enforce=False to write and record the violations.", result)
-    adapter.write(df.select(*columns.values()) if auto_cast else df, target, mode=mode)
+    source = df.persist() if rejection else df
+    try:
+        verdict, plan = _judge_batch(source, contract, _service("data_quality", data_quality_service),
+                                     result, columns, auto_cast)
+        _record_batch(governance, contract, target, version, result)
+        routed = _routed(plan) if rejection else frozenset()
+        if enforce and not result.ok and not all_routed(verdict, routed):
+            raise ContractViolationError(
+                f"nothing was written to '{target.dataset_id}': it violates contract "
+                f"{contract.id}@{contract.version}: {'; '.join(result.errors)}. Fix the data, "
+                "or pass enforce=False to write and record the violations.", result)
+        _write_split(source, columns, plan, adapter, target, mode, rejection)
+    finally:
+        if rejection:
+            source.unpersist()
+    if rejection:
+        result.details["rejection_sink"] = rejection[1].describe()
     _register(data_product_service, "output", data_product_output, contract, result)
     return (result, verdict) if return_status else result
+
+
+def _write_split(df: DataFrame, columns: Mapping[str, Any], plan: Any, adapter: DatasetFormat,
+                 target: DatasetTarget, mode: str, rejection: Any) -> None:
+    """Write ``df`` aligned; with a rejection sink, rows breaking error rules go there."""
+    projected = list(columns.values()) or [F.col(f"`{c}`") for c in df.columns]
+    if rejection is None:
+        adapter.write(df.select(*projected), target, mode=mode)
+        return
+    flagged = df.select(*projected, plan.failed_rules().alias(REJECTED_RULES_COLUMN))
+    broken = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
+    rejection[0].write(flagged.filter(broken), rejection[1], mode="append")
+    adapter.write(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN), target, mode=mode)

@@ -144,16 +144,16 @@ def _measure(e: Expectation, raw: Column, col: Column, params: Mapping[str, Any]
     return _count_if(raw.isNotNull() & bad)
 
 
-def violation_count(expectation: Expectation, columns: Mapping[str, Column], *,
-                    types: Mapping[str, DataType] | None = None, approximate: bool = False) -> Column:
-    """The aggregate of ``expectation``: failing rows, or the measured value of a threshold rule."""
+def row_failure(expectation: Expectation, columns: Mapping[str, Column], *,
+                types: Mapping[str, DataType] | None = None) -> Column | None:
+    """TRUE on a row that breaks ``expectation`` (never NULL); None for set-level rules."""
     e = expectation
+    if e.rule in _MEASURES or e.rule == "sql":
+        return None
     raw = column_for(e.column, columns) if e.column else F.lit(None)
     col, params, dtype = raw, e.params, (types or {}).get(e.column)
     if e.rule in _TYPED_RULES:
         col, params, dtype = _typed(raw, dtype, params)
-    if e.rule in _MEASURES:
-        return _measure(e, raw, col, params, columns, approximate)
     if e.rule == "not_null":
         passed = raw.isNotNull()
     elif e.rule in _CHECKS:
@@ -169,7 +169,21 @@ def violation_count(expectation: Expectation, columns: Mapping[str, Column], *,
         )
     if e.optional_parent:
         passed = column_for(e.optional_parent, columns).isNull() | passed
-    return _count_if(~passed)
+    return ~F.coalesce(passed, F.lit(True))
+
+
+def violation_count(expectation: Expectation, columns: Mapping[str, Column], *,
+                    types: Mapping[str, DataType] | None = None, approximate: bool = False) -> Column:
+    """The aggregate of ``expectation``: failing rows, or the measured value of a threshold rule."""
+    e = expectation
+    failed = row_failure(e, columns, types=types)
+    if failed is not None:
+        return _count_if(failed)
+    raw = column_for(e.column, columns) if e.column else F.lit(None)
+    col, params = raw, e.params
+    if e.rule in _TYPED_RULES:
+        col, params, _ = _typed(raw, (types or {}).get(e.column), params)
+    return _measure(e, raw, col, params, columns, approximate)
 
 
 def _number(expectation: Expectation, value: Any) -> int | float | None:
@@ -217,6 +231,19 @@ class CompiledPlan:
     approximate: bool = False
     sql_rules: tuple[Expectation, ...] = ()
     columns: Mapping[str, Column] = attrs.field(factory=dict)
+    #: (key, severity, TRUE-on-a-bad-row column) of every per-row rule and row check
+    row_flags: tuple[tuple[str, str, Column], ...] = ()
+
+    def failed_rules(self, severities: Iterable[str] = ("error",)) -> Column:
+        """``array<string>``: the keys of the per-row rules of ``severities`` a row breaks.
+
+        Set-level rules (uniqueness, duplicates, thresholds, SQL) judge no single row.
+        """
+        wanted = set(severities)
+        flags = [F.when(bad, F.lit(key)) for key, severity, bad in self.row_flags if severity in wanted]
+        if not flags:
+            return F.array().cast("array<string>")
+        return F.filter(F.array(*flags), lambda key: key.isNotNull())
 
     @property
     def row_aggregations_only(self) -> bool:
@@ -273,16 +300,24 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
+    flags = []
     for expectation in plan:
-        if expectation.rule != "sql":
-            keys.append(expectation.metric)
+        if expectation.rule == "sql":
+            continue
+        keys.append(expectation.metric)
+        failed = row_failure(expectation, columns, types=types)
+        if failed is None:
             aggs.append(violation_count(expectation, columns, types=types, approximate=approximate_distinct))
+        else:
+            aggs.append(_count_if(failed))
+            flags.append((expectation.key, expectation.severity, failed))
     for key, bad in (row_checks or {}).items():
         keys.append(f"violations.{key}")
         aggs.append(_count_if(bad))
+        flags.append((key, "error", F.coalesce(bad, F.lit(False))))
     return CompiledPlan(
         expectations=plan, keys=tuple(keys),
         aggregations=tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs)),
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
-        columns=columns,
+        columns=columns, row_flags=tuple(flags),
     )

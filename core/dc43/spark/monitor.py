@@ -21,11 +21,28 @@ from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, total_violations
 from dc43.results import ObservationPayload, ValidationResult
-from dc43.strategies import StreamingInterventionContext, StreamingInterventionStrategy
+from dc43.strategies import (
+    InterventionDecision,
+    StreamingInterventionContext,
+    StreamingInterventionStrategy,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCHES = 100
+
+
+def all_routed(verdict: ValidationResult, routed: frozenset[str]) -> bool:
+    """Whether every failing error rule of ``verdict`` is one whose rows a rejection sink takes."""
+    if not routed:
+        return False
+    rules = verdict.details.get("rules")
+    if rules is not None:
+        failing = {r["metric"] for r in rules if r.get("passed") is False and r["severity"] == "error"}
+    else:
+        failing = set()
+    failing |= {k for k, v in verdict.metrics.items() if k.startswith("violations.") and v}
+    return failing <= routed
 
 
 @attrs.define
@@ -44,6 +61,9 @@ class BatchMonitor:
     on_batch: Callable[[dict[str, Any]], None] | None = None
     max_batches: int = DEFAULT_MAX_BATCHES
     sinks: list[Any] = attrs.field(factory=list)
+    can_reroute: bool = False
+    #: metrics whose failing rows are routed to a rejection sink: they never block alone
+    routed: frozenset[str] = frozenset()
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
     _batches: collections.deque = attrs.field(init=False)
     _totals: dict[str, int] = attrs.field(factory=dict, init=False)
@@ -100,14 +120,20 @@ class BatchMonitor:
             entry["errors"] = list(verdict.errors)
         if verdict.warnings:
             entry["warnings"] = list(verdict.warnings)
-        reason = self._decide(batch_id, verdict, version)
-        if reason:
-            entry["intervention"] = reason
+        decision = self._decide(batch_id, verdict, version)
+        if decision is not None:
+            entry.update(intervention=decision.reason, action=decision.action)
+            if decision.action == "warn":
+                log.warning("%s", decision.reason)
+                verdict.warnings.append(decision.reason)
+                entry["warnings"] = list(verdict.warnings)
         self._record(entry, verdict, version)
         self._notify(entry)
-        if reason:
-            self._halt(StreamingInterventionError(reason, batch_id=batch_id))
-        if self.enforce and verdict.status == "block":
+        if decision is not None and decision.action == "block":
+            self._halt(StreamingInterventionError(decision.reason, batch_id=batch_id))
+        if entry.get("action") == "reroute":
+            return entry  # the rejection sink takes the batch: enforcement is satisfied
+        if self.enforce and verdict.status == "block" and not self._all_routed(verdict):
             self._halt(ContractViolationError(
                 f"micro-batch {batch_id} of '{self.target.dataset_id}' violates contract "
                 f"{self.contract.id}@{self.contract.version}: {'; '.join(verdict.errors)}. "
@@ -116,21 +142,29 @@ class BatchMonitor:
             ))
         return entry
 
+    def _all_routed(self, verdict: ValidationResult) -> bool:
+        return all_routed(verdict, self.routed)
+
     def _halt(self, exc: Exception) -> None:
         """Stop the pipeline: record why (before the sinks stop, so watchers see it), then raise."""
         self.fail(exc)
         raise exc
 
-    def _decide(self, batch_id: int, verdict: ValidationResult, version: str) -> str | None:
+    def _decide(self, batch_id: int, verdict: ValidationResult, version: str) -> InterventionDecision | None:
         context = StreamingInterventionContext(
             batch_id=batch_id, validation=verdict, dataset_id=self.target.dataset_id,
             dataset_version=version,
         )
+        name = type(self.strategy).__name__
         try:
-            return self.strategy.decide(context)
+            decision = InterventionDecision.of(self.strategy.decide(context))
         except Exception as exc:  # a broken strategy blocks rather than passing silently
             log.exception("intervention strategy %r failed", self.strategy)
-            return f"intervention strategy {type(self.strategy).__name__} raised {type(exc).__name__}: {exc}"
+            return InterventionDecision("block", f"intervention strategy {name} raised {type(exc).__name__}: {exc}")
+        if decision is not None and decision.action == "reroute" and not self.can_reroute:
+            return InterventionDecision("block", f"{decision.reason}; but this observation writer cannot "
+                                        "reroute: use observation_writer='inline' with a rejection_sink")
+        return decision
 
     def _record(self, entry: dict[str, Any], verdict: ValidationResult | None, version: str) -> None:
         with self._lock:
@@ -147,9 +181,12 @@ class BatchMonitor:
                 self._apply(self.result, verdict, self._schema_errors, self._schema_warnings)
                 if verdict.status == "block":
                     details["streaming_failed_batches"] = details.get("streaming_failed_batches", 0) + 1
-            if "intervention" in entry:
+            if entry.get("action") == "block":
                 details["streaming_intervention_reason"] = entry["intervention"]
                 details["streaming_intervention_batch"] = entry["batch_id"]
+            elif entry.get("action") == "reroute" and "streaming_rerouted_at_batch" not in details:
+                details["streaming_rerouted_at_batch"] = entry["batch_id"]
+                details["streaming_reroute_reason"] = entry["intervention"]
             self.status.details.update(
                 {k: details[k] for k in ("dataset_id", "dataset_version") if k in details})
         if verdict is not None and self.governance_service is not None:

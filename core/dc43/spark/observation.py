@@ -11,6 +11,12 @@ started.  Writers are single-use: :meth:`ObservationWriter.start` runs once.
     ``StreamingQueryListener`` hands them to the monitor.  The source is read
     once, no second query runs; uniqueness is approximate and verdicts arrive
     just after the sink committed the batch.
+``inline``
+    a gate: one ``foreachBatch`` query measures the persisted batch, asks the
+    strategy, and only then writes it, so a blocked batch never reaches the
+    sink.  With a rejection sink, rows breaking an error rule go there (with
+    the rules they broke) and the rest to the main sink, in the same pass; a
+    ``reroute`` decision sends whole batches to the rejection sink.
 """
 
 from __future__ import annotations
@@ -42,11 +48,17 @@ class ObservationRequest:
     target: DatasetTarget
     mode: str = "append"
     trigger: Mapping[str, Any] | None = None
+    rejection: tuple[DatasetFormat, DatasetTarget] | None = None
 
     def sink_frame(self, df: Any = None) -> Any:
         """``df`` (default: the source) projected to the contract's columns."""
         df = self.source if df is None else df
         return df.select(*self.sink_columns) if self.sink_columns is not None else df
+
+    def sink_frame_with(self, df: Any, *extra: Any) -> Any:
+        """Like :meth:`sink_frame`, plus ``extra`` columns computed on the unaligned ``df``."""
+        columns = list(self.sink_columns) if self.sink_columns is not None else [df[c] for c in df.columns]
+        return df.select(*columns, *extra)
 
     def start_sink(self, df: Any) -> Any:
         query = self.adapter.write_stream(df, self.target, mode=self.mode, trigger=self.trigger)
@@ -60,6 +72,8 @@ class ObservationWriter:
     name = ""
     #: whether uniqueness metrics are exact (False: the plan must use approximations)
     exact_distinct = True
+    #: whether the writer routes rows itself (rejection sinks, ``reroute`` decisions)
+    routes_rows = False
 
     def __init__(self) -> None:
         self._started = False
@@ -160,3 +174,57 @@ class ObserveObservationWriter(ObservationWriter):
             spark.streams.removeListener(listener)
             raise
         return [sink]
+
+
+def _batch_writer(query_name: str, request: ObservationRequest, process: Any) -> Any:
+    writer = request.source.writeStream.queryName(query_name).foreachBatch(process)
+    checkpoint = request.target.options.get("checkpointLocation")
+    if checkpoint:
+        writer = writer.option("checkpointLocation", checkpoint)
+    if request.trigger:
+        writer = writer.trigger(**request.trigger)
+    return writer.start()
+
+
+class InlineObservationWriter(ObservationWriter):
+    """Judges each micro-batch before anything is written: the pre-commit gate."""
+
+    name = "inline"
+    routes_rows = True
+
+    def _start(self, request: ObservationRequest) -> list[Any]:
+        from pyspark.sql import functions as F
+
+        from dc43.formats import REJECTED_RULES_COLUMN
+
+        plan, monitor = request.plan, request.monitor
+        main_adapter, main_target = request.adapter, request.target
+        rules = plan.failed_rules()
+
+        def process(batch_df: Any, batch_id: int) -> None:
+            batch = batch_df.persist()
+            try:
+                entry = monitor.process(batch_id, plan.measure(batch))  # raises: nothing written
+                if entry["status"] == "idle":
+                    return
+                aligned = request.sink_frame(batch)
+                if request.rejection is None:
+                    main_adapter.write_micro_batch(aligned, main_target, batch_id=batch_id)
+                    return
+                reject_adapter, reject_target = request.rejection
+                if entry.get("action") == "reroute":
+                    rerouted = aligned.withColumn(REJECTED_RULES_COLUMN, F.array_union(
+                        rules, F.array(F.lit("rerouted"))))
+                    reject_adapter.write_micro_batch(rerouted, reject_target, batch_id=batch_id)
+                    return
+                flagged = request.sink_frame_with(batch, rules.alias(REJECTED_RULES_COLUMN))
+                broken = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
+                reject_adapter.write_micro_batch(flagged.filter(broken), reject_target, batch_id=batch_id)
+                main_adapter.write_micro_batch(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN),
+                                               main_target, batch_id=batch_id)
+            finally:
+                batch.unpersist()
+
+        # Not in monitor.sinks: stopping a query from its own foreachBatch would wait on
+        # itself; raising from process() is what stops it.
+        return [_batch_writer(f"dc43_inline_{uuid.uuid4().hex[:8]}", request, process)]
