@@ -315,7 +315,7 @@ def write_stream_with_contract(
     columns = _aligned_map(df, contract, auto_cast)
     plan = compile_plan(_expectations(dq, contract), columns=columns,
                         row_checks=_row_checks(df, contract, auto_cast),
-                        types=_column_types(contract), approximate_distinct=not writer.exact_distinct)
+                        types=_column_types(contract), skip_distinct=not writer.exact_distinct)
     status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
     monitor = BatchMonitor(
         contract=contract, target=target, result=result, status=status,
@@ -335,7 +335,8 @@ def write_stream_with_contract(
         "streaming_queries": queries, "streaming_monitor": monitor,
         "observation_writer": observation_writer,
         "expectations": [e.key for e in plan.expectations],
-        "uniqueness": "approximate" if plan.approximate else "exact",
+        "uniqueness": "not checked" if plan.unmeasured else "exact",
+        "unmeasured": list(plan.unmeasured),
     })
     return (result, status) if return_status else result
 

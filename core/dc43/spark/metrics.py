@@ -50,6 +50,7 @@ _CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
 }
 _MEASURES = ("unique", "primary_key", "row_count", "null_values", "missing_values", "invalid_values",
              "duplicate_values", "duplicate_rows")
+DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows")
 KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
 
@@ -233,6 +234,8 @@ class CompiledPlan:
     columns: Mapping[str, Column] = attrs.field(factory=dict)
     #: (key, severity, TRUE-on-a-bad-row column) of every per-row rule and row check
     row_flags: tuple[tuple[str, str, Column], ...] = ()
+    #: keys of the rules left out of the plan (``skip_distinct``)
+    unmeasured: tuple[str, ...] = ()
 
     def failed_rules(self, severities: Iterable[str] = ("error",)) -> Column:
         """``array<string>``: the keys of the per-row rules of ``severities`` a row breaks.
@@ -286,7 +289,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
                  columns: Mapping[str, Column] | None = None,
                  row_checks: Mapping[str, Column] | None = None,
                  types: Mapping[str, DataType] | None = None,
-                 approximate_distinct: bool = False) -> CompiledPlan:
+                 approximate_distinct: bool = False, skip_distinct: bool = False) -> CompiledPlan:
     """Compile ``expectations`` (and extra row checks) against ``columns`` once.
 
     ``row_checks`` maps a key to a boolean column TRUE on a bad row; each is
@@ -295,14 +298,19 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     ``types`` maps dotted paths to Spark types: float/double columns get NaN
     checks on comparisons and mismatched literals are ``try_cast``; without it
     no type is assumed.  ``approximate_distinct`` counts distinct values with
-    ``approx_count_distinct`` (for ``DataFrame.observe``).
+    ``approx_count_distinct``; ``skip_distinct`` leaves rules that count distinct
+    values out (listed in ``unmeasured``): ``DataFrame.observe`` cannot count them
+    exactly, and an approximation of duplicates is off by thousands on large batches.
     """
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
-    flags = []
+    flags, unmeasured = [], []
     for expectation in plan:
         if expectation.rule == "sql":
+            continue
+        if skip_distinct and expectation.rule in DISTINCT_RULES:
+            unmeasured.append(expectation.key)
             continue
         keys.append(expectation.metric)
         failed = row_failure(expectation, columns, types=types)
@@ -319,5 +327,5 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         expectations=plan, keys=tuple(keys),
         aggregations=tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs)),
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
-        columns=columns, row_flags=tuple(flags),
+        columns=columns, row_flags=tuple(flags), unmeasured=tuple(unmeasured),
     )

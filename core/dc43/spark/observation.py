@@ -9,8 +9,9 @@ started.  Writers are single-use: :meth:`ObservationWriter.start` runs once.
 ``observe``
     the metrics ride the sink's own pass through ``DataFrame.observe``; a
     ``StreamingQueryListener`` hands them to the monitor.  The source is read
-    once, no second query runs; uniqueness is approximate and verdicts arrive
-    just after the sink committed the batch.
+    once, no second query runs; rules that count distinct values (uniqueness,
+    duplicates) are not checked, and verdicts arrive just after the sink
+    committed the batch.
 ``inline``
     a gate: one ``foreachBatch`` query measures the persisted batch, asks the
     strategy, and only then writes it, so a blocked batch never reaches the
@@ -70,7 +71,7 @@ class ObservationWriter:
     """Base class: start the sink and the observation, return the queries started."""
 
     name = ""
-    #: whether uniqueness metrics are exact (False: the plan must use approximations)
+    #: whether the writer can count distinct values exactly (False: such rules are left out)
     exact_distinct = True
     #: whether the writer routes rows itself (rejection sinks, ``reroute`` decisions)
     routes_rows = False
