@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from dc43.governance import LocalGovernanceService
-from dc43.spark.monitoring import request_metrics
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
@@ -96,10 +95,11 @@ def test_a_monitor_sees_verdicts_while_the_stream_runs_and_a_snapshot_agrees(
         stop_all(result)
     assert seen == sorted(seen) and seen[-1] == 3
 
-    handle = request_metrics(spark=spark, dataset_id=str(tmp_path / "out"), dataset_version="snapshot-1",
-                             contract_service=services["contract_service"],
-                             data_quality_service=services["data_quality_service"],
-                             governance_service=governance)
+    handle = governance.request_metrics(spark=spark, dataset_id=str(tmp_path / "out"),
+                                        dataset_version="snapshot-1",
+                                        contract_service=services["contract_service"],
+                                        data_quality_service=services["data_quality_service"])
+    assert handle.state().state in ("pending", "running", "done")
     done = handle.wait(timeout=120)
     assert done.state == "done", done.error
     totals = result.details["streaming_totals"]

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyspark.errors import StreamingQueryException
-
 from dc43.errors import Dc43Error
 from dc43.strategies import BlockAfterFailuresStrategy, RerouteStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from pyspark.errors import StreamingQueryException
+
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
 pytestmark = pytest.mark.spark

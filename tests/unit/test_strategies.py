@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dc43.plugins import get_plugin_manager
 from dc43.results import ValidationResult
 from dc43.strategies import (

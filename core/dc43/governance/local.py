@@ -174,6 +174,13 @@ class LocalGovernanceService:
              json.dumps(dict(r.metrics)) if r.metrics is not None else None, r.error,
              r.requested_at, r.finished_at)))
 
+    def request_metrics(self, *, spark: Any, dataset_id: str, dataset_version: str, **kwargs: Any) -> Any:
+        """Measure a stored snapshot in the background (see :mod:`dc43.spark.monitoring`)."""
+        from dc43.spark.monitoring import request_metrics
+
+        return request_metrics(spark=spark, dataset_id=dataset_id, dataset_version=dataset_version,
+                               governance_service=self, **kwargs)
+
     def metrics_request(self, request_id: str) -> MetricsRequest | None:
         rows = self.db.rows("SELECT * FROM metric_requests WHERE request_id = ?", (request_id,))
         return _request(rows[0]) if rows else None

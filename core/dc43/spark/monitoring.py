@@ -52,9 +52,10 @@ def request_metrics(*, spark: Any, dataset_id: str, dataset_version: str, govern
                     format: str | None = None, path: str | None = None, table: str | None = None,
                     options: Mapping[str, str] | None = None) -> MetricsRequestHandle:
     """Start computing the contract's metrics on a snapshot; returns at once."""
-    from dc43.spark.io import _service, read_with_contract
+    from dc43.spark import steps
+    from dc43.spark.io import read_with_contract
 
-    governance = _service("governance", governance_service)
+    governance = steps.service("governance", governance_service)
     if contract_id is None:
         link = governance.contract_link(dataset_id)
         if link is None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from dc43.errors import Dc43Error
 from dc43.products import DataProductInputBinding, DataProductOutputBinding
-from dc43.spark import io
+from dc43.spark import io, steps
 
 
 def _product_service(given: Any) -> Any:
-    return io._service("data_product", given)
+    return steps.service("data_product", given)
 
 
 def _input_contract(service: Any, binding: DataProductInputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,202 @@
+"""Steps the read and write helpers share: services, contract, target, schema, routing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from dc43.errors import ContractViolationError, Dc43Error
+from dc43.formats import (
+    BATCH_ID_COLUMN,
+    DECODE_ERROR_COLUMN,
+    DatasetFormat,
+    DatasetTarget,
+)
+from dc43.governance.service import SchemaObservation
+from dc43.locators import LocateRequest, StaticDatasetLocator, utc_timestamp
+from dc43.plugins import get_plugin_manager
+from dc43.quality.plan import Expectation
+from dc43.results import ValidationResult
+from dc43.settings import Settings
+from dc43.spark.schema import aligned_columns, cast_loss_checks
+from dc43.spark.types import contract_properties, contract_struct
+
+
+def service(kind: str, given: Any) -> Any:
+    if given is not None:
+        return given
+    return get_plugin_manager().service(kind, Settings.load())
+
+
+def resolve_contract(contracts: Any, contract_id: str | None, selector: str | None,
+                      allow_inactive: bool) -> Any:
+    if not contract_id:
+        raise Dc43Error("contract_id is required: pass the id of the contract the data must follow")
+    return contracts.resolve(contract_id, selector, allow_inactive=allow_inactive)
+
+
+def locate(contract: Any, *, operation: str, streaming: bool, locator: Any, fmt: str | None,
+            path: str | None, table: str | None, options: Mapping[str, str] | None) -> DatasetTarget:
+    request = LocateRequest(contract=contract, operation=operation, streaming=streaming,
+                            format=fmt, path=path, table=table, options=dict(options or {}))
+    if isinstance(locator, str):
+        locator = get_plugin_manager().lookup("locator", locator).value()
+    target = (locator or StaticDatasetLocator()).locate(request)
+    return attrs.evolve(target, contract=contract)
+
+
+def format_for(target: DatasetTarget, operation: str) -> DatasetFormat:
+    adapter = get_plugin_manager().lookup("format", target.format).value
+    if not adapter.supports(operation):
+        raise adapter._unsupported(operation)
+    return adapter
+
+
+def extra_columns_policy(contract: Any, operation: str) -> str:
+    if operation != "write":
+        return "warn"
+    for obj in contract.schema_ or []:
+        for prop in obj.customProperties or []:
+            if prop.property == "dc43.allowExtraColumns" and prop.value in (False, "false"):
+                return "error"
+    return "warn"
+
+
+def base_result(contract: Any, target: DatasetTarget, report: Any, schema: dict[str, Any],
+                 version: str) -> ValidationResult:
+    result = ValidationResult(errors=list(report.errors), warnings=list(report.warnings),
+                              schema=schema)
+    return result.merge_details({
+        "contract_id": contract.id, "contract_version": contract.version,
+        "dataset_id": target.dataset_id, "dataset_version": version,
+        "dataset": target.describe(),
+    })
+
+
+def observe_schema(governance: Any, contract: Any, target: DatasetTarget, version: str,
+                    operation: str, result: ValidationResult, context: Mapping[str, Any] | None) -> None:
+    if governance is None:
+        return
+    governance.record_observation(SchemaObservation(
+        dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
+        contract_version=contract.version, operation=operation, schema=result.schema,
+        status=result.status, pipeline_context=dict(context or {}), recorded_at=utc_timestamp(),
+        location=target.describe(),
+    ))
+
+
+def enforce_schema(result: ValidationResult, enforce: bool, contract: Any, target: DatasetTarget) -> None:
+    if enforce and result.errors:
+        raise ContractViolationError(
+            f"'{target.dataset_id}' does not match contract {contract.id}@{contract.version}: "
+            f"{'; '.join(result.errors)}. Fix the data or the contract, or pass enforce=False.",
+            result,
+        )
+
+
+def aligned_map(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Contract column name -> aligned expression (empty when not auto-casting)."""
+    if not auto_cast:
+        return {}
+    names = [prop.name for prop in contract_properties(contract)]
+    return dict(zip(names, aligned_columns(df.schema, contract)))
+
+
+def row_checks(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Per-row checks besides the contract's rules: values lost by a cast, undecodable rows."""
+    checks = {f"cast:{name}": lost for name, lost in
+              (cast_loss_checks(df.schema, contract) if auto_cast else {}).items()}
+    if DECODE_ERROR_COLUMN in df.columns:
+        checks["decode"] = F.col(DECODE_ERROR_COLUMN).isNotNull()
+    return checks
+
+
+def data_schema(df: DataFrame) -> Any:
+    """``df``'s schema without dc43's own bookkeeping columns."""
+    from pyspark.sql.types import StructType
+
+    ours = (DECODE_ERROR_COLUMN, BATCH_ID_COLUMN)
+    return StructType([f for f in df.schema.fields if f.name not in ours])
+
+
+def column_types(contract: Any) -> dict[str, Any]:
+    """Spark type of every contract column, nested fields by dotted path."""
+    from pyspark.sql.types import StructType
+
+    types: dict[str, Any] = {}
+
+    def walk(struct: StructType, prefix: str) -> None:
+        for field in struct.fields:
+            types[prefix + field.name] = field.dataType
+            if isinstance(field.dataType, StructType):
+                walk(field.dataType, f"{prefix}{field.name}.")
+
+    walk(contract_struct(contract), "")
+    return types
+
+
+def with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
+    """Contract columns aligned, then the columns the contract does not know."""
+    if not columns:
+        return df
+    extra = [F.col(f"`{name}`") for name in df.columns if name not in columns]
+    return df.select(*columns.values(), *extra)
+
+
+def rejection_target(spec: Any, contract: Any) -> tuple[DatasetFormat, DatasetTarget] | None:
+    """Resolve ``rejection_sink`` (a locator or a format/path/table/options mapping)."""
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"format", "path", "table", "options"}
+        if unknown or not spec.get("format"):
+            raise Dc43Error(f"rejection_sink {dict(spec)!r} needs a format (and a path, table or topic "
+                            f"option); unknown keys: {sorted(unknown) or 'none'}")
+        locator, options = StaticDatasetLocator(format=spec["format"], path=spec.get("path"),
+                                                table=spec.get("table")), spec.get("options") or {}
+    elif callable(getattr(spec, "locate", None)):
+        locator, options = spec, {}
+    else:
+        raise Dc43Error("rejection_sink must be a dataset locator or a mapping with format and path/table")
+    target = locate(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
+                     table=None, options=options)
+    return format_for(target, "write"), target
+
+
+def routed_metrics(plan: Any) -> frozenset[str]:
+    """Metrics of the error rules whose failing rows can be routed one by one."""
+    return frozenset(f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error")
+
+
+def check_routing(writer: Any, strategy: Any, rejection: Any) -> None:
+    if rejection is not None and not writer.routes_rows:
+        raise Dc43Error(f"a rejection_sink needs a writer that routes rows: pass observation_writer='inline' "
+                        f"(observation writer '{writer.name}' cannot)")
+    if getattr(strategy, "reroutes", False) and rejection is None:
+        raise Dc43Error(f"strategy {type(strategy).__name__} reroutes batches: pass rejection_sink=... and "
+                        "observation_writer='inline'")
+
+
+def register_port(products: Any, kind: str, binding: Any, contract: Any, result: ValidationResult) -> None:
+    """Bind the data-product port named by ``binding`` to ``contract``; say what changed."""
+    if binding is None:
+        return
+    from dc43.products import DataProductInputBinding, DataProductOutputBinding, Port
+
+    if kind == "input":
+        bound = DataProductInputBinding.coerce(binding)
+        port = Port(bound.port_name, contract.id, contract.version,
+                    bound.source_data_product, bound.source_output_port)
+    else:
+        bound = DataProductOutputBinding.coerce(binding)
+        port = Port(bound.port_name, contract.id, contract.version)
+    registration = service("data_product", products).register_port(bound.data_product, kind, port)
+    result.details["data_product"] = registration.to_dict()
+
+
+def expectations_of(dq: Any, contract: Any) -> list[Expectation]:
+    return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
