@@ -50,6 +50,8 @@ _CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
 }
 _MEASURES = ("unique", "primary_key", "row_count", "null_values", "missing_values", "invalid_values",
              "duplicate_values", "duplicate_rows")
+#: The column :meth:`CompiledPlan.flag_frame` adds: keys of the per-row rules a row breaks.
+FLAGS_COLUMN = "_dc43_flags"
 DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows")
 KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
@@ -236,6 +238,9 @@ class CompiledPlan:
     row_flags: tuple[tuple[str, str, Column], ...] = ()
     #: keys of the rules left out of the plan (``skip_distinct``)
     unmeasured: tuple[str, ...] = ()
+    #: set-level expectations (uniqueness, duplicates, thresholds) and the column types
+    set_level: tuple[Expectation, ...] = ()
+    types: Mapping[str, DataType] | None = None
 
     def failed_rules(self, severities: Iterable[str] = ("error",)) -> Column:
         """``array<string>``: the keys of the per-row rules of ``severities`` a row breaks.
@@ -247,6 +252,34 @@ class CompiledPlan:
         if not flags:
             return F.array().cast("array<string>")
         return F.filter(F.array(*flags), lambda key: key.isNotNull())
+
+    def flag_frame(self, df: DataFrame, projection: Iterable[Column]) -> DataFrame:
+        """``projection`` of ``df`` plus :data:`FLAGS_COLUMN`: every per-row rule a row breaks.
+
+        Evaluating each predicate once per row, for :meth:`measure_flagged` and for routing.
+        """
+        flags = [F.when(bad, F.lit(key)) for key, _, bad in self.row_flags]
+        found = F.filter(F.array(*flags), lambda key: key.isNotNull()) if flags else F.array().cast("array<string>")
+        return df.select(*projection, found.alias(FLAGS_COLUMN))
+
+    def measure_flagged(self, flagged: DataFrame) -> dict[str, int | float | None]:
+        """The metrics of :meth:`measure`, computed on a :meth:`flag_frame` (contract columns)."""
+        flags = F.col(FLAGS_COLUMN)
+        keys = [ROW_COUNT] + [f"violations.{key}" for key, _, _ in self.row_flags]
+        aggs = [F.count(F.lit(1))] + [_count_if(F.array_contains(flags, key)) for key, _, _ in self.row_flags]
+        for e in self.set_level:
+            keys.append(e.metric)
+            aggs.append(violation_count(e, {}, types=self.types, approximate=self.approximate))
+        row = flagged.agg(*(a.alias(f"_m{i}") for i, a in enumerate(aggs))).collect()[0]
+        metrics = {key: int(row[i] or 0) for i, key in enumerate(keys)}
+        if self.sql_rules:
+            metrics.update(attrs.evolve(self, columns={})._sql_metrics(flagged))
+        return metrics
+
+    def error_rules(self, flags: Column) -> Column:
+        """The keys in ``flags`` (an array column) of rules whose severity is ``error``."""
+        errors = [key for key, severity, _ in self.row_flags if severity == "error"]
+        return F.filter(flags, lambda key: key.isin(errors)) if errors else F.array().cast("array<string>")
 
     @property
     def row_aggregations_only(self) -> bool:
@@ -305,7 +338,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
-    flags, unmeasured = [], []
+    flags, unmeasured, set_level = [], [], []
     for expectation in plan:
         if expectation.rule == "sql":
             continue
@@ -316,6 +349,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         failed = row_failure(expectation, columns, types=types)
         if failed is None:
             aggs.append(violation_count(expectation, columns, types=types, approximate=approximate_distinct))
+            set_level.append(expectation)
         else:
             aggs.append(_count_if(failed))
             flags.append((expectation.key, expectation.severity, failed))
@@ -328,4 +362,5 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         aggregations=tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs)),
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
         columns=columns, row_flags=tuple(flags), unmeasured=tuple(unmeasured),
+        set_level=tuple(set_level), types=dict(types or {}),
     )

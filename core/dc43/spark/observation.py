@@ -200,32 +200,48 @@ class InlineObservationWriter(ObservationWriter):
 
         plan, monitor = request.plan, request.monitor
         main_adapter, main_target = request.adapter, request.target
-        rules = plan.failed_rules()
+        from dc43.spark.metrics import FLAGS_COLUMN
 
-        def process(batch_df: Any, batch_id: int) -> None:
-            batch = batch_df.persist()
+        routed = [f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error"]
+        cache = bool(plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
+
+        def judge_and_write(batch_df: Any, batch_id: int) -> None:
+            batch = batch_df.persist() if cache else batch_df
             try:
                 entry = monitor.process(batch_id, plan.measure(batch))  # raises: nothing written
+                if entry["status"] != "idle":
+                    main_adapter.write_micro_batch(request.sink_frame(batch), main_target, batch_id=batch_id)
+            finally:
+                if cache:
+                    batch.unpersist()
+
+        def judge_and_route(batch_df: Any, batch_id: int) -> None:
+            # Every predicate is evaluated once: the flags are cached with the aligned columns.
+            projection = request.sink_columns or [F.col(f"`{c}`") for c in batch_df.columns]
+            flagged = plan.flag_frame(batch_df, projection).persist()
+            try:
+                entry = monitor.process(batch_id, plan.measure_flagged(flagged))  # raises: nothing written
                 if entry["status"] == "idle":
                     return
-                aligned = request.sink_frame(batch)
-                if request.rejection is None:
-                    main_adapter.write_micro_batch(aligned, main_target, batch_id=batch_id)
-                    return
                 reject_adapter, reject_target = request.rejection
+                broken = plan.error_rules(F.col(FLAGS_COLUMN))
                 if entry.get("action") == "reroute":
-                    rerouted = aligned.withColumn(REJECTED_RULES_COLUMN, F.array_union(
-                        rules, F.array(F.lit("rerouted"))))
-                    reject_adapter.write_micro_batch(rerouted, reject_target, batch_id=batch_id)
+                    rerouted = flagged.withColumn(REJECTED_RULES_COLUMN,
+                                                  F.array_union(broken, F.array(F.lit("rerouted"))))
+                    reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target, batch_id=batch_id)
                     return
-                flagged = request.sink_frame_with(batch, rules.alias(REJECTED_RULES_COLUMN))
-                broken = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
-                reject_adapter.write_micro_batch(flagged.filter(broken), reject_target, batch_id=batch_id)
-                main_adapter.write_micro_batch(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN),
+                if not any(entry.get("metrics", {}).get(metric) for metric in routed):
+                    main_adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), main_target, batch_id=batch_id)
+                    return  # no row breaks a routed rule: nothing to split
+                split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
+                is_rejected = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
+                reject_adapter.write_micro_batch(split.filter(is_rejected), reject_target, batch_id=batch_id)
+                main_adapter.write_micro_batch(split.filter(~is_rejected).drop(REJECTED_RULES_COLUMN),
                                                main_target, batch_id=batch_id)
             finally:
-                batch.unpersist()
+                flagged.unpersist()
 
+        process = judge_and_route if request.rejection is not None else judge_and_write
         # Not in monitor.sinks: stopping a query from its own foreachBatch would wait on
         # itself; raising from process() is what stops it.
         return [_batch_writer(f"dc43_inline_{uuid.uuid4().hex[:8]}", request, process)]
