@@ -7,7 +7,6 @@ import types
 from pathlib import Path
 
 import pytest
-
 from dc43.plugins import PluginManager
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
