@@ -92,6 +92,16 @@ class ObservationWriter:
         raise NotImplementedError
 
 
+def _one_job_per_aggregation(batch_df: Any) -> None:
+    """Turn adaptive execution off in the query's own (cloned) session.
+
+    AQE runs each shuffle stage of the metric aggregation as a separate Spark job
+    (three for an exact uniqueness count); on a micro-batch that only adds scheduling
+    latency.  The setting stays inside this streaming query's session.
+    """
+    batch_df.sparkSession.conf.set("spark.sql.adaptive.enabled", "false")
+
+
 def observation_checkpoint(sink_checkpoint: str | None) -> str | None:
     """The observation query's checkpoint: a sibling of the sink's, when it has one."""
     if not sink_checkpoint:
@@ -109,6 +119,7 @@ class ForeachBatchObservationWriter(ObservationWriter):
         sink = request.start_sink(request.sink_frame())
 
         def observe(batch_df: Any, batch_id: int) -> None:
+            _one_job_per_aggregation(batch_df)
             monitor.process(batch_id, plan.measure(batch_df))
 
         writer = (request.source.writeStream.queryName(f"dc43_observations_{uuid.uuid4().hex[:8]}")
@@ -206,6 +217,7 @@ class InlineObservationWriter(ObservationWriter):
         cache = bool(plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
 
         def judge_and_write(batch_df: Any, batch_id: int) -> None:
+            _one_job_per_aggregation(batch_df)
             batch = batch_df.persist() if cache else batch_df
             try:
                 entry = monitor.process(batch_id, plan.measure(batch))  # raises: nothing written
@@ -217,6 +229,7 @@ class InlineObservationWriter(ObservationWriter):
 
         def judge_and_route(batch_df: Any, batch_id: int) -> None:
             # Every predicate is evaluated once: the flags are cached with the aligned columns.
+            _one_job_per_aggregation(batch_df)
             projection = request.sink_columns or [F.col(f"`{c}`") for c in batch_df.columns]
             flagged = plan.flag_frame(batch_df, projection).persist()
             try:
