@@ -8,6 +8,7 @@ row count, violations and status are printed as they happen.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,16 @@ def demo_contract() -> OpenDataContractStandard:
         ])],
         servers=[Server(server="local", type="stream", format="rate-micro-batch")],
     )
+
+
+def _stop_between_batches(query: Any, timeout: float = 10.0) -> None:
+    """Stop ``query`` while no micro-batch runs: interrupting a Python ``foreachBatch``
+    call makes the JVM print a long, harmless stack trace."""
+    idle = threading.Event()
+    deadline = time.monotonic() + timeout
+    while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+        idle.wait(0.01)
+    query.stop()
 
 
 def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
@@ -80,13 +91,13 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
         df=df, contract_id=contract.id, contract_service=contracts,
         expected_contract_version=f"=={contract.version}", format="memory",
         options={"queryName": "dc43_demo_rate_events"}, on_streaming_batch=show,
-        trigger={"processingTime": "500 milliseconds"},
+        trigger={"processingTime": "1 second"},
     )
     try:
         done.wait(timeout=120)
     finally:
         for query in result.details["streaming_queries"]:
-            query.stop()
+            _stop_between_batches(query)
     echo(f"{len(seen)} batches judged; latest status: {result.status}; "
          f"totals: {result.details.get('streaming_totals', {})}")
     return result
