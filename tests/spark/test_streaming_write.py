@@ -171,3 +171,17 @@ def test_observation_writers_are_single_use(source_stream):
         query.stop()
     with pytest.raises(Dc43Error, match="single-use"):
         writer.start(request)
+
+
+def test_each_micro_batch_is_measured_by_one_spark_job(spark, source_stream, tmp_path, services):
+    result, _ = start_write(source_stream, tmp_path, services, enforce=False)
+    sink, observer = result.details["streaming_queries"]
+    try:
+        for query in (sink, observer):
+            query.processAllAvailable()
+    finally:
+        stop_all(result)
+    # A streaming query runs each micro-batch's jobs in the job group of its run id.
+    jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(str(observer.runId))
+    assert len(result.details["streaming_batches"]) == 4
+    assert len(jobs) == 4  # one aggregation job per batch: 5 rules, exact uniqueness included
