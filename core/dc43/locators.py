@@ -93,8 +93,3 @@ class StaticDatasetLocator:
             format=fmt, dataset_id=dataset_id, dataset_version=version, path=path,
             table=table, options=dict(request.options), server=server,
         )
-
-
-def contract_locator() -> StaticDatasetLocator:
-    """The default locator: everything from the call arguments and the contract."""
-    return StaticDatasetLocator()

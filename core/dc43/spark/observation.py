@@ -56,11 +56,6 @@ class ObservationRequest:
         df = self.source if df is None else df
         return df.select(*self.sink_columns) if self.sink_columns is not None else df
 
-    def sink_frame_with(self, df: Any, *extra: Any) -> Any:
-        """Like :meth:`sink_frame`, plus ``extra`` columns computed on the unaligned ``df``."""
-        columns = list(self.sink_columns) if self.sink_columns is not None else [df[c] for c in df.columns]
-        return df.select(*columns, *extra)
-
     def start_sink(self, df: Any) -> Any:
         query = self.adapter.write_stream(df, self.target, mode=self.mode, trigger=self.trigger)
         self.monitor.sinks.append(query)
