@@ -100,4 +100,6 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
             _stop_between_batches(query)
     echo(f"{len(seen)} batches judged; latest status: {result.status}; "
          f"totals: {result.details.get('streaming_totals', {})}")
+    echo(f"verdicts are in {settings.governance_path}: try `dc43 verdicts {contract.id}` "
+         "or `dc43 report`")
     return result
