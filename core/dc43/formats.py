@@ -8,7 +8,7 @@ arguments, so importing this module never imports pyspark.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -57,6 +57,14 @@ class DatasetTarget:
                                   ("table", self.table)) if v is not None}
 
 
+class StagedBatch(Protocol):
+    """A micro-batch written aside: publish it or throw it away."""
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class UnsupportedOperationError(Dc43Error):
     """A format was asked for an operation it does not support."""
 
@@ -83,6 +91,15 @@ class DatasetFormat:
 
     def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:
         raise self._unsupported("write")
+
+    def stage_micro_batch(self, df: DataFrame, target: DatasetTarget, *,
+                          batch_id: int) -> StagedBatch | None:
+        """Write one micro-batch where readers cannot see it yet; None if the format cannot.
+
+        The ``inline`` writer stages a batch while it measures it, then publishes or
+        drops it on the verdict: the gate holds and both run at once.
+        """
+        return None
 
     def _unsupported(self, operation: str) -> UnsupportedOperationError:
         can = [op for op in OPERATIONS if self.supports(op)]

@@ -63,6 +63,44 @@ class FileFormat(SparkFormat):
          .options(**target.options).option("partitionOverwriteMode", "dynamic")
          .mode("overwrite").partitionBy(BATCH_ID_COLUMN).save(target.path))
 
+    def stage_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> Any:
+        """Stage under ``<path>/_dc43_staging/`` (hidden from readers); the commit moves the
+        files into the batch's ``_dc43_batch_id=N`` partition, replacing a replayed one."""
+        self._check(target)
+        if target.table:
+            return None
+        staged = _StagedFiles(df.sparkSession, target.path, batch_id)
+        df.write.format(self.spark_format).options(**target.options).mode("overwrite").save(staged.staging)
+        return staged
+
+
+class _StagedFiles:
+    """A micro-batch's files written aside, published by renaming their folder."""
+
+    def __init__(self, spark: Any, path: str, batch_id: int) -> None:
+        self._spark = spark
+        self.staging = f"{path.rstrip('/')}/_dc43_staging/{BATCH_ID_COLUMN}={batch_id}"
+        self.final = f"{path.rstrip('/')}/{BATCH_ID_COLUMN}={batch_id}"
+
+    def _path(self, location: str) -> tuple[Any, Any]:
+        context = self._spark.sparkContext
+        hadoop_path = context._jvm.org.apache.hadoop.fs.Path(location)
+        return hadoop_path.getFileSystem(context._jsc.hadoopConfiguration()), hadoop_path
+
+    def commit(self) -> None:
+        fs, staging = self._path(self.staging)
+        _, final = self._path(self.final)
+        if fs.exists(final):
+            fs.delete(final, True)  # a replayed batch replaces what its first attempt published
+        fs.mkdirs(final.getParent())
+        if not fs.rename(staging, final):
+            raise Dc43Error(f"could not move staged micro-batch {self.staging} to {self.final}; "
+                            "check the sink folder's permissions")
+
+    def abort(self) -> None:
+        fs, staging = self._path(self.staging)
+        fs.delete(staging, True)
+
 
 @hookimpl
 def dc43_dataset_formats() -> Mapping[str, Any]:

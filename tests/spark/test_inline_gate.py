@@ -56,6 +56,7 @@ def test_a_blocked_batch_never_reaches_the_main_sink(spark, source_stream, tmp_p
     assert result.details["streaming_intervention_batch"] == 2
     assert ids(spark, tmp_path / "main") == [1, 2, 3, 4, 5]  # batches 0 and 1 only
     assert batch_ids_in(spark, tmp_path / "main") == {0, 1}
+    assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # the blocked batch was dropped
 
 
 def test_rows_are_split_between_main_and_rejection_sinks(spark, source_stream, tmp_path, services):
@@ -145,3 +146,23 @@ def test_routing_needs_the_inline_writer_and_a_rejection_sink(source_stream, tmp
         write_stream_with_contract(df=source_stream, contract_id="sales.orders", format="memory",
                                    options={"queryName": "never"}, observation_writer="inline", **services)
     shutil.rmtree(tmp_path / "cp", ignore_errors=True)
+
+
+def test_a_replayed_batch_replaces_its_partition_and_leaves_nothing_staged(spark, parquet_batches, tmp_path, services):
+    source = parquet_batches(SCHEMA, BATCHES[:3])
+    first = inline_write(stream(spark, source, services), tmp_path, services, enforce=False)
+    try:
+        first.details["streaming_queries"][0].processAllAvailable()
+    finally:
+        stop_all(first)
+    for name in ("2", ".2.crc"):  # as after a crash between publishing batch 2 and Spark's commit
+        (tmp_path / "cp" / "commits" / name).unlink(missing_ok=True)
+    again = inline_write(stream(spark, source, services), tmp_path, services, enforce=False)
+    try:
+        again.details["streaming_queries"][0].processAllAvailable()
+    finally:
+        stop_all(again)
+    assert [e["batch_id"] for e in again.details["streaming_batches"]] == [2]
+    assert again.details["streaming_batches"][0]["metrics"]["violations.unique:order_id"] == 1
+    assert ids(spark, tmp_path / "main") == [1, 2, 3, 4, 5, 6, 6]
+    assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # nothing left aside

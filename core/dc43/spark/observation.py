@@ -203,16 +203,17 @@ class InlineObservationWriter(ObservationWriter):
         from pyspark.sql import functions as F
 
         from dc43.formats import REJECTED_RULES_COLUMN
+        from dc43.spark.metrics import FLAGS_COLUMN
 
         plan, monitor = request.plan, request.monitor
         main_adapter, main_target = request.adapter, request.target
-        from dc43.spark.metrics import FLAGS_COLUMN
-
         routed = [f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error"]
         cache = bool(plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
 
         def judge_and_write(batch_df: Any, batch_id: int) -> None:
             _one_job_per_aggregation(batch_df)
+            if _stage_while_measuring(request, batch_df, batch_id):
+                return
             batch = batch_df.persist() if cache else batch_df
             try:
                 entry = monitor.process(batch_id, plan.measure(batch))  # raises: nothing written
@@ -223,8 +224,8 @@ class InlineObservationWriter(ObservationWriter):
                     batch.unpersist()
 
         def judge_and_route(batch_df: Any, batch_id: int) -> None:
-            # Every predicate is evaluated once: the flags are cached with the aligned columns.
             _one_job_per_aggregation(batch_df)
+            # Every predicate is evaluated once: the flags are cached with the aligned columns.
             projection = request.sink_columns or [F.col(f"`{c}`") for c in batch_df.columns]
             flagged = plan.flag_frame(batch_df, projection).persist()
             try:
@@ -253,3 +254,62 @@ class InlineObservationWriter(ObservationWriter):
         # Not in monitor.sinks: stopping a query from its own foreachBatch would wait on
         # itself; raising from process() is what stops it.
         return [_batch_writer(f"dc43_inline_{uuid.uuid4().hex[:8]}", request, process)]
+
+
+def _in_parallel(work: Any, measure: Any) -> tuple[Any, Any]:
+    """Run ``work()`` on an inheritable thread (same job group) while ``measure()`` runs here."""
+    from pyspark import InheritableThread
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised on the batch's thread below
+            outcome["error"] = exc
+
+    thread = InheritableThread(target=run, name="dc43-stage")
+    thread.start()
+    try:
+        metrics = measure()
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], metrics
+
+
+def _publish(monitor: BatchMonitor, batch_id: int, metrics: Any, staged: Any) -> None:
+    """Judge the batch, then publish its staged output or drop it."""
+    try:
+        entry = monitor.process(batch_id, metrics)  # raises: the staged files go
+    except BaseException:
+        staged.abort()
+        raise
+    if entry["status"] == "idle":
+        staged.abort()
+    else:
+        staged.commit()
+
+
+def _can_stage(request: ObservationRequest) -> bool:
+    adapter = request.adapter
+    return (not request.plan.sql_rules and not request.target.table
+            and type(adapter).stage_micro_batch is not DatasetFormat.stage_micro_batch)
+
+
+def _stage_while_measuring(request: ObservationRequest, batch_df: Any, batch_id: int) -> bool:
+    """Stage the batch's write on one thread while measuring it on this one, then publish
+    it or drop it on the verdict.  False (nothing done) when the sink cannot stage."""
+    if not _can_stage(request):
+        return False
+    staged, metrics = _in_parallel(
+        lambda: request.adapter.stage_micro_batch(request.sink_frame(batch_df), request.target,
+                                                  batch_id=batch_id),
+        lambda: request.plan.measure(batch_df))
+    if staged is not None:
+        _publish(request.monitor, batch_id, metrics, staged)
+    elif request.monitor.process(batch_id, metrics)["status"] != "idle":  # the format declined
+        request.adapter.write_micro_batch(request.sink_frame(batch_df), request.target, batch_id=batch_id)
+    return True
+
