@@ -19,34 +19,32 @@ def _product_service(given: Any) -> Any:
     return steps.service("data_product", given)
 
 
-def _input_contract(service: Any, binding: DataProductInputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if kwargs.get("contract_id"):
-        return kwargs
-    if binding.source_data_product and binding.source_output_port:
-        port = service.port_contract(binding.source_data_product, "output", binding.source_output_port)
-    else:
-        try:
-            port = service.port_contract(binding.data_product, "input", binding.port_name,
-                                         binding.data_product_version)
-        except Dc43Error as exc:
-            raise Dc43Error(
-                f"cannot tell which contract input port '{binding.port_name}' of "
-                f"'{binding.data_product}' reads ({exc}); name the source output port "
-                "(source_data_product, source_output_port) or pass contract_id") from exc
-    return {**kwargs, "contract_id": port.contract_id, "expected_contract_version": f"=={port.version}"}
-
-
-def _output_contract(service: Any, binding: DataProductOutputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _with_port_contract(service: Any, product: str, kind: str, port_name: str, version: str | None,
+                        kwargs: dict[str, Any], fix: str) -> dict[str, Any]:
+    """``kwargs`` with the contract the port is bound to, unless they name one already."""
     if kwargs.get("contract_id"):
         return kwargs
     try:
-        port = service.port_contract(binding.data_product, "output", binding.port_name,
-                                     binding.data_product_version)
+        port = service.port_contract(product, kind, port_name, version)
     except Dc43Error as exc:
-        raise Dc43Error(
-            f"output port '{binding.port_name}' of '{binding.data_product}' is not bound to a "
-            f"contract yet ({exc}); pass contract_id for its first write") from exc
+        raise Dc43Error(f"no contract is bound to {kind} port '{port_name}' of '{product}' ({exc}); "
+                        f"{fix}") from exc
     return {**kwargs, "contract_id": port.contract_id, "expected_contract_version": f"=={port.version}"}
+
+
+def _input_contract(service: Any, binding: DataProductInputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if binding.source_data_product and binding.source_output_port:
+        return _with_port_contract(service, binding.source_data_product, "output", binding.source_output_port,
+                                   None, kwargs, "write to that output port first, or pass contract_id")
+    return _with_port_contract(service, binding.data_product, "input", binding.port_name,
+                               binding.data_product_version, kwargs,
+                               "name the source output port (source_data_product, source_output_port) "
+                               "or pass contract_id")
+
+
+def _output_contract(service: Any, binding: DataProductOutputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return _with_port_contract(service, binding.data_product, "output", binding.port_name,
+                               binding.data_product_version, kwargs, "pass contract_id for its first write")
 
 
 def read_stream_from_data_product(*, data_product_service: Any, data_product_input: Any,
