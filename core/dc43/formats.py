@@ -60,9 +60,14 @@ class DatasetTarget:
 class StagedBatch(Protocol):
     """A micro-batch written aside: publish it or throw it away."""
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Publish the staged rows (those of route 0, when staged by route)."""
 
-    def abort(self) -> None: ...
+    def abort(self) -> None:
+        """Drop everything staged."""
+
+    def read(self, *, rejected_only: bool) -> DataFrame:
+        """The rows staged by route, with the route column (only route != 0 with ``rejected_only``)."""
 
 
 class UnsupportedOperationError(Dc43Error):
@@ -92,12 +97,38 @@ class DatasetFormat:
     def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:
         raise self._unsupported("write")
 
-    def stage_micro_batch(self, df: DataFrame, target: DatasetTarget, *,
-                          batch_id: int) -> StagedBatch | None:
+    def write_micro_batch(self, df: DataFrame, target: DatasetTarget, *, batch_id: int) -> None:
+        """Write one micro-batch from inside ``foreachBatch``.
+
+        The ``inline`` observation writer calls it for its sink, and for the rejection sink,
+        once the batch's verdict lets the rows through.  ``df`` is a batch DataFrame.
+
+        Default: append it through the format's batch :meth:`write` (``mode="append"``).
+        Spark replays the last uncommitted micro-batch after a restart, and the default then
+        appends it again: delivery is at-least-once unless the format overrides this method
+        (file formats under a path replace the batch's ``_dc43_batch_id=N`` partition).
+        A format without batch :meth:`write` raises :class:`UnsupportedOperationError`;
+        check :meth:`supports_micro_batches` before starting a query.
+        """
+        if not self.supports("write"):
+            raise self._unsupported("write")
+        self.write(df, target, mode="append")
+
+    def supports_micro_batches(self) -> bool:
+        """Whether :meth:`write_micro_batch` works: the format supports batch ``write`` or
+        overrides ``write_micro_batch``."""
+        overridden = type(self).write_micro_batch is not DatasetFormat.write_micro_batch
+        return overridden or self.supports("write")
+
+    def stage_micro_batch(self, df: DataFrame, target: DatasetTarget, *, batch_id: int,
+                          route_column: str | None = None) -> StagedBatch | None:
         """Write one micro-batch where readers cannot see it yet; None if the format cannot.
 
         The ``inline`` writer stages a batch while it measures it, then publishes or
-        drops it on the verdict: the gate holds and both run at once.
+        drops it on the verdict: the gate holds and both run at once.  With
+        ``route_column`` (a ``bigint`` column, not itself published), ``commit`` publishes
+        only the rows whose route is 0 and ``StagedBatch.read`` returns the staged rows
+        with their route, so one write serves a main and a rejection sink.
         """
         return None
 

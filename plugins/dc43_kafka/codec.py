@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dc43.errors import Dc43Error
-from dc43.formats import DECODE_ERROR_COLUMN
+from dc43.formats import DECODE_ERROR_COLUMN, REJECTED_RULES_COLUMN
 from dc43.spark.schema import quoted
 from dc43.spark.types import contract_struct
 from pyspark.sql import Column, DataFrame
@@ -82,8 +82,11 @@ def dead_letters(raw: DataFrame, contract: Any, *, as_kafka: bool) -> DataFrame:
 
 def encode(df: DataFrame, contract: Any) -> DataFrame:
     """``key`` (the primary key: a string, or JSON when composite) and ``value`` (the
-    contract's columns as JSON); every other column is left out."""
+    contract's columns as JSON, plus :data:`REJECTED_RULES_COLUMN` on rows sent to a
+    rejection sink); every other column is left out."""
     names = [f.name for f in contract_struct(contract).fields if f.name in df.columns]
+    if REJECTED_RULES_COLUMN in df.columns:
+        names.append(REJECTED_RULES_COLUMN)
     columns = [F.to_json(F.struct(*(F.col(quoted(n)) for n in names))).alias("value")]
     keys = primary_key(contract)
     missing = [k for k in keys if k not in df.columns]

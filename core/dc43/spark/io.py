@@ -19,7 +19,6 @@ from dc43.formats import (
     DatasetFormat,
     DatasetTarget,
     StreamRead,
-    UnsupportedOperationError,
 )
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
@@ -109,16 +108,18 @@ def write_stream_with_contract(
     target = steps.locate(contract, operation="write", streaming=True, locator=dataset_locator,
                      fmt=format, path=path, table=table, options=options)
     writer = manager.lookup("observation writer", observation_writer).value()
-    try:
-        adapter = steps.format_for(target, "write" if writer.routes_rows else "write_stream")
-    except UnsupportedOperationError as exc:
-        if not writer.routes_rows:
-            raise
-        raise Dc43Error(f"the '{writer.name}' writer writes each micro-batch itself and format "
-                        f"'{target.format}' cannot write batches ({exc})") from exc
+    if writer.routes_rows:  # it writes every micro-batch itself, from foreachBatch
+        others = sorted(name for name in manager.observation_writers() if name != observation_writer)
+        adapter = steps.micro_batch_format_for(
+            target, choose="a sink format",
+            needs=f"observation_writer='{writer.name}' needs its sink to write micro-batches (it writes "
+                  "each one itself, from foreachBatch)",
+            alternative=f", or another observation writer ({', '.join(others)})" if others else "")
+    else:
+        adapter = steps.format_for(target, "write_stream")
     strategy = resolve_strategy(streaming_intervention_strategy)
-    rejection = steps.rejection_target(rejection_sink, contract)
-    steps.check_routing(writer, strategy, rejection)
+    steps.check_routing(writer, strategy, rejection_sink)  # before the sink's format is checked
+    rejection = steps.rejection_target(rejection_sink, contract, micro_batches=True)
     dq = steps.service("data_quality", data_quality_service)
     governance = steps.service("governance", governance_service)
 

@@ -13,8 +13,10 @@ from dc43.errors import ContractViolationError, Dc43Error
 from dc43.formats import (
     BATCH_ID_COLUMN,
     DECODE_ERROR_COLUMN,
+    OPERATIONS,
     DatasetFormat,
     DatasetTarget,
+    UnsupportedOperationError,
 )
 from dc43.governance.service import SchemaObservation
 from dc43.locators import LocateRequest, StaticDatasetLocator, utc_timestamp
@@ -54,6 +56,33 @@ def format_for(target: DatasetTarget, operation: str) -> DatasetFormat:
     if not adapter.supports(operation):
         raise adapter._unsupported(operation)
     return adapter
+
+
+def writes_micro_batches(adapter: Any) -> bool:
+    """Whether ``adapter.write_micro_batch`` can work (formats not built on DatasetFormat too)."""
+    supports = getattr(adapter, "supports_micro_batches", None)
+    return supports() if callable(supports) else callable(getattr(adapter, "write_micro_batch", None))
+
+
+def micro_batch_format_for(target: DatasetTarget, *, needs: str, choose: str,
+                           alternative: str = "") -> DatasetFormat:
+    """The adapter of ``target``, which must write micro-batches (``write_micro_batch``).
+
+    Checked before any query starts: a format that cannot would only fail inside the
+    first ``foreachBatch`` call.  ``needs`` says who needs it, ``choose`` what to choose
+    instead and ``alternative`` any other way out.
+    """
+    manager = get_plugin_manager()
+    adapter = manager.lookup("format", target.format).value
+    if writes_micro_batches(adapter):
+        return adapter
+    able = sorted(name for name, provided in manager.formats().items() if writes_micro_batches(provided.value))
+    can = [op for op in OPERATIONS if adapter.supports(op)]
+    raise UnsupportedOperationError(
+        f"{needs}, and format '{target.format}' cannot write batches (it supports: "
+        f"{', '.join(can) or 'nothing'}). Choose {choose} that supports batch writes "
+        f"({', '.join(able) or 'none is installed'}){alternative}."
+    )
 
 
 def extra_columns_policy(contract: Any, operation: str) -> str:
@@ -147,8 +176,11 @@ def with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
     return df.select(*columns.values(), *extra)
 
 
-def rejection_target(spec: Any, contract: Any) -> tuple[DatasetFormat, DatasetTarget] | None:
-    """Resolve ``rejection_sink`` (a locator or a format/path/table/options mapping)."""
+def rejection_target(spec: Any, contract: Any, *,
+                     micro_batches: bool = False) -> tuple[DatasetFormat, DatasetTarget] | None:
+    """Resolve ``rejection_sink`` (a locator or a format/path/table/options mapping).
+
+    With ``micro_batches`` (streaming writes) its format must write micro-batches."""
     if spec is None:
         return None
     if isinstance(spec, Mapping):
@@ -164,6 +196,12 @@ def rejection_target(spec: Any, contract: Any) -> tuple[DatasetFormat, DatasetTa
         raise Dc43Error("rejection_sink must be a dataset locator or a mapping with format and path/table")
     target = locate(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
                      table=None, options=options)
+    if micro_batches:
+        adapter = micro_batch_format_for(
+            target, choose="a rejection_sink format",
+            needs="the rejection_sink needs to write micro-batches (the 'inline' writer writes each "
+                  "one from foreachBatch)")
+        return adapter, target
     return format_for(target, "write"), target
 
 
