@@ -295,6 +295,70 @@ class Bench:
             self._cleanup(sink)
         return run
 
+    def spark_floor(self, contract: Any, kind: str) -> Run:
+        """The same per-row checks written by hand in plain Spark, without dc43: what any
+        implementation of a writer pays at least on this machine.
+
+        ``observe``: the parquet sink with the per-row rules counted by ``DataFrame.observe``
+        (the ``observe`` writer's aggregates). ``two queries``: the sink plus a ``foreachBatch``
+        query running dc43's aggregation of every rule (what ``foreach-batch`` does, without
+        verdicts). ``gate``: ``foreachBatch`` writing each batch
+        with a bit mask of the per-row rules computed, counted by ``observe`` and used to keep
+        the clean rows (the least a pre-commit gate evaluates), with no uniqueness, no
+        verdicts and no rejection sink.
+        """
+        from dc43.quality import LocalDataQualityService
+        from dc43.spark.metrics import compile_plan
+        from dc43.spark.types import contract_struct
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
+        types = {f.name: f.dataType for f in contract_struct(contract).fields}
+        plan = compile_plan(LocalDataQualityService().describe_expectations(contract=contract), types=types)
+        sink, cp = self._dirs(f"spark-{kind}")
+        first_job = _ungrouped_jobs(self.spark)
+        cpu = cpu_seconds(self.spark)
+        start = time.perf_counter()
+        queries = []
+        if kind == "observe":
+            _, aggregations = plan.row_level
+            query = (self.source(contract).observe("floor", *aggregations).writeStream.format("parquet")
+                     .option("checkpointLocation", cp).trigger(availableNow=True).start(sink))
+        elif kind == "two queries":
+            def measure(batch_df: Any, batch_id: int) -> None:
+                batch_df.agg(*plan.aggregations).collect()
+
+            queries.append(self.source(contract).writeStream.format("parquet").option("checkpointLocation", cp)
+                           .trigger(availableNow=True).start(sink))
+            query = (self.source(contract).writeStream.foreachBatch(measure)
+                     .option("checkpointLocation", cp + "_observer").trigger(availableNow=True).start())
+        else:
+            mask = F.col("_mask")
+            keys, aggregations = plan.mask_aggregations(mask)
+            totals: dict[str, int] = {}
+
+            def gate(batch_df: Any, batch_id: int) -> None:
+                observation = Observation()
+                (batch_df.select("*", plan.flag_mask().alias("_mask")).observe(observation, *aggregations)
+                 .filter(mask == 0).drop("_mask").write.mode("overwrite").parquet(f"{sink}/batch={batch_id}"))
+                for key, value in zip(keys, observation.get.values()):
+                    totals[key] = totals.get(key, 0) + value
+
+            query = (self.source(contract).writeStream.foreachBatch(gate).option("checkpointLocation", cp)
+                     .trigger(availableNow=True).start())
+        queries.append(query)
+        for each in queries:
+            each.awaitTermination()
+        seconds = time.perf_counter() - start
+        cpu = _delta(cpu, cpu_seconds(self.spark))
+        self._cleanup(sink)
+        names = ["sink", "observer"] if len(queries) == 2 else ["sink"]
+        run = Run(f"spark {kind}", seconds, cpu, profile=_profile(self.spark, queries, names, first_job))
+        if kind == "gate":
+            expected = expected_totals(contract, self.data, list(plan.expectations))
+            run.mismatches = _compare({k: v for k, v in expected.items() if k in keys}, totals)
+        return run
+
     def observe_only(self, contract: Any, *, unique: bool = True) -> Run:
         """Only the measuring: one aggregation per micro-batch in foreachBatch, no sink, no verdicts."""
         from dc43.quality.plan import expectations_for
@@ -606,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         if "inline" in writers:
             variants.append(("inline+rejects", lambda: bench.dc43(c9, "inline", label="inline+rejects",
                                                                 rejections=True)))
+        variants += [("spark two queries", lambda: bench.spark_floor(c9, "two queries")),
+                     ("spark observe", lambda: bench.spark_floor(c9, "observe")),
+                     ("spark gate", lambda: bench.spark_floor(c9, "gate"))]
         if args.profile:
             variants += [("observe-only", lambda: bench.observe_only(c9)),
                          ("observe-only -unique", lambda: bench.observe_only(c9, unique=False)),
@@ -629,10 +696,15 @@ def main(argv: list[str] | None = None) -> int:
             scaled = _rounds(
                 f"scaling ({default} writer)",
                 [(f"{n9} expectations", lambda: bench.dc43(c9, default, label="exp9")),
-                 (f"{n50} expectations", lambda: bench.dc43(c50, default, label="exp50"))],
+                 (f"{n50} expectations", lambda: bench.dc43(c50, default, label="exp50")),
+                 (f"spark {n9}", lambda: bench.spark_floor(c9, "two queries")),
+                 (f"spark {n50}", lambda: bench.spark_floor(c50, "two queries"))],
                 args.repeats)
             print(f"\n== scaling: {default} writer, {n9} vs {n50} expectations, median of {args.repeats} ==")
             _report(scaled, f"{n9} expectations", {f"{n50} expectations": SCALING_TARGET})
+            floor = _median(scaled[f"spark {n50}"]) / _median(scaled[f"spark {n9}"])
+            print(f"plain Spark running the same aggregation (sink + foreachBatch query, no dc43): "
+                  f"{n50} / {n9} expectations = {floor:.2f}x")
             ok = _check_counts([r for runs in scaled.values() for r in runs]) and ok
         print(f"\ntotal time {time.perf_counter() - t0:.0f} s; timings are informational, never asserted")
         return 0 if ok else 1

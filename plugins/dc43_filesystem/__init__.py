@@ -9,7 +9,7 @@ and ``orc`` formats for streaming and batch IO.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dc43 import hookimpl
@@ -63,22 +63,35 @@ class FileFormat(SparkFormat):
          .options(**target.options).option("partitionOverwriteMode", "dynamic")
          .mode("overwrite").partitionBy(BATCH_ID_COLUMN).save(target.path))
 
-    def stage_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> Any:
+    def stage_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int,
+                          route_column: str | None = None) -> Any:
         """Stage under ``<path>/_dc43_staging/`` (hidden from readers); the commit moves the
-        files into the batch's ``_dc43_batch_id=N`` partition, replacing a replayed one."""
+        files into the batch's ``_dc43_batch_id=N`` partition, replacing a replayed one.
+
+        With ``route_column`` the batch is staged partitioned by it, so each route's rows
+        are separate files without the column: route 0 is published, the others are read back.
+        """
         self._check(target)
         if target.table:
             return None
-        staged = _StagedFiles(df.sparkSession, target.path, batch_id)
-        df.write.format(self.spark_format).options(**target.options).mode("overwrite").save(staged.staging)
+        staged = _StagedFiles(df.sparkSession, target.path, batch_id, route_column=route_column,
+                              reader=lambda: df.sparkSession.read.format(self.spark_format)
+                              .options(**target.options).schema(df.schema))
+        writer = df.write.format(self.spark_format).options(**target.options).mode("overwrite")
+        if route_column:
+            writer = writer.partitionBy(route_column)
+        writer.save(staged.staging)
         return staged
 
 
 class _StagedFiles:
     """A micro-batch's files written aside, published by renaming their folder."""
 
-    def __init__(self, spark: Any, path: str, batch_id: int) -> None:
+    def __init__(self, spark: Any, path: str, batch_id: int, *, route_column: str | None,
+                 reader: Callable[[], Any]) -> None:
         self._spark = spark
+        self._route = route_column
+        self._reader = reader
         self.staging = f"{path.rstrip('/')}/_dc43_staging/{BATCH_ID_COLUMN}={batch_id}"
         self.final = f"{path.rstrip('/')}/{BATCH_ID_COLUMN}={batch_id}"
 
@@ -87,15 +100,25 @@ class _StagedFiles:
         hadoop_path = context._jvm.org.apache.hadoop.fs.Path(location)
         return hadoop_path.getFileSystem(context._jsc.hadoopConfiguration()), hadoop_path
 
+    def read(self, *, rejected_only: bool) -> Any:
+        from pyspark.sql import functions as F
+
+        rows = self._reader().option("basePath", self.staging).load(self.staging)
+        return rows.filter(F.col(self._route) != 0) if rejected_only else rows
+
     def commit(self) -> None:
         fs, staging = self._path(self.staging)
         _, final = self._path(self.final)
+        _, published = self._path(f"{self.staging}/{self._route}=0" if self._route else self.staging)
         if fs.exists(final):
             fs.delete(final, True)  # a replayed batch replaces what its first attempt published
-        fs.mkdirs(final.getParent())
-        if not fs.rename(staging, final):
-            raise Dc43Error(f"could not move staged micro-batch {self.staging} to {self.final}; "
-                            "check the sink folder's permissions")
+        if fs.exists(published):  # with routes, a batch whose every row was rejected has none
+            fs.mkdirs(final.getParent())
+            if not fs.rename(published, final):
+                raise Dc43Error(f"could not move staged micro-batch {self.staging} to {self.final}; "
+                                "check the sink folder's permissions")
+        if self._route:
+            fs.delete(staging, True)
 
     def abort(self) -> None:
         fs, staging = self._path(self.staging)

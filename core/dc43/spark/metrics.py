@@ -52,6 +52,12 @@ _MEASURES = ("unique", "primary_key", "row_count", "null_values", "missing_value
              "duplicate_values", "duplicate_rows")
 #: The column :meth:`CompiledPlan.flag_frame` adds: keys of the per-row rules a row breaks.
 FLAGS_COLUMN = "_dc43_flags"
+#: Bit ``i`` set: the row breaks ``row_flags[i]`` (:meth:`CompiledPlan.flag_mask`).
+MASK_COLUMN = "_dc43_mask"
+#: The bits of :data:`MASK_COLUMN` that route a row to a rejection sink (error rules); 0: the main sink.
+ROUTE_COLUMN = "_dc43_route"
+#: A mask is one signed 64-bit integer.
+MAX_MASKED_FLAGS = 63
 DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows")
 KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
@@ -75,7 +81,18 @@ def column_for(path: str, columns: Mapping[str, Column]) -> Column:
 
 
 def _distinct(col: Column, approximate: bool) -> Column:
-    return F.approx_count_distinct(col) if approximate else F.count_distinct(col)
+    """Distinct non-null values of ``col``.
+
+    Exact counts gather the batch's values in one list and deduplicate it with a
+    hash set (``array_distinct`` equates NaNs and 0.0 with -0.0, as grouping does).
+    That keeps the whole plan a plain global aggregation: ``count_distinct`` would
+    group by the value and carry every other aggregate through a shuffle, which
+    cost more than all the other rules together.  The list holds one micro-batch's
+    non-null values, in the single task that finishes the aggregation.
+    """
+    if approximate:
+        return F.approx_count_distinct(col)
+    return F.size(F.array_distinct(F.collect_list(col)))
 
 
 def _surplus(total: Column, distinct: Column, approximate: bool) -> Column:
@@ -241,6 +258,60 @@ class CompiledPlan:
     #: set-level expectations (uniqueness, duplicates, thresholds) and the column types
     set_level: tuple[Expectation, ...] = ()
     types: Mapping[str, DataType] | None = None
+    #: the metric each of ``row_flags`` counts, in the same order
+    flag_metrics: tuple[str, ...] = ()
+
+    def _split(self, set_level: bool) -> list[int]:
+        names = {e.metric for e in self.set_level}
+        return [i for i, key in enumerate(self.keys) if (key in names) == set_level]
+
+    @property
+    def row_level(self) -> tuple[tuple[str, ...], tuple[Column, ...]]:
+        """Keys and aggregates of the metrics that look at one row at a time.
+
+        They need no grouping, so ``DataFrame.observe`` can compute them in a write's own pass.
+        """
+        rows = self._split(set_level=False)
+        return tuple(self.keys[i] for i in rows), tuple(self.aggregations[i] for i in rows)
+
+    def measure_set_level(self, df: DataFrame) -> dict[str, int]:
+        """The set-level metrics (uniqueness, duplicates) of ``df`` in one aggregation.
+
+        Only the columns those rules use are read: on a columnar source, a fraction of the batch.
+        """
+        indices = self._split(set_level=True)
+        if not indices:
+            return {}
+        row = df.agg(*(self.aggregations[i] for i in indices)).collect()[0]
+        return {self.keys[i]: int(row[n] or 0) for n, i in enumerate(indices)}
+
+    @property
+    def maskable(self) -> bool:
+        """Whether :meth:`flag_mask` can hold a bit for every per-row rule."""
+        return len(self.row_flags) <= MAX_MASKED_FLAGS
+
+    def flag_mask(self) -> Column:
+        """``bigint``: bit ``i`` set when the row breaks ``row_flags[i]``; 0 on a clean row."""
+        bits = [F.when(bad, F.lit(1 << i)).otherwise(F.lit(0)) for i, (_, _, bad) in enumerate(self.row_flags)]
+        return reduce(lambda a, b: a.bitwiseOR(b), bits, F.lit(0).cast("bigint"))
+
+    def error_bits(self) -> int:
+        return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
+
+    def mask_aggregations(self, mask: Column) -> tuple[tuple[str, ...], tuple[Column, ...]]:
+        """Keys and aggregates of the row-level metrics, counted from a :meth:`flag_mask` column."""
+        keys = [ROW_COUNT, *self.flag_metrics]
+        aggs = [F.count(F.lit(1))] + [_count_if(mask.bitwiseAND(F.lit(1 << i)) != 0)
+                                      for i in range(len(self.row_flags))]
+        return tuple(keys), tuple(a.alias(f"_m{n}") for n, a in enumerate(aggs))
+
+    def rules_of(self, route: Column) -> Column:
+        """``array<string>``: the keys of the rules whose bits are set in ``route``."""
+        keys = [F.when(route.bitwiseAND(F.lit(1 << i)) != 0, F.lit(key))
+                for i, (key, _, _) in enumerate(self.row_flags)]
+        if not keys:
+            return F.array().cast("array<string>")
+        return F.filter(F.array(*keys), lambda key: key.isNotNull())
 
     def failed_rules(self, severities: Iterable[str] = ("error",)) -> Column:
         """``array<string>``: the keys of the per-row rules of ``severities`` a row breaks.
@@ -265,7 +336,7 @@ class CompiledPlan:
     def measure_flagged(self, flagged: DataFrame) -> dict[str, int | float | None]:
         """The metrics of :meth:`measure`, computed on a :meth:`flag_frame` (contract columns)."""
         flags = F.col(FLAGS_COLUMN)
-        keys = [ROW_COUNT] + [f"violations.{key}" for key, _, _ in self.row_flags]
+        keys = [ROW_COUNT, *self.flag_metrics]
         aggs = [F.count(F.lit(1))] + [_count_if(F.array_contains(flags, key)) for key, _, _ in self.row_flags]
         for e in self.set_level:
             keys.append(e.metric)
@@ -338,7 +409,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
-    flags, unmeasured, set_level = [], [], []
+    flags, flag_metrics, unmeasured, set_level = [], [], [], []
     for expectation in plan:
         if expectation.rule == "sql":
             continue
@@ -353,14 +424,16 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         else:
             aggs.append(_count_if(failed))
             flags.append((expectation.key, expectation.severity, failed))
+            flag_metrics.append(expectation.metric)
     for key, bad in (row_checks or {}).items():
         keys.append(f"violations.{key}")
         aggs.append(_count_if(bad))
         flags.append((key, "error", F.coalesce(bad, F.lit(False))))
+        flag_metrics.append(f"violations.{key}")
     return CompiledPlan(
         expectations=plan, keys=tuple(keys),
         aggregations=tuple(agg.alias(f"_m{i}") for i, agg in enumerate(aggs)),
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
         columns=columns, row_flags=tuple(flags), unmeasured=tuple(unmeasured),
-        set_level=tuple(set_level), types=dict(types or {}),
+        set_level=tuple(set_level), types=dict(types or {}), flag_metrics=tuple(flag_metrics),
     )

@@ -13,11 +13,13 @@ started.  Writers are single-use: :meth:`ObservationWriter.start` runs once.
     duplicates) are not checked, and verdicts arrive just after the sink
     committed the batch.
 ``inline``
-    a gate: one ``foreachBatch`` query measures the persisted batch, asks the
-    strategy, and only then writes it, so a blocked batch never reaches the
-    sink.  With a rejection sink, rows breaking an error rule go there (with
-    the rules they broke) and the rest to the main sink, in the same pass; a
-    ``reroute`` decision sends whole batches to the rejection sink.
+    a gate: one ``foreachBatch`` query measures each batch and asks the
+    strategy before anything is published, so a blocked batch never reaches
+    the sink.  File sinks stage the batch while measuring it in the same read
+    and publish it on the verdict; other sinks are written after it.  With a
+    rejection sink, rows breaking an error rule go there (with the rules they
+    broke) and the rest to the main sink; a ``reroute`` decision sends whole
+    batches to the rejection sink.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _one_job_per_aggregation(batch_df: Any) -> None:
     """Turn adaptive execution off in the query's own (cloned) session.
 
     AQE runs each shuffle stage of the metric aggregation as a separate Spark job
-    (three for an exact uniqueness count); on a micro-batch that only adds scheduling
+    (two for a global aggregation); on a micro-batch that only adds scheduling
     latency.  The setting stays inside this streaming query's session.
     """
     batch_df.sparkSession.conf.set("spark.sql.adaptive.enabled", "false")
@@ -207,12 +209,11 @@ class InlineObservationWriter(ObservationWriter):
 
         plan, monitor = request.plan, request.monitor
         main_adapter, main_target = request.adapter, request.target
-        routed = [f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error"]
         cache = bool(plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
 
         def judge_and_write(batch_df: Any, batch_id: int) -> None:
             _one_job_per_aggregation(batch_df)
-            if _stage_while_measuring(request, batch_df, batch_id):
+            if _stage_in_one_pass(request, batch_df, batch_id):
                 return
             batch = batch_df.persist() if cache else batch_df
             try:
@@ -225,6 +226,8 @@ class InlineObservationWriter(ObservationWriter):
 
         def judge_and_route(batch_df: Any, batch_id: int) -> None:
             _one_job_per_aggregation(batch_df)
+            if _stage_in_one_pass(request, batch_df, batch_id):
+                return
             # Every predicate is evaluated once: the flags are cached with the aligned columns.
             projection = request.sink_columns or [F.col(f"`{c}`") for c in batch_df.columns]
             flagged = plan.flag_frame(batch_df, projection).persist()
@@ -239,7 +242,7 @@ class InlineObservationWriter(ObservationWriter):
                                                   F.array_union(broken, F.array(F.lit("rerouted"))))
                     reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target, batch_id=batch_id)
                     return
-                if not any(entry.get("metrics", {}).get(metric) for metric in routed):
+                if not any(entry.get("metrics", {}).get(metric) for metric in monitor.routed):
                     main_adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), main_target, batch_id=batch_id)
                     return  # no row breaks a routed rule: nothing to split
                 split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
@@ -279,37 +282,98 @@ def _in_parallel(work: Any, measure: Any) -> tuple[Any, Any]:
     return outcome["value"], metrics
 
 
-def _publish(monitor: BatchMonitor, batch_id: int, metrics: Any, staged: Any) -> None:
-    """Judge the batch, then publish its staged output or drop it."""
-    try:
-        entry = monitor.process(batch_id, metrics)  # raises: the staged files go
-    except BaseException:
-        staged.abort()
-        raise
-    if entry["status"] == "idle":
-        staged.abort()
-    else:
-        staged.commit()
+def _observed(observation: Any, keys: Sequence[str]) -> dict[str, int]:
+    values = observation.get
+    return {key: int(values[f"_o{n}"] or 0) for n, key in enumerate(keys)}
 
 
 def _can_stage(request: ObservationRequest) -> bool:
-    adapter = request.adapter
-    return (not request.plan.sql_rules and not request.target.table
+    adapter, plan = request.adapter, request.plan
+    return (not plan.sql_rules and not request.target.table
+            and (request.rejection is None or plan.maskable)
             and type(adapter).stage_micro_batch is not DatasetFormat.stage_micro_batch)
 
 
-def _stage_while_measuring(request: ObservationRequest, batch_df: Any, batch_id: int) -> bool:
-    """Stage the batch's write on one thread while measuring it on this one, then publish
-    it or drop it on the verdict.  False (nothing done) when the sink cannot stage."""
+def _stage_in_one_pass(request: ObservationRequest, batch_df: Any, batch_id: int) -> bool:
+    """Stage the batch and measure it in the same read, then publish it or drop it on the verdict.
+
+    The row-level metrics ride the staged write (``DataFrame.observe``); set-level rules
+    (uniqueness, duplicates) run beside it on a second thread, reading only their columns.
+    With a rejection sink every row gets a bit mask of the rules it breaks and is staged
+    under its route (the mask's error bits), so one write holds both sinks' rows.
+    False (nothing done) when the sink cannot stage.
+    """
     if not _can_stage(request):
         return False
-    staged, metrics = _in_parallel(
-        lambda: request.adapter.stage_micro_batch(request.sink_frame(batch_df), request.target,
-                                                  batch_id=batch_id),
-        lambda: request.plan.measure(batch_df))
-    if staged is not None:
-        _publish(request.monitor, batch_id, metrics, staged)
-    elif request.monitor.process(batch_id, metrics)["status"] != "idle":  # the format declined
-        request.adapter.write_micro_batch(request.sink_frame(batch_df), request.target, batch_id=batch_id)
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    from dc43.spark.metrics import MASK_COLUMN, ROUTE_COLUMN
+
+    plan, observation = request.plan, Observation()
+    if request.rejection is None:
+        keys, aggregations = plan.row_level
+        frame, route = request.sink_frame(batch_df.observe(observation, *_named(aggregations))), None
+    else:
+        projection = request.sink_columns or [F.col(f"`{c}`") for c in batch_df.columns]
+        mask = F.col(MASK_COLUMN)
+        keys, aggregations = plan.mask_aggregations(mask)
+        frame = (batch_df.select(*projection, plan.flag_mask().alias(MASK_COLUMN))
+                 .observe(observation, *_named(aggregations))
+                 .withColumn(ROUTE_COLUMN, mask.bitwiseAND(F.lit(plan.error_bits()))).drop(MASK_COLUMN))
+        route = ROUTE_COLUMN
+        # one open file per route and task instead of sorting the batch by route
+        batch_df.sparkSession.conf.set("spark.sql.maxConcurrentOutputFileWriters", "16")
+
+    def stage() -> Any:
+        return request.adapter.stage_micro_batch(frame, request.target, batch_id=batch_id, route_column=route)
+
+    if plan.set_level:
+        staged, set_level = _in_parallel(stage, lambda: plan.measure_set_level(batch_df))
+    else:
+        staged, set_level = stage(), {}
+    if staged is None:  # the format declined: measure, then write the batch after the verdict
+        return False
+    _publish(request, batch_id, {**_observed(observation, keys), **set_level}, staged)
     return True
 
+
+def _named(aggregations: Sequence[Any]) -> list[Any]:
+    return [a.alias(f"_o{n}") for n, a in enumerate(aggregations)]
+
+
+def _publish(request: ObservationRequest, batch_id: int, metrics: Mapping[str, int], staged: Any) -> None:
+    """Judge the batch, then publish its staged rows (rejected ones to the rejection sink) or drop them."""
+    try:
+        entry = request.monitor.process(batch_id, metrics)  # raises: the staged files go
+        if entry["status"] == "idle":
+            staged.abort()
+            return
+        if request.rejection is not None:
+            _publish_rejected(request, batch_id, entry, staged)
+            if entry.get("action") == "reroute":
+                staged.abort()
+                return
+    except BaseException:
+        staged.abort()
+        raise
+    staged.commit()
+
+
+def _publish_rejected(request: ObservationRequest, batch_id: int, entry: Mapping[str, Any], staged: Any) -> None:
+    """Send the staged rows breaking error rules (every row, on ``reroute``) to the rejection sink."""
+    from pyspark.sql import functions as F
+
+    from dc43.formats import REJECTED_RULES_COLUMN
+    from dc43.spark.metrics import ROUTE_COLUMN
+
+    plan, (adapter, target) = request.plan, request.rejection
+    rules = plan.rules_of(F.col(ROUTE_COLUMN))
+    if entry.get("action") == "reroute":
+        rows, rules = staged.read(rejected_only=False), F.array_union(rules, F.array(F.lit("rerouted")))
+    elif any(entry.get("metrics", {}).get(metric) for metric in request.monitor.routed):
+        rows = staged.read(rejected_only=True)
+    else:
+        return  # no row breaks a routed rule
+    adapter.write_micro_batch(rows.withColumn(REJECTED_RULES_COLUMN, rules).drop(ROUTE_COLUMN), target,
+                              batch_id=batch_id)
