@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from dc43.errors import Dc43Error
+from dc43.quality.plan import plan_contract
+from dc43.spark.metrics import compile_plan
 from dc43.strategies import BlockAfterFailuresStrategy, RerouteStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.errors import StreamingQueryException
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
@@ -166,3 +169,140 @@ def test_a_replayed_batch_replaces_its_partition_and_leaves_nothing_staged(spark
     assert again.details["streaming_batches"][0]["metrics"]["violations.unique:order_id"] == 1
     assert ids(spark, tmp_path / "main") == [1, 2, 3, 4, 5, 6, 6]
     assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # nothing left aside
+
+
+# -- one-pass staging with a rejection sink: routes, several rules, warnings, the 63-rule mask ----------
+
+def rejected_rules(spark, path: Path) -> dict[int, list[str]]:
+    """order_id -> sorted keys of the rules the rejection sink says the row broke."""
+    return {r.order_id: sorted(r._dc43_rejected_rules) for r in spark.read.parquet(str(path)).collect()}
+
+
+def contract_with(contract_id: str, amount_quality: list[dict[str, Any]]) -> OpenDataContractStandard:
+    """The orders columns (required order_id, unique order_id, required customer, currency enum)
+    with ``amount_quality`` as the amount's rules."""
+    return OpenDataContractStandard.model_validate({
+        "apiVersion": "3.0.2", "kind": "DataContract", "id": contract_id, "version": "1.0.0",
+        "status": "active",
+        "schema": [{"name": "orders", "properties": [
+            {"name": "order_id", "physicalType": "bigint", "required": True, "unique": True},
+            {"name": "customer", "physicalType": "string", "required": True},
+            {"name": "amount", "physicalType": "double", "quality": amount_quality},
+            {"name": "currency", "physicalType": "string",
+             "quality": [{"rule": "enum", "mustBe": ["EUR", "USD", "GBP"]}]},
+        ]}],
+    })
+
+
+def register(services: dict[str, Any], contract: OpenDataContractStandard) -> int:
+    """Put ``contract`` in the test's contract store; returns its number of per-row rules."""
+    services["contract_service"].store.put(contract)
+    return len(compile_plan(plan_contract(contract)[0]).row_flags)
+
+
+def run_inline(df: Any, tmp_path: Path, services: dict[str, Any], contract_id: str, **kwargs: Any) -> Any:
+    result = write_stream_with_contract(
+        df=df, contract_id=contract_id, format="parquet", path=str(tmp_path / "main"),
+        options={"checkpointLocation": str(tmp_path / "cp")}, observation_writer="inline",
+        **rejects(tmp_path), **services, **kwargs)
+    try:
+        (query,) = result.details["streaming_queries"]
+        query.processAllAvailable()
+    finally:
+        stop_all(result)
+    return result
+
+
+def test_a_batch_whose_every_row_is_rejected_publishes_nothing_to_the_main_sink(
+        spark, parquet_batches, tmp_path, services):
+    source = parquet_batches(SCHEMA, [
+        [(1, "ann", 1.0, "EUR")],
+        [(2, None, 1.0, "EUR"), (3, "bob", -1.0, "USD"), (4, "cid", 2.0, "XXX")],  # every row is bad
+        [(5, "dan", 3.0, "GBP")],
+    ])
+    result = run_inline(stream(spark, source, services), tmp_path, services, "sales.orders", enforce=False)
+    assert [(e["batch_id"], e["row_count"]) for e in result.details["streaming_batches"]] == [(0, 1), (1, 3), (2, 1)]
+    assert ids(spark, tmp_path / "main") == [1, 5]
+    assert batch_ids_in(spark, tmp_path / "main") == {0, 2}
+    assert not (tmp_path / "main" / "_dc43_batch_id=1").exists()  # not even an empty partition
+    assert rejected_rules(spark, tmp_path / "rejected") == {
+        2: ["not_null:customer"], 3: ["ge:amount"], 4: ["enum:currency"]}
+    assert batch_ids_in(spark, tmp_path / "rejected") == {1}
+    assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # nothing left aside
+
+
+WARNED = [{"mustBeGreaterOrEqualTo": 0}, {"mustBeLessOrEqualTo": 1000, "severity": "warning"}]
+
+
+def test_rejected_rows_name_every_error_rule_they_break_and_no_warning(spark, parquet_batches, tmp_path, services):
+    assert register(services, contract_with("sales.warned", WARNED)) == 5
+    source = parquet_batches(SCHEMA, [
+        [(1, None, -5.0, "XXX"),      # three error rules at once
+         (2, "bob", 5000.0, "EUR"),   # the warning only: stays in the main sink
+         (3, None, 2000.0, "EUR"),    # an error rule and the warning: only the error is named
+         (4, "ann", 1.0, "USD")],
+        [(5, "eve", 9000.0, "GBP")],  # a batch breaking nothing but the warning
+    ])
+    result = run_inline(stream(spark, source, services), tmp_path, services, "sales.warned", enforce=False)
+    assert ids(spark, tmp_path / "main") == [2, 4, 5]
+    assert rejected_rules(spark, tmp_path / "rejected") == {
+        1: ["enum:currency", "ge:amount", "not_null:customer"], 3: ["not_null:customer"]}
+    assert batch_ids_in(spark, tmp_path / "rejected") == {0}
+    first, second = result.details["streaming_batches"]
+    assert first["metrics"]["violations.le:amount"] == 2 and first["metrics"]["violations.not_null:customer"] == 2
+    assert "le:amount: 2 row(s) violate le" in first["warnings"]
+    assert second["status"] == "warn" and second["metrics"]["violations.le:amount"] == 1
+
+
+def test_a_broken_warning_does_not_block_a_batch_whose_errors_are_routed(spark, parquet_batches, tmp_path, services):
+    register(services, contract_with("sales.warned", WARNED))
+    source = parquet_batches(SCHEMA, [[(1, None, 5.0, "EUR"), (2, "bob", 5000.0, "EUR")]])
+    run_inline(stream(spark, source, services), tmp_path, services, "sales.warned", enforce=True)
+    assert ids(spark, tmp_path / "main") == [2]
+    assert rejected_rules(spark, tmp_path / "rejected") == {1: ["not_null:customer"]}
+
+
+def ge_amount(count: int) -> list[dict[str, Any]]:
+    """``count`` rules amount >= 0, >= -1, ... (keys ge:amount, ge:amount#2, ...)."""
+    return [{"mustBeGreaterOrEqualTo": -n} for n in range(count)]
+
+
+def ge_keys(count: int) -> list[str]:
+    return ["ge:amount"] + [f"ge:amount#{n + 1}" for n in range(1, count)]
+
+
+def test_the_63rd_per_row_rule_still_rides_the_one_pass_mask(spark, parquet_batches, tmp_path, services):
+    # not_null:order_id, not_null:customer, 60 amount rules, enum:currency: 63 bits, currency's is bit 62
+    assert register(services, contract_with("sales.wide63", ge_amount(60))) == 63
+    source = parquet_batches(SCHEMA, [[
+        (1, "ann", 1.0, "EUR"),
+        (2, "bob", 1.0, "XXX"),        # bit 62 alone
+        (3, "cid", -59.5, "EUR"),      # the 60 amount rules
+        (4, None, -100.0, "XXX"),      # bits 1 to 62
+        (5, "dan", -0.5, "GBP"),       # bit 2 alone
+    ]])
+    run_inline(stream(spark, source, services), tmp_path, services, "sales.wide63", enforce=False)
+    assert ids(spark, tmp_path / "main") == [1]
+    rules = rejected_rules(spark, tmp_path / "rejected")
+    assert rules == {2: ["enum:currency"], 3: sorted(ge_keys(60)),
+                     4: sorted(["not_null:customer", *ge_keys(60), "enum:currency"]), 5: ["ge:amount"]}
+    staging = tmp_path / "main" / "_dc43_staging"
+    assert staging.is_dir() and not list(staging.glob("*"))  # staged in one pass, then cleaned up
+
+
+def test_more_than_63_per_row_rules_still_split_rows_correctly(spark, parquet_batches, tmp_path, services):
+    assert register(services, contract_with("sales.wide", ge_amount(64))) == 67
+    batches = [
+        [(1, "ann", 10.0, "EUR"), (2, "bob", -0.5, "EUR"), (3, "cid", -1.5, "USD")],
+        [(4, None, 1.0, "GBP"), (5, "dan", -100.0, "XXX"), (6, "eve", 2.0, "USD")],
+    ]
+    source = parquet_batches(SCHEMA, batches)
+    run_inline(stream(spark, source, services), tmp_path, services, "sales.wide", enforce=False)
+    main, rejected = ids(spark, tmp_path / "main"), ids(spark, tmp_path / "rejected")
+    assert sorted(main + rejected) == [r[0] for batch in batches for r in batch]
+    assert main == [1, 6]
+    assert rejected_rules(spark, tmp_path / "rejected") == {
+        2: ["ge:amount"], 3: ["ge:amount", "ge:amount#2"], 4: ["not_null:customer"],
+        5: sorted([*ge_keys(64), "enum:currency"])}
+    assert batch_ids_in(spark, tmp_path / "main") == {0, 1} == batch_ids_in(spark, tmp_path / "rejected")
+    assert not (tmp_path / "main" / "_dc43_staging").exists()  # the flag-frame path: nothing staged

@@ -36,12 +36,10 @@ def all_routed(verdict: ValidationResult, routed: frozenset[str]) -> bool:
     """Whether every failing error rule of ``verdict`` is one whose rows a rejection sink takes."""
     if not routed:
         return False
-    rules = verdict.details.get("rules")
-    if rules is not None:
-        failing = {r["metric"] for r in rules if r.get("passed") is False and r["severity"] == "error"}
-    else:
-        failing = set()
-    failing |= {k for k, v in verdict.metrics.items() if k.startswith("violations.") and v}
+    rules = verdict.details.get("rules") or []
+    failing = {r["metric"] for r in rules if r.get("passed") is False and r["severity"] == "error"}
+    lenient = {r["metric"] for r in rules if r["severity"] != "error"}  # warnings never block
+    failing |= {k for k, v in verdict.metrics.items() if k.startswith("violations.") and v and k not in lenient}
     return failing <= routed
 
 
