@@ -15,7 +15,7 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.errors import StreamingQueryException
 
-from tests.spark.orders import BATCHES, SCHEMA, stop_all
+from tests.spark.orders import BATCHES, SCHEMA, orders_contract, stop_all
 
 pytestmark = pytest.mark.spark
 
@@ -306,3 +306,25 @@ def test_more_than_63_per_row_rules_still_split_rows_correctly(spark, parquet_ba
         5: sorted([*ge_keys(64), "enum:currency"])}
     assert batch_ids_in(spark, tmp_path / "main") == {0, 1} == batch_ids_in(spark, tmp_path / "rejected")
     assert not (tmp_path / "main" / "_dc43_staging").exists()  # the flag-frame path: nothing staged
+
+
+def test_the_gate_reads_each_micro_batch_once(spark, parquet_batches, tmp_path, services):
+    """Without set-level rules a batch costs one Spark job: its staged write carries the counts.
+
+    A batch with rejected rows adds one small job that writes them to the rejection sink.
+    """
+    contract = orders_contract().model_copy(update={"id": "sales.per_row"}, deep=True)
+    contract.schema_[0].properties[0].unique = False
+    assert register(services, contract) == 4  # not_null x2, ge:amount, enum:currency; no set-level rule
+    source = parquet_batches(SCHEMA, [
+        [(1, "ann", 1.0, "EUR"), (2, "bob", 2.0, "USD")],
+        [(3, None, 1.0, "EUR"), (4, "cid", 2.0, "GBP")],  # one rejected row
+        [(5, "dan", 3.0, "GBP")],
+    ])
+    result = run_inline(stream(spark, source, services), tmp_path, services, "sales.per_row", enforce=False)
+    (query,) = result.details["streaming_queries"]
+    jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(str(query.runId))
+    assert [e["row_count"] for e in result.details["streaming_batches"]] == [2, 2, 1]
+    assert len(jobs) == 3 + 1
+    assert ids(spark, tmp_path / "main") == [1, 2, 4, 5]
+    assert rejected_rules(spark, tmp_path / "rejected") == {3: ["not_null:customer"]}
