@@ -52,16 +52,16 @@ class FileFormat(SparkFormat):
 
     def write_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> None:
         """Idempotent per batch id under a path: each batch is its own ``_dc43_batch_id=N``
-        partition, replaced (never appended to) when Spark replays the batch.  Tables append."""
-        from pyspark.sql import functions as F
+        partition, replaced (never appended to) when Spark replays the batch.  Tables append.
 
+        The batch is staged and its folder renamed into place: cheaper than a dynamic
+        partition overwrite, which lists, moves and deletes file by file.
+        """
         self._check(target)
         if target.table:
             super().write_micro_batch(df, target, batch_id=batch_id)
             return
-        (df.withColumn(BATCH_ID_COLUMN, F.lit(batch_id)).write.format(self.spark_format)
-         .options(**target.options).option("partitionOverwriteMode", "dynamic")
-         .mode("overwrite").partitionBy(BATCH_ID_COLUMN).save(target.path))
+        self.stage_micro_batch(df, target, batch_id=batch_id).commit()
 
     def stage_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int,
                           route_column: str | None = None) -> Any:
