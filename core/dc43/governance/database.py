@@ -91,6 +91,19 @@ MIGRATIONS: Sequence[str] = (
 )
 
 
+def _retry_locked(work: Callable[[], T]) -> T:
+    """Run ``work``, retrying with backoff the "database is locked" SQLite can return between processes."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except sqlite3.OperationalError as exc:
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or attempt == RETRIES - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
 class Database:
     """A SQLite file (or a private in-memory database when ``path`` is None)."""
 
@@ -112,7 +125,9 @@ class Database:
                                isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         if not self.uri.startswith("file:dc43-"):
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Switching a new file to WAL can fail with "locked" without waiting for the busy
+            # timeout while another process creates the same file: retried like a transaction.
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
             conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
@@ -152,16 +167,12 @@ class Database:
 
     def _retrying(self, work: Callable[[sqlite3.Connection], T], mode: str) -> T:
         conn = self._connection()
-        for attempt in range(RETRIES):
-            try:
-                with self._transaction(conn, mode):
-                    return work(conn)
-            except sqlite3.OperationalError as exc:
-                transient = "locked" in str(exc) or "busy" in str(exc)
-                if not transient or attempt == RETRIES - 1:
-                    raise
-                time.sleep(0.05 * 2 ** attempt)
-        raise AssertionError("unreachable")
+
+        def attempt() -> T:
+            with self._transaction(conn, mode):
+                return work(conn)
+
+        return _retry_locked(attempt)
 
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in one write transaction (taken up front, so it cannot deadlock)."""
