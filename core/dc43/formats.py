@@ -120,6 +120,11 @@ class DatasetFormat:
         overridden = type(self).write_micro_batch is not DatasetFormat.write_micro_batch
         return overridden or self.supports("write")
 
+    def check_batch_writes(self, spark: SparkSession, target: DatasetTarget) -> None:
+        """Raise, before any query starts, when micro-batches of ``target`` cannot be written
+        from where ``foreachBatch`` runs for ``spark`` (on Spark Connect: a process the server
+        starts).  Default: they can."""
+
     def stage_micro_batch(self, df: DataFrame, target: DatasetTarget, *, batch_id: int,
                           route_column: str | None = None) -> StagedBatch | None:
         """Write one micro-batch where readers cannot see it yet; None if the format cannot.

@@ -98,5 +98,5 @@ def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
 
     A factory returns a :class:`dc43.strategies.StreamingInterventionStrategy`;
     ``streaming_intervention_strategy="name"`` calls it with no arguments and
-    :func:`dc43.strategies.resolve_strategy` passes any keyword options it is given.
+    :func:`dc43.plugins.resolve_strategy` passes any keyword options it is given.
     """

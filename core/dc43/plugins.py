@@ -303,7 +303,24 @@ def plugin_listing() -> list[dict[str, Any]]:
     return get_plugin_manager().describe()
 
 
+def resolve_strategy(value: Any, **options: Any) -> Any:
+    """A streaming intervention strategy: an instance as is, ``None`` as no-op, or a name
+    looked up in the plugins (its factory gets ``options``)."""
+    from dc43.strategies import NoOpStreamingInterventionStrategy
+
+    if value is None:
+        return NoOpStreamingInterventionStrategy()
+    if isinstance(value, str):
+        return get_plugin_manager().lookup("intervention strategy", value).value(**options)
+    if not callable(getattr(value, "decide", None)):
+        raise TypeError(
+            f"streaming_intervention_strategy must be a strategy name or an object with a "
+            f"decide(context) method, got {type(value).__name__}"
+        )
+    return value
+
+
 __all__ = [
     "PluginManager", "PluginRecord", "Provided", "get_plugin_manager", "reset_plugin_manager",
-    "plugin_listing", "ENTRY_POINT_GROUP",
+    "plugin_listing", "resolve_strategy", "ENTRY_POINT_GROUP",
 ]

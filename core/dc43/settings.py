@@ -35,6 +35,11 @@ class Settings:
     def governance_path(self) -> Path:
         return self.governance_db or self.state_dir / "governance.db"
 
+    def absolute(self) -> Settings:
+        """These settings with every path absolute, for a process with another working directory."""
+        return attrs.evolve(self, contracts_dir=self.contracts_dir.resolve(), state_dir=self.state_dir.resolve(),
+                            governance_db=self.governance_db.resolve() if self.governance_db else None)
+
     @classmethod
     def load(cls, *, config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
         """Resolve settings: ``overrides`` > environment > ``dc43.toml`` > defaults."""

@@ -133,27 +133,8 @@ class RerouteStrategy(StreamingInterventionStrategy):
                        f"({self.failures} failing batches)")
 
 
-def resolve_strategy(value: Any, **options: Any) -> StreamingInterventionStrategy:
-    """An instance as is, ``None`` as no-op, or a name looked up in the plugins.
-
-    ``options`` are passed to the factory of a strategy given by name.
-    """
-    if value is None:
-        return NoOpStreamingInterventionStrategy()
-    if isinstance(value, str):
-        from dc43.plugins import get_plugin_manager
-
-        return get_plugin_manager().lookup("intervention strategy", value).value(**options)
-    if not callable(getattr(value, "decide", None)):
-        raise TypeError(
-            f"streaming_intervention_strategy must be a strategy name or an object with a "
-            f"decide(context) method, got {type(value).__name__}"
-        )
-    return value
-
-
 __all__ = [
     "BlockAfterFailuresStrategy", "InterventionDecision", "NoOpStreamingInterventionStrategy",
     "RerouteStrategy", "WarnStrategy", "StreamingInterventionContext",
-    "StreamingInterventionError", "StreamingInterventionStrategy", "resolve_strategy",
+    "StreamingInterventionError", "StreamingInterventionStrategy",
 ]

@@ -63,6 +63,15 @@ class FileFormat(SparkFormat):
             return
         self.stage_micro_batch(df, target, batch_id=batch_id).commit()
 
+    def check_batch_writes(self, spark: Any, target: DatasetTarget) -> None:
+        """Micro-batches are published by moving folders: on Spark Connect that needs a path
+        ``pyarrow.fs`` can reach."""
+        self._check(target)
+        if target.path and not target.table:
+            from dc43_filesystem.folders import check_publishable
+
+            check_publishable(spark, target.path, self.name)
+
     def stage_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int,
                           route_column: str | None = None) -> Any:
         """Stage under ``<path>/_dc43_staging/`` (hidden from readers); the commit moves the
@@ -89,16 +98,13 @@ class _StagedFiles:
 
     def __init__(self, spark: Any, path: str, batch_id: int, *, route_column: str | None,
                  reader: Callable[[], Any]) -> None:
-        self._spark = spark
+        from dc43_filesystem.folders import folders_for
+
+        self._folders = folders_for(spark)
         self._route = route_column
         self._reader = reader
         self.staging = f"{path.rstrip('/')}/_dc43_staging/{BATCH_ID_COLUMN}={batch_id}"
         self.final = f"{path.rstrip('/')}/{BATCH_ID_COLUMN}={batch_id}"
-
-    def _path(self, location: str) -> tuple[Any, Any]:
-        context = self._spark.sparkContext
-        hadoop_path = context._jvm.org.apache.hadoop.fs.Path(location)
-        return hadoop_path.getFileSystem(context._jsc.hadoopConfiguration()), hadoop_path
 
     def read(self, *, rejected_only: bool) -> Any:
         from pyspark.sql import functions as F
@@ -107,22 +113,17 @@ class _StagedFiles:
         return rows.filter(F.col(self._route) != 0) if rejected_only else rows
 
     def commit(self) -> None:
-        fs, staging = self._path(self.staging)
-        _, final = self._path(self.final)
-        _, published = self._path(f"{self.staging}/{self._route}=0" if self._route else self.staging)
-        if fs.exists(final):
-            fs.delete(final, True)  # a replayed batch replaces what its first attempt published
-        if fs.exists(published):  # with routes, a batch whose every row was rejected has none
-            fs.mkdirs(final.getParent())
-            if not fs.rename(published, final):
-                raise Dc43Error(f"could not move staged micro-batch {self.staging} to {self.final}; "
-                                "check the sink folder's permissions")
+        folders = self._folders
+        published = f"{self.staging}/{self._route}=0" if self._route else self.staging
+        if folders.exists(self.final):
+            folders.delete(self.final)  # a replayed batch replaces what its first attempt published
+        if folders.exists(published):  # with routes, a batch whose every row was rejected has none
+            folders.move(published, self.final)
         if self._route:
-            fs.delete(staging, True)
+            folders.delete(self.staging)
 
     def abort(self) -> None:
-        fs, staging = self._path(self.staging)
-        fs.delete(staging, True)
+        self._folders.delete(self.staging)
 
 
 @hookimpl

@@ -163,9 +163,9 @@ def test_countdown_batch_read(spark: Any, contract_service: Any) -> None:
 def test_pipeline_with_example_format_and_strategy(spark: Any, contract_service: Any,
                                                    tmp_path: Path) -> None:
     from dc43 import read_stream_with_contract, write_stream_with_contract
+    from dc43.errors import StreamingInterventionError
     from dc43.governance import LocalGovernanceService
     from dc43.quality import LocalDataQualityService
-    from pyspark.errors import StreamingQueryException
 
     queries: list[Any] = []
     try:
@@ -184,14 +184,14 @@ def test_pipeline_with_example_format_and_strategy(spark: Any, contract_service:
         )
         queries = result.details["streaming_queries"]
         sink, observation = queries[0], queries[-1]
-        with pytest.raises(StreamingQueryException) as failure:
+        with pytest.raises(StreamingInterventionError) as failure:
             if not observation.awaitTermination(60):
                 pytest.fail("the observation query was still running after 60 s")
 
         reason = result.details["streaming_intervention_reason"]
         assert reason.startswith("stop-on-first-failure: micro-batch 1 ")
         assert f"'{CONTRACT_ID}'" in reason
-        assert reason in str(failure.value)
+        assert str(failure.value) == reason and failure.value.batch_id == 1
         assert result.details["streaming_intervention_batch"] == 1
         batches = {entry["batch_id"]: entry for entry in result.details["streaming_batches"]}
         assert sorted(batches) == [0, 1]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from dc43.contracts import LocalContractServiceClient
-from dc43.governance import LocalGovernanceService
 from dc43.quality import LocalDataQualityService
 from dc43_memory.store import InMemoryContractStore
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from tests.spark.orders import orders_contract
+from tests.spark.orders import governance_file, orders_contract
 
 CONTRACT_ID = "sales.orders"
 
@@ -28,7 +27,7 @@ def services() -> dict[str, Any]:
     return {
         "contract_service": LocalContractServiceClient(store),
         "data_quality_service": LocalDataQualityService(),
-        "governance_service": LocalGovernanceService(),
+        "governance_service": governance_file(),
     }
 
 

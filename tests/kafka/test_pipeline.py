@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 
 import pytest
+from dc43.errors import StreamingInterventionError
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
-from pyspark.errors import StreamingQueryException
 
 from tests.kafka.client import produce
 from tests.kafka.orders import CONTRACT_ID, order, services
 from tests.spark.orders import SCHEMA, start_write, stop_all
 from tests.spark.test_streaming_write import BlockAfterFailures
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 
 def _read(spark, bootstrap, topic, svc, per_batch):
@@ -71,9 +71,10 @@ def test_block_after_failures_stops_a_kafka_pipeline_after_the_second_failing_ba
                             streaming_intervention_strategy=BlockAfterFailures(max_failures=2))
     sink, observer = result.details["streaming_queries"]
     try:
-        with pytest.raises(StreamingQueryException, match="halt after 2 failed batches"):
+        with pytest.raises(StreamingInterventionError, match="halt after 2 failed batches"):
             observer.processAllAvailable()
-        sink.awaitTermination(60)
+        with pytest.raises(StreamingInterventionError):  # the sink was stopped for the same reason
+            sink.awaitTermination(60)
         assert not sink.isActive
     finally:
         stop_all(result)

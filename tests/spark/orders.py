@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from dc43.contracts import LocalContractServiceClient
@@ -38,13 +40,19 @@ def orders_contract() -> OpenDataContractStandard:
     })
 
 
+def governance_file() -> LocalGovernanceService:
+    """Governance in a new SQLite file: on Spark Connect the batch side, in a process of the
+    server's, records verdicts in it too (a database in this process's memory cannot be)."""
+    return LocalGovernanceService(Path(tempfile.mkdtemp(prefix="dc43-governance-")) / "governance.db")
+
+
 def orders_services() -> dict[str, Any]:
     store = InMemoryContractStore()
     store.put(orders_contract())
     return {
         "contract_service": LocalContractServiceClient(store),
         "data_quality_service": LocalDataQualityService(),
-        "governance_service": LocalGovernanceService(),
+        "governance_service": governance_file(),
     }
 
 

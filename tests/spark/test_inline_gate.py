@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dc43.errors import Dc43Error
+from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
 from dc43.quality.plan import plan_contract
 from dc43.spark.metrics import compile_plan
 from dc43.strategies import BlockAfterFailuresStrategy, RerouteStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 from open_data_contract_standard.model import OpenDataContractStandard
-from pyspark.errors import StreamingQueryException
 
 from tests.spark.orders import BATCHES, SCHEMA, orders_contract, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 
 def ids(spark, path: Path) -> list[int]:
@@ -52,7 +51,7 @@ def test_a_blocked_batch_never_reaches_the_main_sink(spark, source_stream, tmp_p
                           streaming_intervention_strategy=BlockAfterFailuresStrategy(max_failures=2))
     (query,) = result.details["streaming_queries"]  # one pass: no second query
     try:
-        with pytest.raises(StreamingQueryException, match="blocked after 2 failing batches"):
+        with pytest.raises(StreamingInterventionError, match="blocked after 2 failing batches"):
             query.processAllAvailable()
     finally:
         stop_all(result)
@@ -67,7 +66,7 @@ def test_rows_are_split_between_main_and_rejection_sinks(spark, source_stream, t
     (query,) = result.details["streaming_queries"]
     try:
         query.processAllAvailable()  # batch 2's duplicate id is not routable: it blocks
-    except StreamingQueryException as exc:
+    except ContractViolationError as exc:
         assert "unique:order_id" in str(exc)
     finally:
         stop_all(result)
@@ -308,6 +307,7 @@ def test_more_than_63_per_row_rules_still_split_rows_correctly(spark, parquet_ba
     assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # nothing left aside
 
 
+@pytest.mark.classic_only  # counts jobs with sparkContext.statusTracker()
 def test_the_gate_reads_each_micro_batch_once(spark, parquet_batches, tmp_path, services):
     """Without set-level rules a batch costs one Spark job: its staged write carries the counts.
 

@@ -3,7 +3,9 @@ for those that cannot."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from dc43_integrations.spark.io import write_stream_with_contract
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
 
 def active(spark) -> set[str]:
@@ -23,11 +25,23 @@ def active(spark) -> set[str]:
 
 
 class _Collecting(DatasetFormat):
-    """Keeps every batch it is given, by batch id, in memory."""
+    """Keeps every batch it is given as a JSON file named by batch id (a replay replaces it).
 
-    def __init__(self) -> None:
-        self.batches: dict[int, list[tuple]] = {}
-        self.modes: list[str] = []
+    Files, not memory: on Spark Connect the format writes from a process of the server's.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _keep(self, name: str, rows: list[tuple], mode: str | None = None) -> None:
+        (self.folder / f"{name}.json").write_text(json.dumps({"rows": sorted(rows), "mode": mode}))
+
+    def batches(self) -> dict[int, list[tuple]]:
+        kept = {int(p.stem): json.loads(p.read_text()) for p in self.folder.glob("*.json")}
+        return {n: [tuple(r) for r in kept[n]["rows"]] for n in sorted(kept)}
+
+    def modes(self) -> list[str]:
+        return [json.loads(p.read_text())["mode"] for p in sorted(self.folder.glob("*.json"))]
 
 
 class OnlyMicroBatches(_Collecting):
@@ -36,7 +50,7 @@ class OnlyMicroBatches(_Collecting):
     name = "only-micro-batches"
 
     def write_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> None:
-        self.batches[batch_id] = sorted(tuple(r) for r in df.collect())  # a replay would replace it
+        self._keep(str(batch_id), [tuple(r) for r in df.collect()])
 
 
 class OnlyBatchWrites(_Collecting):
@@ -45,8 +59,7 @@ class OnlyBatchWrites(_Collecting):
     name = "only-batch-writes"
 
     def write(self, df: Any, target: DatasetTarget, *, mode: str) -> None:
-        self.modes.append(mode)
-        self.batches[len(self.batches)] = sorted(tuple(r) for r in df.collect())
+        self._keep(str(len(list(self.folder.glob("*.json")))), [tuple(r) for r in df.collect()], mode)
 
 
 def register(fmt: DatasetFormat) -> None:
@@ -63,7 +76,7 @@ def test_bundled_formats_say_whether_they_can_write_micro_batches():
     able = sorted(name for name, fmt in formats.items() if fmt.supports_micro_batches())
     assert able == ["csv", "json", "kafka", "orc", "parquet"]
     assert not formats["memory"].supports_micro_batches() and not formats["rate"].supports_micro_batches()
-    assert OnlyMicroBatches().supports_micro_batches() and not OnlyMicroBatches().supports("write")
+    assert OnlyMicroBatches(Path()).supports_micro_batches() and not OnlyMicroBatches(Path()).supports("write")
     with pytest.raises(UnsupportedOperationError, match="format 'memory' does not support write"):
         formats["memory"].write_micro_batch(None, DatasetTarget(format="memory", dataset_id="x",
                                                                 dataset_version="0"), batch_id=0)
@@ -104,9 +117,11 @@ def test_a_rejection_sink_that_cannot_write_batches_fails_before_any_query_start
     assert not (tmp_path / "main").exists() and not (tmp_path / "cp").exists()
 
 
-@pytest.mark.parametrize("fmt", [OnlyMicroBatches(), OnlyBatchWrites()], ids=lambda f: f.name)
+@pytest.mark.parametrize("kind", [OnlyMicroBatches, OnlyBatchWrites], ids=lambda k: k.name)
 def test_a_plugin_format_takes_every_judged_micro_batch_of_an_inline_write(
-        spark, source_stream, tmp_path, services, fmt):
+        spark, source_stream, tmp_path, services, kind):
+    fmt = kind(tmp_path / "kept")
+    fmt.folder.mkdir()
     register(fmt)
     result = write_stream_with_contract(
         df=source_stream, contract_id="sales.orders", format=fmt.name,
@@ -117,9 +132,9 @@ def test_a_plugin_format_takes_every_judged_micro_batch_of_an_inline_write(
     finally:
         stop_all(result)
     assert [e["batch_id"] for e in result.details["streaming_batches"]] == [0, 1, 2, 3]
-    assert fmt.batches == {n: sorted(rows) for n, rows in enumerate(BATCHES)}
-    if isinstance(fmt, OnlyBatchWrites):
-        assert fmt.modes == ["append"] * 4  # the default appends through write()
+    assert fmt.batches() == {n: sorted(rows) for n, rows in enumerate(BATCHES)}
+    if kind is OnlyBatchWrites:
+        assert fmt.modes() == ["append"] * 4  # the default appends through write()
 
 
 def test_an_inline_write_appends_every_judged_batch_to_a_table(spark, source_stream, tmp_path, services):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from dc43.errors import ContractViolationError
 
 from tests.spark.orders import start_write, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
 EXACT_RULES = ("row_count", "violations.not_null:customer", "violations.ge:amount",
                "violations.enum:currency")
@@ -54,7 +55,8 @@ def test_observe_stops_the_sink_when_enforcement_fails(spark, source_stream, tmp
                             observation_writer="observe")
     (sink,) = result.details["streaming_queries"]
     try:
-        sink.awaitTermination(60)
+        with pytest.raises(ContractViolationError, match="micro-batch 1"):
+            sink.awaitTermination(60)
         assert not sink.isActive
     finally:
         stop_all(result)

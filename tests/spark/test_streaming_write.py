@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 import pytest
-from dc43.errors import UnknownFormatError
+from dc43.errors import ContractViolationError, StreamingInterventionError, UnknownFormatError
 from dc43.strategies import StreamingInterventionContext, StreamingInterventionStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 from pyspark.errors import StreamingQueryException
 
 from tests.spark.orders import start_write, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 def test_per_batch_violation_counts_are_exact(spark, source_stream, tmp_path, services):
     seen: list[dict[str, Any]] = []
@@ -62,8 +62,10 @@ def test_block_after_two_failing_batches_stops_the_pipeline(source_stream, tmp_p
                             streaming_intervention_strategy=BlockAfterFailures(max_failures=2))
     sink, observer = result.details["streaming_queries"]
     try:
-        with pytest.raises(StreamingQueryException, match="halt after 2 failed batches"):
+        with pytest.raises(StreamingInterventionError, match="halt after 2 failed batches") as raised:
             observer.processAllAvailable()
+        assert raised.value.batch_id == 2
+        assert isinstance(raised.value, StreamingQueryException)  # code catching Spark's error still does
         assert not sink.isActive
     finally:
         stop_all(result)
@@ -78,8 +80,10 @@ def test_enforce_stops_the_sink_on_the_first_failing_batch(source_stream, tmp_pa
     result, _ = start_write(source_stream, tmp_path, services, enforce=True)
     sink, observer = result.details["streaming_queries"]
     try:
-        with pytest.raises(StreamingQueryException, match="micro-batch 1 .* violates contract"):
+        with pytest.raises(ContractViolationError, match="micro-batch 1 .* violates contract") as raised:
             observer.processAllAvailable()
+        assert raised.value.validation.status == "block"
+        assert raised.value.validation.metrics["violations.not_null:customer"] == 1
         assert not sink.isActive
     finally:
         stop_all(result)
@@ -149,8 +153,9 @@ def test_observation_writers_are_single_use(source_stream):
     from dc43.plugins import get_plugin_manager
     from dc43.quality import LocalDataQualityService
     from dc43.results import ValidationResult
-    from dc43.spark.metrics import compile_plan
-    from dc43.spark.monitor import BatchMonitor
+    from dc43.settings import Settings
+    from dc43.spark.batch_side import BatchSide, PlanSpec, ServiceRef
+    from dc43.spark.caller_side import CallerSide
     from dc43.spark.observation import ObservationRequest
     from dc43.strategies import NoOpStreamingInterventionStrategy
 
@@ -159,13 +164,15 @@ def test_observation_writers_are_single_use(source_stream):
     manager = get_plugin_manager()
     target = DatasetTarget(format="memory", dataset_id="once", dataset_version="{batch_id}",
                            options={"queryName": f"once_{uuid.uuid4().hex[:8]}"})
-    monitor = BatchMonitor(
-        contract=orders_contract(), target=target, result=ValidationResult(),
-        status=ValidationResult(), data_quality_service=LocalDataQualityService(),
-        governance_service=None, strategy=NoOpStreamingInterventionStrategy(), enforce=False)
-    request = ObservationRequest(source=source_stream, sink_columns=None, plan=compile_plan([]),
-                                 monitor=monitor, adapter=manager.lookup("format", "memory").value,
-                                 target=target)
+    strategy = NoOpStreamingInterventionStrategy()
+    side = BatchSide(
+        spec=PlanSpec([], orders_contract(), source_stream.schema, auto_cast=False), contract=orders_contract(),
+        dataset_id="once", version_template="{batch_id}", schema=None, enforce=False, strategy=strategy,
+        quality=ServiceRef("data_quality", LocalDataQualityService(), settings=Settings(), from_plugins=False),
+        governance=None)
+    caller = CallerSide(result=ValidationResult(), status=ValidationResult(), strategy=strategy)
+    request = ObservationRequest(source=source_stream, side=side, caller=caller,
+                                 adapter=manager.lookup("format", "memory").value, target=target)
     writer = manager.lookup("observation writer", "foreach-batch").value()
     for query in writer.start(request):
         query.stop()
@@ -173,6 +180,7 @@ def test_observation_writers_are_single_use(source_stream):
         writer.start(request)
 
 
+@pytest.mark.classic_only  # counts jobs with sparkContext.statusTracker()
 def test_each_micro_batch_is_measured_by_one_spark_job(spark, source_stream, tmp_path, services):
     result, _ = start_write(source_stream, tmp_path, services, enforce=False)
     sink, observer = result.details["streaming_queries"]

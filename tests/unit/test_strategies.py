@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dc43.plugins import get_plugin_manager
+from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ValidationResult
 from dc43.strategies import (
     BlockAfterFailuresStrategy,
@@ -11,7 +11,6 @@ from dc43.strategies import (
     RerouteStrategy,
     StreamingInterventionContext,
     WarnStrategy,
-    resolve_strategy,
 )
 
 

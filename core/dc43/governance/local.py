@@ -68,10 +68,20 @@ class LocalGovernanceService:
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.db = Database(path)
+        self.path = Path(path).resolve() if path is not None else None
+        self.db = Database(self.path)
 
     def __repr__(self) -> str:
         return f"LocalGovernanceService({self.db.label!r})"
+
+    def __reduce__(self) -> Any:
+        """Pickled as its file (a copy in another process opens the same database)."""
+        if self.path is None:
+            raise TypeError(
+                "LocalGovernanceService() without a path keeps its records in this process's memory, "
+                "where another process cannot write them; give it a file both can reach, "
+                "LocalGovernanceService('/shared/governance.db')")
+        return LocalGovernanceService, (self.path,)
 
     # -- recording -------------------------------------------------------
     def record_observation(self, observation: SchemaObservation) -> None:

@@ -22,15 +22,16 @@ from dc43.formats import (
 )
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
-from dc43.plugins import get_plugin_manager
+from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.spark import steps
+from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
+from dc43.spark.caller_side import CallerSide, apply_verdict
+from dc43.spark.links import verdict_summary
 from dc43.spark.metrics import compile_plan
-from dc43.spark.monitor import BatchMonitor, all_routed
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import check_schema
 from dc43.spark.types import schema_to_dict
-from dc43.strategies import resolve_strategy
 
 DEFAULT_OBSERVATION_WRITER = "foreach-batch"
 
@@ -71,7 +72,7 @@ def read_stream_with_contract(
         for query in side_queries:
             query.stop()
         raise
-    df = steps.with_extras(df, steps.aligned_map(df, contract, auto_cast))
+    df = steps.with_extras(df, steps.aligned_map(df.schema, contract, auto_cast))
     return (df, result) if return_status else df
 
 
@@ -98,15 +99,17 @@ def write_stream_with_contract(
     With ``data_product_output`` the write registers that output port of the data product.
     ``rejection_sink`` (a locator, or a mapping with format/path/table/options) takes the
     rows that break error rules, and rerouted batches; it needs ``observation_writer="inline"``.
+    Works the same on classic Spark, a standalone cluster and Spark Connect.
     """
     if not df.isStreaming:
         raise Dc43Error("write_stream_with_contract needs a streaming DataFrame; "
                         "use write_with_contract for batch data")
     manager = get_plugin_manager()
+    session = df.sparkSession
     contracts = steps.service("contract", contract_service)
     contract = steps.resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
     target = steps.locate(contract, operation="write", streaming=True, locator=dataset_locator,
-                     fmt=format, path=path, table=table, options=options)
+                          fmt=format, path=path, table=table, options=options)
     writer = manager.lookup("observation writer", observation_writer).value()
     if writer.routes_rows:  # it writes every micro-batch itself, from foreachBatch
         others = sorted(name for name in manager.observation_writers() if name != observation_writer)
@@ -115,47 +118,47 @@ def write_stream_with_contract(
             needs=f"observation_writer='{writer.name}' needs its sink to write micro-batches (it writes "
                   "each one itself, from foreachBatch)",
             alternative=f", or another observation writer ({', '.join(others)})" if others else "")
+        adapter.check_batch_writes(session, target)
     else:
         adapter = steps.format_for(target, "write_stream")
     strategy = resolve_strategy(streaming_intervention_strategy)
     steps.check_routing(writer, strategy, rejection_sink)  # before the sink's format is checked
     rejection = steps.rejection_target(rejection_sink, contract, micro_batches=True)
-    dq = steps.service("data_quality", data_quality_service)
-    governance = steps.service("governance", governance_service)
+    if rejection:
+        rejection[0].check_batch_writes(session, rejection[1])
+    dq = steps.service_ref("data_quality", data_quality_service)
+    governance = steps.service_ref("governance", governance_service)
 
     report = check_schema(steps.data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=steps.extra_columns_policy(contract, "write"))
     version = resolve_version(target.dataset_version, batch_id=None)
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
-    steps.observe_schema(governance, contract, target, version, "write_stream", result, pipeline_context)
+    spec = PlanSpec(steps.expectations_of(dq.get(), contract), contract, df.schema, auto_cast=auto_cast,
+                    skip_distinct=not writer.exact_distinct)
+    side = BatchSide(
+        spec=spec, contract=contract, dataset_id=target.dataset_id, version_template=target.dataset_version,
+        schema=result.schema, enforce=enforce, strategy=strategy, quality=dq, governance=governance,
+        can_reroute=rejection is not None, routed=steps.routed_metrics(spec.plan) if rejection else frozenset(),
+    )
+    steps.check_portable(session, side, adapter, target, rejection)
+    steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context)
     steps.enforce_schema(result, enforce, contract, target)
     steps.register_port(data_product_service, "output", data_product_output, contract, result)
 
-    columns = steps.aligned_map(df, contract, auto_cast)
-    plan = compile_plan(steps.expectations_of(dq, contract), columns=columns,
-                        row_checks=steps.row_checks(df, contract, auto_cast),
-                        types=steps.column_types(contract), skip_distinct=not writer.exact_distinct)
     status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
-    monitor = BatchMonitor(
-        contract=contract, target=target, result=result, status=status,
-        data_quality_service=dq, governance_service=governance, strategy=strategy,
-        enforce=enforce, schema=result.schema, on_batch=on_streaming_batch,
-        can_reroute=rejection is not None,
-        routed=steps.routed_metrics(plan) if rejection else frozenset(),
-    )
-    queries = writer.start(ObservationRequest(
-        source=df, sink_columns=list(columns.values()) if auto_cast else None, plan=plan,
-        monitor=monitor, adapter=adapter, target=target, mode=mode, trigger=trigger,
+    caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch)
+    queries = caller.follow(session, writer.start(ObservationRequest(
+        source=df, side=side, caller=caller, adapter=adapter, target=target, mode=mode, trigger=trigger,
         rejection=rejection,
-    ))
+    )))
     if rejection:
         result.details["rejection_sink"] = rejection[1].describe()
     result.details.update({
-        "streaming_queries": queries, "streaming_monitor": monitor,
+        "streaming_queries": queries, "streaming_monitor": caller,
         "observation_writer": observation_writer,
-        "expectations": [e.key for e in plan.expectations],
-        "uniqueness": "not checked" if plan.unmeasured else "exact",
-        "unmeasured": list(plan.unmeasured),
+        "expectations": [e.key for e in spec.plan.expectations],
+        "uniqueness": "not checked" if spec.plan.unmeasured else "exact",
+        "unmeasured": list(spec.plan.unmeasured),
     })
     return (result, status) if return_status else result
 
@@ -164,12 +167,12 @@ def write_stream_with_contract(
 def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult,
                  columns: Mapping[str, Any], auto_cast: bool) -> tuple[ValidationResult, Any]:
     plan = compile_plan(steps.expectations_of(dq, contract), columns=columns,
-                        row_checks=steps.row_checks(df, contract, auto_cast),
+                        row_checks=steps.row_checks(df.schema, contract, auto_cast),
                         types=steps.column_types(contract))
     metrics = plan.measure(df)
     verdict = dq.evaluate(contract=contract,
                           payload=ObservationPayload(metrics=metrics, schema=result.schema))
-    BatchMonitor._apply(result, verdict, result.errors, result.warnings)
+    apply_verdict(result, verdict_summary(verdict), result.errors, result.warnings)
     result.details["rules"] = verdict.details.get("rules", [])
     return verdict, plan
 
@@ -206,7 +209,7 @@ def read_with_contract(
     version = target.dataset_version
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = steps.service("governance", governance_service)
-    columns = steps.aligned_map(df, contract, auto_cast)
+    columns = steps.aligned_map(df.schema, contract, auto_cast)
     if report.ok:
         _judge_batch(df, contract, steps.service("data_quality", data_quality_service), result, columns,
                      auto_cast)
@@ -253,7 +256,7 @@ def write_with_contract(
     governance = steps.service("governance", governance_service)
     steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context)
     steps.enforce_schema(result, enforce, contract, target)
-    columns = steps.aligned_map(df, contract, auto_cast)
+    columns = steps.aligned_map(df.schema, contract, auto_cast)
     source = df.persist() if rejection else df
     try:
         verdict, plan = _judge_batch(source, contract, steps.service("data_quality", data_quality_service),

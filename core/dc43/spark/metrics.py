@@ -15,7 +15,6 @@ import numbers
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import reduce
 from typing import Any
 
 import attrs
@@ -61,6 +60,15 @@ MAX_MASKED_FLAGS = 63
 DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows")
 KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
+
+
+def balanced(combine: Callable[[Column, Column], Column], columns: list[Column]) -> Column:
+    """``columns`` combined pairwise as a balanced tree, not a chain: a plan of 63 rules then
+    nests 6 levels deep, not 63 (Spark Connect's protobuf messages refuse deep nesting)."""
+    while len(columns) > 1:
+        paired = [combine(a, b) for a, b in zip(columns[::2], columns[1::2])]
+        columns = paired + columns[len(paired) * 2:]
+    return columns[0]
 
 
 def _quoted(path: str) -> Column:
@@ -143,7 +151,7 @@ def _measure(e: Expectation, raw: Column, col: Column, params: Mapping[str, Any]
         return _surplus(F.count(raw), _distinct(raw, approximate), approximate)
     if e.rule == "primary_key":
         keys = [column_for(path, columns) for path in params["columns"]]
-        complete = reduce(lambda a, b: a & b, [k.isNotNull() for k in keys])
+        complete = balanced(lambda a, b: a & b, [k.isNotNull() for k in keys])
         return _surplus(F.count(F.lit(1)), _distinct(F.when(complete, F.struct(*keys)), approximate), approximate)
     if e.rule == "duplicate_rows":
         row = F.struct(*[column_for(path, columns) for path in params["columns"]])
@@ -293,7 +301,7 @@ class CompiledPlan:
     def flag_mask(self) -> Column:
         """``bigint``: bit ``i`` set when the row breaks ``row_flags[i]``; 0 on a clean row."""
         bits = [F.when(bad, F.lit(1 << i)).otherwise(F.lit(0)) for i, (_, _, bad) in enumerate(self.row_flags)]
-        return reduce(lambda a, b: a.bitwiseOR(b), bits, F.lit(0).cast("bigint"))
+        return balanced(lambda a, b: a.bitwiseOR(b), [F.lit(0).cast("bigint"), *bits])
 
     def error_bits(self) -> int:
         return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
@@ -382,7 +390,9 @@ class CompiledPlan:
         if self.columns:
             extra = [F.col("`" + name.replace("`", "``") + "`") for name in df.columns if name not in self.columns]
             frame = df.select(*[c.alias(name) for name, c in self.columns.items()], *extra)
-        frame.createOrReplaceTempView(view)
+        # A view of exactly the batch's plan would take the caller's cache with it when dropped
+        # (Spark Connect uncaches a dropped view's plan); a no-op filter keeps the plans apart.
+        frame.where(F.lit(True)).createOrReplaceTempView(view)
         try:
             return {e.metric: _sql_value(df.sparkSession, e, view) for e in self.sql_rules}
         finally:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import reduce
-
 import attrs
 from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.sql import Column, DataFrame
@@ -25,6 +23,7 @@ from pyspark.sql.types import (
 )
 
 from dc43.errors import SchemaMappingError
+from dc43.spark.metrics import balanced
 from dc43.spark.types import contract_struct
 
 EXTRA_COLUMN_MODES = ("warn", "error", "ignore")
@@ -288,7 +287,7 @@ def _loss(column: Column, actual: DataType, expected: DataType) -> Column:
             for f in expected.fields
             if f.name in present
         ]
-        return reduce(lambda a, b: a | b, checks, F.lit(False))
+        return balanced(lambda a, b: a | b, [F.lit(False), *checks])
     if isinstance(actual, ArrayType) and isinstance(expected, ArrayType):
         lost = F.exists(column, lambda x: _loss(x, actual.elementType, expected.elementType))
         return F.coalesce(lost, F.lit(False))

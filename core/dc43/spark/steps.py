@@ -34,6 +34,17 @@ def service(kind: str, given: Any) -> Any:
     return get_plugin_manager().service(kind, Settings.load())
 
 
+def service_ref(kind: str, given: Any) -> Any:
+    """A :class:`~dc43.spark.batch_side.ServiceRef` for the batch side: ``given``, or the plugins'
+    service for the caller's settings (paths made absolute: the batch side may run elsewhere)."""
+    from dc43.spark.batch_side import ServiceRef
+
+    settings = Settings.load().absolute()
+    if given is not None:
+        return ServiceRef(kind, given, settings=settings, from_plugins=False)
+    return ServiceRef(kind, get_plugin_manager().service(kind, settings), settings=settings, from_plugins=True)
+
+
 def resolve_contract(contracts: Any, contract_id: str | None, selector: str | None,
                       allow_inactive: bool) -> Any:
     if not contract_id:
@@ -127,19 +138,19 @@ def enforce_schema(result: ValidationResult, enforce: bool, contract: Any, targe
         )
 
 
-def aligned_map(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
-    """Contract column name -> aligned expression (empty when not auto-casting)."""
+def aligned_map(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Contract column name -> aligned expression of data with ``schema`` (empty when not auto-casting)."""
     if not auto_cast:
         return {}
     names = [prop.name for prop in contract_properties(contract)]
-    return dict(zip(names, aligned_columns(df.schema, contract)))
+    return dict(zip(names, aligned_columns(schema, contract)))
 
 
-def row_checks(df: DataFrame, contract: Any, auto_cast: bool) -> dict[str, Any]:
+def row_checks(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
     """Per-row checks besides the contract's rules: values lost by a cast, undecodable rows."""
     checks = {f"cast:{name}": lost for name, lost in
-              (cast_loss_checks(df.schema, contract) if auto_cast else {}).items()}
-    if DECODE_ERROR_COLUMN in df.columns:
+              (cast_loss_checks(schema, contract) if auto_cast else {}).items()}
+    if DECODE_ERROR_COLUMN in schema.fieldNames():
         checks["decode"] = F.col(DECODE_ERROR_COLUMN).isNotNull()
     return checks
 
@@ -203,6 +214,30 @@ def rejection_target(spec: Any, contract: Any, *,
                   "one from foreachBatch)")
         return adapter, target
     return format_for(target, "write"), target
+
+
+def check_portable(session: Any, side: Any, adapter: Any, target: DatasetTarget, rejection: Any) -> None:
+    """On Spark Connect, check before any query starts that what judges each micro-batch can
+    be pickled: it runs in a Python process the server starts."""
+    from dc43.spark.topology import is_connect
+
+    if not is_connect(session):
+        return
+    from pyspark import cloudpickle
+
+    parts = [("streaming_intervention_strategy", side.strategy),
+             ("data_quality_service", side.quality), ("governance_service", side.governance),
+             (f"the '{target.format}' format", adapter)]
+    if rejection is not None:
+        parts.append((f"the rejection sink's '{rejection[1].format}' format", rejection[0]))
+    for label, part in parts:
+        try:
+            cloudpickle.dumps(part)
+        except Exception as exc:
+            raise Dc43Error(
+                f"{label} cannot be sent to the Spark Connect server, where micro-batches are judged "
+                f"(foreachBatch runs in a Python process the server starts): {exc}. Pass an object that "
+                "pickles, or leave it out to use the one the plugins provide.") from exc
 
 
 def routed_metrics(plan: Any) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""Per-batch judging without Spark: timeline, idle batches, governance keys, strategies."""
+"""Per-batch judging without Spark: the batch side's verdicts, governance keys and strategies,
+and the caller side's timeline, through the in-process link."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 import pytest
 from dc43.errors import ContractViolationError, StreamingInterventionError
-from dc43.formats import DatasetTarget
 from dc43.governance import LocalGovernanceService
 from dc43.quality import LocalDataQualityService
 from dc43.results import ValidationResult
-from dc43.spark.monitor import BatchMonitor
+from dc43.settings import Settings
+from dc43.spark.batch_side import BatchSide, ServiceRef
+from dc43.spark.caller_side import CallerSide
+from dc43.spark.links import InProcessLink
 from dc43.strategies import NoOpStreamingInterventionStrategy, StreamingInterventionStrategy
 from open_data_contract_standard.model import OpenDataContractStandard
 
@@ -27,17 +30,31 @@ NULL_IDS = {"row_count": 4, "violations.not_null:id": 2, "violations.lt:score": 
 HIGH_SCORES = {"row_count": 4, "violations.not_null:id": 0, "violations.lt:score": 3}
 
 
-def monitor(**kwargs: Any) -> BatchMonitor:
-    defaults = dict(
-        contract=CONTRACT,
-        target=DatasetTarget(format="memory", dataset_id="events", dataset_version="{batch_id}"),
-        result=ValidationResult(), status=ValidationResult(status="unknown"),
-        data_quality_service=LocalDataQualityService(),
-        governance_service=LocalGovernanceService(),
-        strategy=NoOpStreamingInterventionStrategy(), enforce=False,
-    )
-    defaults.update(kwargs)
-    return BatchMonitor(**defaults)
+class Judged:
+    """A batch side linked in process to the caller side whose result it updates."""
+
+    def __init__(self, *, strategy: Any = None, enforce: bool = False, on_batch: Any = None,
+                 max_batches: int = 100, governance_service: Any = ...) -> None:
+        strategy = strategy or NoOpStreamingInterventionStrategy()
+        governance = LocalGovernanceService() if governance_service is ... else governance_service
+        self.result = ValidationResult()
+        self.caller = CallerSide(result=self.result, status=ValidationResult(status="unknown"),
+                                 strategy=strategy, on_batch=on_batch, max_batches=max_batches)
+        settings = Settings()
+        self.side = BatchSide(
+            spec=None, contract=CONTRACT, dataset_id="events", version_template="{batch_id}", schema=None,
+            enforce=enforce, strategy=strategy,
+            quality=ServiceRef("data_quality", LocalDataQualityService(), settings=settings, from_plugins=False),
+            governance=None if governance is None else ServiceRef("governance", governance, settings=settings,
+                                                                  from_plugins=False),
+        ).linked(InProcessLink(self.caller))
+
+    def process(self, batch_id: int, metrics: dict[str, int]) -> dict[str, Any]:
+        return self.side.judge_in(None, batch_id, metrics)
+
+
+def monitor(**kwargs: Any) -> Judged:
+    return Judged(**kwargs)
 
 
 def test_verdicts_follow_rule_severity() -> None:

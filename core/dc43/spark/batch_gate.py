@@ -1,0 +1,202 @@
+"""The ``inline`` writer's batch side: judge each micro-batch before any of it is published.
+
+:class:`GateBatch` is the ``foreachBatch`` function.  When the sink's format can stage
+(file formats under a path) and the plan has no SQL rules, a batch is measured and staged
+in one read: the row-level metrics ride the staged write (``DataFrame.observe``) while the
+set-level rules run beside it; the verdict then publishes the staged rows or drops them.
+With a rejection sink every row carries a bit mask of the rules it breaks and is staged
+under its route, so one write holds both sinks' rows.  Other sinks are measured first and
+written after the verdict.  Like :class:`~dc43.spark.batch_side.BatchSide`, it is built from
+picklable parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget
+from dc43.spark.batch_side import ONE_JOB, BatchSide
+from dc43.spark.topology import parallel_thread, tune_batch_session
+
+#: one open file per route and task, instead of sorting the batch by route
+ROUTED_WRITES = {"spark.sql.maxConcurrentOutputFileWriters": "16"}
+
+
+class GateBatch:
+    """``foreachBatch`` body of the ``inline`` writer."""
+
+    def __init__(self, side: BatchSide, adapter: DatasetFormat, target: DatasetTarget,
+                 rejection: tuple[DatasetFormat, DatasetTarget] | None) -> None:
+        self.side = side
+        self.adapter = adapter
+        self.target = target
+        self.rejection = rejection
+
+    def __repr__(self) -> str:  # targets hold options, which may hold secrets
+        rejected = self.rejection[1].describe() if self.rejection else None
+        return f"GateBatch({self.target.describe()}, rejection={rejected})"
+
+    def __call__(self, batch_df: Any, batch_id: int) -> None:
+        with self.side.reporting(batch_df, batch_id):
+            tune_batch_session(batch_df, ONE_JOB)
+            if self._stage_in_one_pass(batch_df, batch_id):
+                return
+            if self.rejection is None:
+                self._judge_then_write(batch_df, batch_id)
+            else:
+                self._judge_then_route(batch_df, batch_id)
+
+    # -- measured first, written after the verdict -------------------------
+    def _judge_then_write(self, batch_df: Any, batch_id: int) -> None:
+        side = self.side
+        cache = bool(side.plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
+        batch = batch_df.persist() if cache else batch_df
+        try:
+            entry = side.judge(batch_df, batch_id, side.plan.measure(batch))  # raises: nothing written
+            if entry["status"] != "idle":
+                self.adapter.write_micro_batch(side.spec.sink_frame(batch), self.target, batch_id=batch_id)
+        finally:
+            if cache:
+                batch.unpersist()
+
+    def _judge_then_route(self, batch_df: Any, batch_id: int) -> None:
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import FLAGS_COLUMN
+
+        side, plan = self.side, self.side.plan
+        # Every predicate is evaluated once: the flags are cached with the aligned columns.
+        flagged = plan.flag_frame(batch_df, side.spec.projection(batch_df)).persist()
+        try:
+            entry = side.judge(batch_df, batch_id, plan.measure_flagged(flagged))  # raises: nothing written
+            if entry["status"] == "idle":
+                return
+            reject_adapter, reject_target = self.rejection
+            broken = plan.error_rules(F.col(FLAGS_COLUMN))
+            if entry.get("action") == "reroute":
+                rerouted = flagged.withColumn(REJECTED_RULES_COLUMN, F.array_union(broken, F.array(F.lit("rerouted"))))
+                reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target, batch_id=batch_id)
+                return
+            if not _breaks_routed_rule(entry, side.routed):
+                self.adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), self.target, batch_id=batch_id)
+                return
+            split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
+            is_rejected = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
+            reject_adapter.write_micro_batch(split.filter(is_rejected), reject_target, batch_id=batch_id)
+            self.adapter.write_micro_batch(split.filter(~is_rejected).drop(REJECTED_RULES_COLUMN),
+                                           self.target, batch_id=batch_id)
+        finally:
+            flagged.unpersist()
+
+    # -- measured and staged in one read -----------------------------------
+    def _can_stage(self) -> bool:
+        plan = self.side.plan
+        return (not plan.sql_rules and not self.target.table
+                and (self.rejection is None or plan.maskable)
+                and type(self.adapter).stage_micro_batch is not DatasetFormat.stage_micro_batch)
+
+    def _stage_in_one_pass(self, batch_df: Any, batch_id: int) -> bool:
+        """Stage the batch and measure it in the same read, then publish or drop it on the verdict.
+
+        False (nothing done) when the sink cannot stage.
+        """
+        if not self._can_stage():
+            return False
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import MASK_COLUMN, ROUTE_COLUMN
+
+        spec, plan, observation = self.side.spec, self.side.plan, Observation()
+        if self.rejection is None:
+            keys, aggregations = plan.row_level
+            frame, route = spec.sink_frame(batch_df.observe(observation, *_named(aggregations))), None
+        else:
+            mask = F.col(MASK_COLUMN)
+            keys, aggregations = plan.mask_aggregations(mask)
+            frame = (batch_df.select(*spec.projection(batch_df), plan.flag_mask().alias(MASK_COLUMN))
+                     .observe(observation, *_named(aggregations))
+                     .withColumn(ROUTE_COLUMN, mask.bitwiseAND(F.lit(plan.error_bits()))).drop(MASK_COLUMN))
+            route = ROUTE_COLUMN
+            tune_batch_session(batch_df, ROUTED_WRITES)
+
+        def stage() -> Any:
+            return self.adapter.stage_micro_batch(frame, self.target, batch_id=batch_id, route_column=route)
+
+        if plan.set_level:
+            staged, set_level = _in_parallel(stage, lambda: plan.measure_set_level(batch_df), batch_df)
+        else:
+            staged, set_level = stage(), {}
+        if staged is None:  # the format declined: measure, then write the batch after the verdict
+            return False
+        self._publish(batch_df, batch_id, {**_observed(observation, keys), **set_level}, staged)
+        return True
+
+    def _publish(self, batch_df: Any, batch_id: int, metrics: Mapping[str, int], staged: Any) -> None:
+        """Judge the batch, then publish its staged rows (rejected ones to the rejection sink) or drop them."""
+        try:
+            entry = self.side.judge(batch_df, batch_id, metrics)  # raises: the staged files go
+            if entry["status"] == "idle":
+                staged.abort()
+                return
+            if self.rejection is not None:
+                self._publish_rejected(batch_id, entry, staged)
+                if entry.get("action") == "reroute":
+                    staged.abort()
+                    return
+        except BaseException:
+            staged.abort()
+            raise
+        staged.commit()
+
+    def _publish_rejected(self, batch_id: int, entry: Mapping[str, Any], staged: Any) -> None:
+        """Send the staged rows breaking error rules (every row, on ``reroute``) to the rejection sink."""
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import ROUTE_COLUMN
+
+        plan, (adapter, target) = self.side.plan, self.rejection
+        rules = plan.rules_of(F.col(ROUTE_COLUMN))
+        if entry.get("action") == "reroute":
+            rows, rules = staged.read(rejected_only=False), F.array_union(rules, F.array(F.lit("rerouted")))
+        elif _breaks_routed_rule(entry, self.side.routed):
+            rows = staged.read(rejected_only=True)
+        else:
+            return  # no row breaks a routed rule
+        adapter.write_micro_batch(rows.withColumn(REJECTED_RULES_COLUMN, rules).drop(ROUTE_COLUMN), target,
+                                  batch_id=batch_id)
+
+
+def _breaks_routed_rule(entry: Mapping[str, Any], routed: frozenset[str]) -> bool:
+    return any(entry.get("metrics", {}).get(metric) for metric in routed)
+
+
+def _in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
+    """Run ``work()`` on a second thread (same job group or tags) while ``measure()`` runs here."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised on the batch's thread below
+            outcome["error"] = exc
+
+    thread = parallel_thread(run, batch_df.sparkSession, "dc43-stage")
+    thread.start()
+    try:
+        metrics = measure()
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], metrics
+
+
+def _observed(observation: Any, keys: Sequence[str]) -> dict[str, int]:
+    values = observation.get
+    return {key: int(values[f"_o{n}"] or 0) for n, key in enumerate(keys)}
+
+
+def _named(aggregations: Sequence[Any]) -> list[Any]:
+    return [a.alias(f"_o{n}") for n, a in enumerate(aggregations)]

@@ -1,0 +1,286 @@
+"""What runs beside every micro-batch: measure it, judge it, decide, record, report back.
+
+On classic Spark and a standalone cluster this runs on a driver thread of the caller's
+process.  On Spark Connect a ``foreachBatch`` function is pickled when its query starts
+and runs in a Python process the server starts, which cannot reach the caller's
+objects.  So a :class:`BatchSide` is built from picklable parts only: the plan's spec
+(compiled again in the process it lands in), the contract, the dataset's id and version
+template, the caller's strategy (a copy there, which keeps its state from batch to
+batch) and references to the services (the caller's own objects, or, for those the
+plugins provided, the caller's settings to rebuild them there).  What it judged goes
+back to the caller through a link (:mod:`dc43.spark.links`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
+from dc43.governance.service import BatchVerdict
+from dc43.locators import resolve_version, utc_timestamp
+from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
+from dc43.results import ObservationPayload, ValidationResult
+from dc43.settings import Settings
+from dc43.spark.links import failure_of, pack_state, verdict_summary
+from dc43.strategies import InterventionDecision, StreamingInterventionContext
+
+log = logging.getLogger(__name__)
+
+
+def all_routed(verdict: ValidationResult, routed: frozenset[str]) -> bool:
+    """Whether every failing error rule of ``verdict`` is one whose rows a rejection sink takes."""
+    if not routed:
+        return False
+    rules = verdict.details.get("rules") or []
+    failing = {r["metric"] for r in rules if r.get("passed") is False and r["severity"] == "error"}
+    lenient = {r["metric"] for r in rules if r["severity"] != "error"}  # warnings never block
+    failing |= {k for k, v in verdict.metrics.items() if k.startswith("violations.") and v and k not in lenient}
+    return failing <= routed
+
+
+class PlanSpec:
+    """What a write's plan is compiled from; picklable, compiled once in each process using it."""
+
+    def __init__(self, expectations: Any, contract: Any, schema: Any, *, auto_cast: bool,
+                 skip_distinct: bool = False) -> None:
+        self.expectations = tuple(Expectation.coerce(e) for e in expectations)
+        self.contract = contract
+        self.schema = schema  # the source's StructType, before alignment
+        self.auto_cast = auto_cast
+        self.skip_distinct = skip_distinct
+        self._compiled: tuple[Any, dict[str, Any]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_compiled": None}  # Columns belong to the process that built them
+
+    def _compile(self) -> tuple[Any, dict[str, Any]]:
+        if self._compiled is None:
+            from dc43.spark import steps
+            from dc43.spark.metrics import compile_plan
+
+            columns = steps.aligned_map(self.schema, self.contract, self.auto_cast)
+            plan = compile_plan(self.expectations, columns=columns,
+                                row_checks=steps.row_checks(self.schema, self.contract, self.auto_cast),
+                                types=steps.column_types(self.contract), skip_distinct=self.skip_distinct)
+            self._compiled = (plan, columns)
+        return self._compiled
+
+    @property
+    def plan(self) -> Any:
+        """The :class:`~dc43.spark.metrics.CompiledPlan`."""
+        return self._compile()[0]
+
+    @property
+    def sink_columns(self) -> list[Any] | None:
+        """The projection to the contract's columns, or None to write the source as it is."""
+        return list(self._compile()[1].values()) if self.auto_cast else None
+
+    def sink_frame(self, df: Any) -> Any:
+        columns = self.sink_columns
+        return df.select(*columns) if columns is not None else df
+
+    def projection(self, df: Any) -> list[Any]:
+        """The aligned columns, or every column of ``df`` when not aligning."""
+        from pyspark.sql import functions as F
+
+        return self.sink_columns or [F.col(f"`{c}`") for c in df.columns]
+
+
+def _class_path(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+class ServiceRef:
+    """A service the batch side calls: the caller's object, or one the plugins build from settings.
+
+    An object the caller passed travels with the batch side (pickled on Spark Connect);
+    one the plugins provided is rebuilt wherever the batch side runs, from the caller's
+    settings, and must be of the same class as the caller's.
+    """
+
+    def __init__(self, kind: str, service: Any, *, settings: Settings, from_plugins: bool) -> None:
+        self.kind = kind
+        self.settings = settings
+        self.from_plugins = from_plugins
+        self.expected = _class_path(service)
+        self._service = service
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.from_plugins:
+            state["_service"] = None
+        return state
+
+    def get(self) -> Any:
+        if self._service is None:
+            from dc43.plugins import get_plugin_manager
+
+            found = get_plugin_manager().service(self.kind, self.settings)
+            if _class_path(found) != self.expected:
+                raise Dc43Error(
+                    f"the {self.kind.replace('_', '-')} service where micro-batches are judged is "
+                    f"{_class_path(found)}, but the caller's is {self.expected}: install the same dc43 "
+                    "plugins in the Python the Spark Connect server runs foreachBatch with (PYSPARK_PYTHON)")
+            self._service = found
+        return self._service
+
+
+class BatchSide:
+    """Judges one write's micro-batches where they run; call it to measure and judge one.
+
+    ``link`` is set by :meth:`dc43.spark.observation.ObservationRequest.batch_side` for the
+    topology the write runs on.
+    """
+
+    def __init__(self, *, spec: PlanSpec, contract: Any, dataset_id: str, version_template: str,
+                 schema: Mapping[str, Any] | None, enforce: bool, strategy: Any, quality: ServiceRef,
+                 governance: ServiceRef | None, can_reroute: bool = False,
+                 routed: frozenset[str] = frozenset(), link: Any = None) -> None:
+        self.spec = spec
+        self.contract = contract
+        self.dataset_id = dataset_id
+        self.version_template = version_template
+        self.schema = schema
+        self.enforce = enforce
+        self.strategy = strategy
+        self.quality = quality
+        self.governance = governance
+        self.can_reroute = can_reroute
+        #: metrics whose failing rows are routed to a rejection sink: they never block alone
+        self.routed = routed
+        self.link = link
+        self._reported: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"BatchSide({self.dataset_id!r}, contract={self.contract.id}@{self.contract.version})"
+
+    def linked(self, link: Any) -> BatchSide:
+        """A copy of this batch side that reports through ``link``."""
+        copy = object.__new__(BatchSide)
+        copy.__dict__.update(self.__dict__, link=link, _reported=None)
+        return copy
+
+    @property
+    def plan(self) -> Any:
+        return self.spec.plan
+
+    def __call__(self, batch_df: Any, batch_id: int) -> None:
+        """``foreachBatch`` body: measure ``batch_df`` in one aggregation and judge it."""
+        from dc43.spark.topology import tune_batch_session
+
+        with self.reporting(batch_df, batch_id):
+            tune_batch_session(batch_df, ONE_JOB)
+            self.judge(batch_df, batch_id, self.plan.measure(batch_df))
+
+    def reporting(self, batch_df: Any, batch_id: int) -> _Reporting:
+        """A context that tells the caller, and stops the sinks, when the batch fails."""
+        return _Reporting(self, batch_df.sparkSession, batch_id)
+
+    def judge(self, batch_df: Any, batch_id: int, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """Judge one micro-batch from its metrics; raises when the pipeline must stop."""
+        return self.judge_in(batch_df.sparkSession, batch_id, metrics)
+
+    def judge_in(self, session: Any, batch_id: int, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`judge` with the session the link talks through (``None`` in the caller's process)."""
+        timestamp = utc_timestamp()
+        version = resolve_version(self.version_template, batch_id=batch_id, timestamp=timestamp)
+        entry: dict[str, Any] = {
+            "batch_id": batch_id, "timestamp": timestamp, "dataset_version": version,
+            "row_count": int(metrics.get(ROW_COUNT, 0)), "violations": total_violations(metrics),
+        }
+        if entry["row_count"] == 0:
+            entry["status"] = "idle"
+            self.link.publish(session, {"entry": entry})
+            return entry
+        verdict = self.quality.get().evaluate(
+            contract=self.contract, payload=ObservationPayload(metrics=dict(metrics), schema=self.schema),
+        )
+        entry.update(status=verdict.status, metrics=dict(metrics))
+        if verdict.errors:
+            entry["errors"] = list(verdict.errors)
+        if verdict.warnings:
+            entry["warnings"] = list(verdict.warnings)
+        decision = self._decide(batch_id, verdict, version)
+        if decision is not None:
+            entry.update(intervention=decision.reason, action=decision.action)
+            if decision.action == "warn":
+                log.warning("%s", decision.reason)
+                verdict.warnings.append(decision.reason)
+                entry["warnings"] = list(verdict.warnings)
+        self._record(entry, verdict, version)
+        message: dict[str, Any] = {"entry": entry, "verdict": verdict_summary(verdict)}
+        if self.link.carries_state():
+            message["strategy"] = pack_state(self.strategy)
+        self.link.publish(session, message)
+        if decision is not None and decision.action == "block":
+            self._halt(session, StreamingInterventionError(decision.reason, batch_id=batch_id), batch_id)
+        if entry.get("action") == "reroute":
+            return entry  # the rejection sink takes the batch: enforcement is satisfied
+        if self.enforce and verdict.status == "block" and not all_routed(verdict, self.routed):
+            self._halt(session, ContractViolationError(
+                f"micro-batch {batch_id} of '{self.dataset_id}' violates contract "
+                f"{self.contract.id}@{self.contract.version}: {'; '.join(verdict.errors)}. "
+                "Fix the data, or pass enforce=False to record violations without stopping.",
+                verdict,
+            ), batch_id)
+        return entry
+
+    def report(self, session: Any, exc: BaseException, batch_id: int | None) -> None:
+        """Tell the caller why the write stops (once per failure), then stop its sinks."""
+        if self._reported is exc:
+            return
+        self._reported = exc
+        self.link.fail(session, failure_of(exc, batch_id), exc)
+        self.link.stop_sinks(session)
+
+    def _halt(self, session: Any, exc: Exception, batch_id: int) -> None:
+        """Stop the pipeline: report why (before the sinks stop, so watchers see it), then raise."""
+        self.report(session, exc, batch_id)
+        raise exc
+
+    def _decide(self, batch_id: int, verdict: ValidationResult, version: str) -> InterventionDecision | None:
+        context = StreamingInterventionContext(
+            batch_id=batch_id, validation=verdict, dataset_id=self.dataset_id, dataset_version=version,
+        )
+        name = type(self.strategy).__name__
+        try:
+            decision = InterventionDecision.of(self.strategy.decide(context))
+        except Exception as exc:  # a broken strategy blocks rather than passing silently
+            log.exception("intervention strategy %r failed", self.strategy)
+            return InterventionDecision("block", f"intervention strategy {name} raised {type(exc).__name__}: {exc}")
+        if decision is not None and decision.action == "reroute" and not self.can_reroute:
+            return InterventionDecision("block", f"{decision.reason}; but this observation writer cannot "
+                                        "reroute: use observation_writer='inline' with a rejection_sink")
+        return decision
+
+    def _record(self, entry: dict[str, Any], verdict: ValidationResult, version: str) -> None:
+        if self.governance is None:
+            return
+        self.governance.get().record_verdict(BatchVerdict(
+            dataset_id=self.dataset_id, dataset_version=version, batch_id=entry["batch_id"],
+            contract_id=self.contract.id, contract_version=self.contract.version, status=verdict.status,
+            row_count=entry["row_count"], metrics=dict(verdict.metrics),
+            reason=entry.get("intervention") or verdict.reason, recorded_at=entry["timestamp"],
+        ))
+
+
+#: Adaptive execution runs each shuffle stage of the metric aggregation as a separate Spark
+#: job (two for a global aggregation); on a micro-batch that only adds scheduling latency.
+ONE_JOB = {"spark.sql.adaptive.enabled": "false"}
+
+
+class _Reporting:
+    """``with side.reporting(batch_df, batch_id):`` reports any failure before it propagates."""
+
+    def __init__(self, side: BatchSide, session: Any, batch_id: int) -> None:
+        self.side, self.session, self.batch_id = side, session, batch_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, Exception):
+            self.side.report(self.session, exc, self.batch_id)
+        return False

@@ -1,0 +1,179 @@
+"""What stays with the caller of a streaming write: the live result and its callbacks.
+
+The batch side (:mod:`dc43.spark.batch_side`) judges each micro-batch wherever Spark runs
+it and sends the outcome back through a link (:mod:`dc43.spark.links`).  Here,
+:class:`CallerSide` applies each outcome to the caller's ``ValidationResult`` (and the
+``status`` of ``return_status=True``), keeps the timeline, calls ``on_streaming_batch``,
+and remembers why the batch side stopped the write.  The queries a write returns wrap the
+Spark queries (:mod:`dc43.spark.caller_queries`): waiting on one brings the result up to
+date first and raises dc43's error when a micro-batch stopped the write.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from dc43.errors import Dc43Error
+from dc43.results import ValidationResult
+from dc43.spark.links import SessionLinkReader, unpack_state
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from dc43.spark.caller_queries import EnforcedQuery, QueryEvents
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCHES = 100
+
+
+def apply_verdict(target: ValidationResult, verdict: Mapping[str, Any],
+                  errors: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:
+    """Make ``target`` show ``verdict`` (a :func:`~dc43.spark.links.verdict_summary`) after
+    any schema findings."""
+    target.metrics = dict(verdict["metrics"])
+    target.errors = [*errors, *verdict["errors"]]
+    target.warnings = [*warnings, *verdict["warnings"]]
+    target.status = "block" if target.errors else verdict["status"]
+    if target.status == "ok" and target.warnings:
+        target.status = "warn"
+    target.ok = target.status != "block"
+    target.reason = verdict["reason"]
+
+
+class CallerSide:
+    """The caller's view of one streaming write; every update happens under one lock."""
+
+    def __init__(self, *, result: ValidationResult, status: ValidationResult, strategy: Any,
+                 on_batch: Callable[[dict[str, Any]], None] | None = None,
+                 max_batches: int = DEFAULT_MAX_BATCHES) -> None:
+        self.result = result
+        self.status = status
+        self.strategy = strategy
+        self.on_batch = on_batch
+        #: queries the batch side may stop (sinks started beside the observation)
+        self.sinks: list[Any] = []
+        self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._batches: collections.deque = collections.deque(maxlen=max_batches)
+        self._totals: dict[str, int] = {}
+        self._schema_errors = list(result.errors)
+        self._schema_warnings = list(result.warnings)
+        self._last_batch = -1
+        self._failure: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+        self._reader: SessionLinkReader | None = None
+        #: the listeners this write added to the session (each removes itself when its queries end)
+        self.listeners: list[QueryEvents] = []
+
+    def __repr__(self) -> str:
+        return f"CallerSide({self.result.details.get('dataset_id')!r}, judged up to batch {self._last_batch})"
+
+    # -- what the batch side sends -----------------------------------------
+    def receive(self, message: Mapping[str, Any]) -> None:
+        """Apply one message from the batch side."""
+        if "failure" in message:
+            self.failed(message["failure"])
+            return
+        entry, verdict = dict(message["entry"]), message.get("verdict")
+        with self._lock:
+            self._batches.append(entry)
+            details = self.result.details
+            details["streaming_batches"] = list(self._batches)
+            details["dataset_version"] = entry["dataset_version"]
+            if verdict is not None:
+                for key, value in verdict["metrics"].items():
+                    self._totals[key] = self._totals.get(key, 0) + int(value or 0)
+                details["streaming_metrics"] = dict(verdict["metrics"])
+                details["streaming_totals"] = dict(self._totals)
+                apply_verdict(self.status, verdict)
+                apply_verdict(self.result, verdict, self._schema_errors, self._schema_warnings)
+                if verdict["status"] == "block":
+                    details["streaming_failed_batches"] = details.get("streaming_failed_batches", 0) + 1
+            if entry.get("action") == "block":
+                details["streaming_intervention_reason"] = entry["intervention"]
+                details["streaming_intervention_batch"] = entry["batch_id"]
+            elif entry.get("action") == "reroute" and "streaming_rerouted_at_batch" not in details:
+                details["streaming_rerouted_at_batch"] = entry["batch_id"]
+                details["streaming_reroute_reason"] = entry["intervention"]
+            self.status.details.update(
+                {k: details[k] for k in ("dataset_id", "dataset_version") if k in details})
+            unpack_state(self.strategy, message.get("strategy"))
+        self._notify(entry)
+        with self._progress:
+            self._last_batch = max(self._last_batch, entry["batch_id"])
+            self._progress.notify_all()
+
+    def failed(self, failure: Mapping[str, Any], exc: BaseException | None = None) -> None:
+        """Record why the batch side stopped the write (``details["streaming_error"]``)."""
+        with self._lock:
+            self.result.details["streaming_error"] = f"{failure['name']}: {failure['message']}"
+            self._failure, self._error = dict(failure), exc
+        with self._progress:
+            self._progress.notify_all()
+
+    def stop_sinks(self) -> None:
+        for query in self.sinks:
+            try:
+                query.stop()
+            except Exception:
+                log.exception("could not stop sink query %s", getattr(query, "name", query))
+
+    def _notify(self, entry: dict[str, Any]) -> None:
+        if self.on_batch is None:
+            return
+        try:
+            self.on_batch(dict(entry))
+        except Exception:  # a progress callback must never kill the stream
+            log.exception("on_streaming_batch callback failed for batch %s", entry["batch_id"])
+
+    # -- what the caller asks ----------------------------------------------
+    def read_through(self, reader: SessionLinkReader) -> None:
+        """Messages arrive through ``reader`` (Spark Connect) rather than as calls."""
+        self._reader = reader
+
+    def sync(self) -> None:
+        """Apply whatever the batch side sent and this side has not seen yet."""
+        if self._reader is not None:
+            self._reader.drain(self.receive)
+
+    def wait_for_batch(self, batch_id: int, timeout: float) -> bool:
+        """Block until ``batch_id`` (or a later batch) was judged; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sync()
+            with self._progress:
+                if self._last_batch >= batch_id:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._progress.wait(min(left, 0.25 if self._reader is not None else left))
+
+    def error(self) -> Dc43Error | None:
+        """The error the write stopped with, as the caller raises it; None if it did not stop."""
+        with self._lock:
+            failure, exc = self._failure, self._error
+        if failure is None:
+            return None
+        from dc43.spark.caller_queries import typed_error
+
+        return typed_error(failure, exc)
+
+    def follow(self, session: Any, queries: Sequence[Any]) -> list[EnforcedQuery]:
+        """Handles for the write's ``queries``; on Spark Connect, keep the result live from events."""
+        from dc43.spark.caller_queries import EnforcedQuery, QueryEvents
+
+        if self._reader is not None:
+            events = QueryEvents(session, on_progress=lambda event: self.sync(), on_end=self._finish)
+            self.listeners.append(events)
+            events.watch(queries)
+        return [EnforcedQuery(query, self) for query in queries]
+
+    def _finish(self) -> None:
+        self.sync()
+        if self._reader is not None:
+            self._reader.close()

@@ -1,0 +1,44 @@
+"""Where Spark runs dc43's code: classic (local or a cluster's driver) or Spark Connect.
+
+On classic Spark, ``foreachBatch`` functions and listeners run in the caller's own
+process, with the JVM one py4j call away.  On Spark Connect the caller is a client:
+``foreachBatch`` functions are pickled and run in a Python process the server starts,
+listeners run on a client thread, and there is no ``sparkContext``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLASSIC = "classic"
+CONNECT = "connect"
+
+
+def is_connect(session: Any) -> bool:
+    """Whether ``session`` is a Spark Connect session."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def kind(session: Any) -> str:
+    return CONNECT if is_connect(session) else CLASSIC
+
+
+def tune_batch_session(batch_df: Any, settings: dict[str, str]) -> None:
+    """Apply SQL ``settings`` to the session a micro-batch runs in, on classic Spark only.
+
+    There, ``batch_df.sparkSession`` is the streaming query's own clone of the caller's
+    session, so the settings stay inside the query.  On Spark Connect it is the caller's
+    session itself: changing it would change the user's settings, so nothing is set.
+    """
+    session = batch_df.sparkSession
+    if is_connect(session):
+        return
+    for key, value in settings.items():
+        session.conf.set(key, value)
+
+
+def parallel_thread(target: Any, session: Any, name: str) -> Any:
+    """A thread whose Spark jobs keep the calling thread's job group (classic) or tags (Connect)."""
+    from pyspark import InheritableThread
+
+    return InheritableThread(target=target, session=session, name=name)
