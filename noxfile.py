@@ -11,13 +11,20 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests"]
 
 EXAMPLE_PLUGIN = "docs/examples/dc43-example-plugin"
+TOPOLOGIES = ("classic", "connect", "cluster")
+SPARK_ENV = {"SPARK_LOCAL_IP": "127.0.0.1"}
+
+
+def _install_tests(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    session.install("--no-deps", EXAMPLE_PLUGIN)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Every test layer: unit, Spark (local[2]), end to end."""
-    session.install("-e", ".[test]")
-    session.install("--no-deps", EXAMPLE_PLUGIN)
+    """Every test layer: unit, Spark (local[2]), Kafka and end to end; then the Spark Connect
+    and the standalone-cluster layers, each in a pytest process of its own."""
+    _install_tests(session)
     if shutil.which("chromium") is None:  # the report's browser test needs it
         if os.geteuid() == 0:
             session.run("apt-get", "update", "-qq", external=True)
@@ -26,7 +33,23 @@ def tests(session: nox.Session) -> None:
         else:
             session.warn("Chromium is missing and the report's browser test will fail: "
                          "run `sudo apt-get install -y chromium`")
-    session.run("pytest", *(session.posargs or ["-q"]), env={"SPARK_LOCAL_IP": "127.0.0.1"})
+    args = session.posargs or ["-q"]
+    for topology in TOPOLOGIES:
+        session.run("pytest", f"--topology={topology}", *args, env=SPARK_ENV)
+
+
+@nox.session
+def connect(session: nox.Session) -> None:
+    """The Spark Connect layer alone: a Connect server started from the pyspark wheel."""
+    _install_tests(session)
+    session.run("pytest", "--topology=connect", *(session.posargs or ["-q"]), env=SPARK_ENV)
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """The standalone-cluster layer alone: a master and a worker started from the pyspark wheel."""
+    _install_tests(session)
+    session.run("pytest", "--topology=cluster", *(session.posargs or ["-q"]), env=SPARK_ENV)
 
 
 @nox.session
@@ -40,7 +63,7 @@ def unit(session: nox.Session) -> None:
 def kafka(session: nox.Session) -> None:
     """The Kafka layer alone: a real broker (KRaft) started by the tests; needs Maven and Java 17."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-q", "-m", "kafka", *session.posargs, env={"SPARK_LOCAL_IP": "127.0.0.1"})
+    session.run("pytest", "-q", "-m", "kafka", *session.posargs, env=SPARK_ENV)
 
 
 @nox.session
@@ -54,5 +77,4 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The streaming-overhead benchmark (prints timings, asserts none); see benchmarks/README.md."""
     session.install("-e", ".[test]")
-    session.run("python", "benchmarks/stream_overhead.py", *session.posargs,
-                env={"SPARK_LOCAL_IP": "127.0.0.1"})
+    session.run("python", "benchmarks/stream_overhead.py", *session.posargs, env=SPARK_ENV)

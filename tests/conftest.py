@@ -1,18 +1,51 @@
-"""Test isolation: only dc43's bundled plugins load unless a test asks for more."""
+"""Test isolation, and the Spark topology this pytest process runs on.
+
+``pytest`` runs every layer on classic Spark (local[2]).  ``pytest --topology=connect`` and
+``pytest --topology=cluster`` run, each in its own process, only the tests marked
+``connect`` or ``cluster``: the same tests, against a Spark Connect server or a standalone
+cluster started by the session (a process cannot hold a classic and a Connect session).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from dc43.plugins import reset_plugin_manager
 
 from tests.kafka_support import connector_jars, ensure_jars
+from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
-BUNDLED_PLUGINS = "filesystem,memory,rate,kafka"
-
-# Spark's driver must listen on loopback only.
+# Spark's driver must listen on loopback only; executors and foreachBatch workers use this Python.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--topology", choices=TOPOLOGIES, default="classic",
+                     help="where Spark runs: classic local[2] (every test), a Spark Connect server or a "
+                          "standalone cluster (only the tests marked connect or cluster)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"dc43 topology: {config.getoption('--topology')}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    topology = config.getoption("--topology")
+    if topology == "classic":
+        return
+    kept = [item for item in items
+            if item.get_closest_marker(topology) and not item.get_closest_marker("classic_only")]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def topology(request: pytest.FixtureRequest) -> str:
+    """``classic``, ``connect`` or ``cluster``: what the ``spark`` fixture runs on."""
+    return request.config.getoption("--topology")
 
 
 @pytest.fixture(autouse=True)
@@ -30,24 +63,41 @@ def only_bundled_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """One local SparkSession (local[2], no UI) for every Spark test of the session, with
-    Spark's Kafka connector on its classpath."""
+def spark_remote(topology: str):
+    """The Spark Connect server's ``sc://`` address (Connect layer only)."""
+    if topology != "connect":
+        pytest.skip("needs --topology=connect")
+    ensure_jars()
+    server = ConnectServer(connector_jars()).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(topology: str, request: pytest.FixtureRequest):
+    """One SparkSession for the whole session, on this process's topology, with Spark's
+    Kafka connector on its classpath."""
     from pyspark.sql import SparkSession
 
+    if topology == "connect":
+        session = SparkSession.builder.remote(request.getfixturevalue("spark_remote")).getOrCreate()
+        yield session
+        session.stop()
+        return
     ensure_jars()
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("dc43-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.jars", ",".join(connector_jars()))
-        .getOrCreate()
-    )
+    cluster = StandaloneCluster().start() if topology == "cluster" else None
+    builder = SparkSession.builder.master(cluster.url if cluster else "local[2]").appName("dc43-tests")
+    for key, value in SPARK_SETTINGS.items():
+        builder = builder.config(key, value)
+    if cluster:
+        builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
+    session = builder.config("spark.jars", ",".join(connector_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    try:
+        yield session
+    finally:
+        session.stop()
+        if cluster:
+            cluster.stop()

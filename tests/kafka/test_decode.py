@@ -11,7 +11,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from tests.kafka.orders import keyed_orders_contract
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.connect]
 
 GOOD = '{"order_id": 1, "customer": "ann", "amount": 1.5, "currency": "EUR"}'
 VALUES = {

@@ -12,7 +12,7 @@ from tests.kafka.orders import CONTRACT_ID, services
 from tests.spark.conftest import parquet_batches as _parquet_batches
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 parquet_batches = _parquet_batches  # one parquet file per micro-batch (tests/spark's fixture)
 INPUT = sorted(row for batch in BATCHES for row in batch)  # 8 rows, two with order_id 6

@@ -14,7 +14,7 @@ from tests.kafka.client import consume, produce
 from tests.kafka.orders import CONTRACT_ID, order, services
 from tests.spark.orders import start_write, stop_all
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.connect]
 
 RECORDS = [
     ("k0", order(1, "ann", 10.0)),

@@ -11,7 +11,7 @@ from tests.kafka.client import consume
 from tests.kafka.orders import CONTRACT_ID, services
 from tests.spark.orders import SCHEMA, stop_all
 
-pytestmark = [pytest.mark.kafka, pytest.mark.spark]
+pytestmark = [pytest.mark.kafka, pytest.mark.spark, pytest.mark.connect]
 
 ROWS = [(1, "ann", 10.0, "EUR"), (2, "bob", 20.0, "USD"), (3, "cid", None, "GBP"), (4, "dan", 4.5, "EUR")]
 

@@ -14,7 +14,7 @@ from dc43_integrations.spark.io import read_with_contract, write_with_contract
 from dc43_memory.store import InMemoryContractStore
 from open_data_contract_standard.model import OpenDataContractStandard
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
 
 def contract(version: str = "1.0.0", status: str = "active", **extra: Any) -> OpenDataContractStandard:

@@ -16,7 +16,7 @@ from dc43_integrations.spark.io import (
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
 
 def test_a_stream_from_one_products_output_port_into_anothers(spark, parquet_batches, tmp_path: Path, services):

@@ -12,7 +12,7 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 
 def stream(spark: Any, path: str, services: dict[str, Any]) -> Any:

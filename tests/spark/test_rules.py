@@ -14,7 +14,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.sql import Observation, Row
 from pyspark.sql.types import DataType, StructType
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 NAN = float("nan")
 
