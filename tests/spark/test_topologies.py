@@ -146,3 +146,41 @@ def test_each_layer_runs_where_it_says(spark, topology):
         assert len(executors) >= 2  # executors in a worker's JVMs, not this process
     else:
         assert context.master == "local[2]" and len(executors) == 1
+
+
+STRATEGY_MODULE = '''
+from dc43.strategies import StreamingInterventionStrategy
+
+
+class LocalOnly(StreamingInterventionStrategy):
+    def decide(self, context):
+        return None
+'''
+
+
+def test_a_module_the_server_cannot_import_is_named_in_the_error(
+        spark, topology, source_stream, tmp_path, services, monkeypatch):
+    import importlib
+    import sys
+
+    (tmp_path / "client_only_strategies.py").write_text(STRATEGY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # on this process's path only, not the server's
+    strategy = importlib.import_module("client_only_strategies").LocalOnly()
+    before = active(spark)
+    try:
+        if topology == "connect":  # the server unpickles the batch side as the query starts
+            with pytest.raises(Dc43Error, match="cannot import 'client_only_strategies'.*PYSPARK_PYTHON"):
+                start_write(source_stream, tmp_path, services, enforce=False,
+                            streaming_intervention_strategy=strategy)
+            assert active(spark) == before  # the sink it had started was stopped
+            return
+        result, _ = start_write(source_stream, tmp_path, services, enforce=False,
+                                streaming_intervention_strategy=strategy)
+        try:  # the batch side runs here, where the module is importable
+            for query in result.details["streaming_queries"]:
+                query.processAllAvailable()
+        finally:
+            stop_all(result)
+        assert len(result.details["streaming_batches"]) == 4
+    finally:
+        sys.modules.pop("client_only_strategies", None)

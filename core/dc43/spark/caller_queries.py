@@ -13,17 +13,14 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql.streaming import StreamingQueryListener
 
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
 from dc43.results import ValidationResult
-from dc43.spark.caller_side import apply_verdict
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from dc43.spark.caller_side import CallerSide
+from dc43.spark.links import apply_verdict
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +75,9 @@ class EnforcedQuery:
     ``spark_query`` is the query itself.
     """
 
-    def __init__(self, query: Any, caller: CallerSide) -> None:
+    def __init__(self, query: Any, caller: Any) -> None:
         self.spark_query = query
-        self._caller = caller
+        self._caller = caller  # the write's dc43.spark.caller_side.CallerSide
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.spark_query, name)
@@ -113,7 +110,7 @@ class EnforcedQuery:
             stopped = self._caller.error()
             if stopped is not None:
                 raise stopped from exc
-            missing = _missing_module(exc)
+            missing = missing_module_error(exc)
             if missing is not None:
                 raise missing from exc
             raise
@@ -124,8 +121,9 @@ class EnforcedQuery:
         return outcome
 
 
-def _missing_module(exc: BaseException) -> Dc43Error | None:
-    """A clear error when the server's Python cannot import what the batch side needs."""
+def missing_module_error(exc: BaseException) -> Dc43Error | None:
+    """A clear error when the server's Python cannot import what the batch side needs (it
+    unpickles the batch side when the query starts, on Spark Connect)."""
     text = str(exc)
     marker = "ModuleNotFoundError: No module named "
     if marker not in text:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dc43.errors import Dc43Error
 from dc43.results import ValidationResult
-from dc43.spark.links import SessionLinkReader, unpack_state
+from dc43.spark.links import SessionLinkReader, apply_verdict, unpack_state
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from dc43.spark.caller_queries import EnforcedQuery, QueryEvents
@@ -28,20 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCHES = 100
-
-
-def apply_verdict(target: ValidationResult, verdict: Mapping[str, Any],
-                  errors: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:
-    """Make ``target`` show ``verdict`` (a :func:`~dc43.spark.links.verdict_summary`) after
-    any schema findings."""
-    target.metrics = dict(verdict["metrics"])
-    target.errors = [*errors, *verdict["errors"]]
-    target.warnings = [*warnings, *verdict["warnings"]]
-    target.status = "block" if target.errors else verdict["status"]
-    if target.status == "ok" and target.warnings:
-        target.status = "warn"
-    target.ok = target.status != "block"
-    target.reason = verdict["reason"]
 
 
 class CallerSide:

@@ -26,8 +26,8 @@ from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.spark import steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
-from dc43.spark.caller_side import CallerSide, apply_verdict
-from dc43.spark.links import verdict_summary
+from dc43.spark.caller_side import CallerSide
+from dc43.spark.links import apply_verdict, verdict_summary
 from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import check_schema
@@ -147,10 +147,18 @@ def write_stream_with_contract(
 
     status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
     caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch)
-    queries = caller.follow(session, writer.start(ObservationRequest(
-        source=df, side=side, caller=caller, adapter=adapter, target=target, mode=mode, trigger=trigger,
-        rejection=rejection,
-    )))
+    request = ObservationRequest(source=df, side=side, caller=caller, adapter=adapter, target=target,
+                                 mode=mode, trigger=trigger, rejection=rejection)
+    try:
+        started = writer.start(request)
+    except Exception as exc:
+        from dc43.spark.caller_queries import missing_module_error
+
+        missing = missing_module_error(exc)
+        if missing is not None:
+            raise missing from exc
+        raise
+    queries = caller.follow(session, started)
     if rejection:
         result.details["rejection_sink"] = rejection[1].describe()
     result.details.update({

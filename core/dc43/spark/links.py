@@ -22,13 +22,11 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from dc43.spark.caller_side import CallerSide
+from dc43.results import ValidationResult
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +38,20 @@ def verdict_summary(verdict: Any) -> dict[str, Any]:
     """What the caller needs of a :class:`~dc43.results.ValidationResult` verdict."""
     return {"status": verdict.status, "errors": list(verdict.errors), "warnings": list(verdict.warnings),
             "metrics": dict(verdict.metrics), "reason": verdict.reason}
+
+
+def apply_verdict(target: ValidationResult, verdict: Mapping[str, Any],
+                  errors: Sequence[str] = (), warnings: Sequence[str] = ()) -> None:
+    """Make ``target`` show ``verdict`` (a :func:`verdict_summary`) after
+    any schema findings."""
+    target.metrics = dict(verdict["metrics"])
+    target.errors = [*errors, *verdict["errors"]]
+    target.warnings = [*warnings, *verdict["warnings"]]
+    target.status = "block" if target.errors else verdict["status"]
+    if target.status == "ok" and target.warnings:
+        target.status = "warn"
+    target.ok = target.status != "block"
+    target.reason = verdict["reason"]
 
 
 def failure_of(exc: BaseException, batch_id: int | None) -> dict[str, Any]:
@@ -57,8 +69,8 @@ def failure_of(exc: BaseException, batch_id: int | None) -> dict[str, Any]:
 class InProcessLink:
     """The batch side runs in the caller's process: hand every message over directly."""
 
-    def __init__(self, caller: CallerSide) -> None:
-        self.caller = caller
+    def __init__(self, caller: Any) -> None:
+        self.caller = caller  # a dc43.spark.caller_side.CallerSide
 
     def publish(self, session: Any, message: Mapping[str, Any]) -> None:
         self.caller.receive(message)

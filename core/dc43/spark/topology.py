@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-CLASSIC = "classic"
-CONNECT = "connect"
-
 
 def is_connect(session: Any) -> bool:
     """Whether ``session`` is a Spark Connect session."""
     return type(session).__module__.startswith("pyspark.sql.connect")
-
-
-def kind(session: Any) -> str:
-    return CONNECT if is_connect(session) else CLASSIC
 
 
 def tune_batch_session(batch_df: Any, settings: dict[str, str]) -> None:
