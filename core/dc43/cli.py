@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ def _plugins(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from dc43.demo import run_demo
 
-    run_demo(batches=args.batches, rows_per_batch=args.rows)
+    run_demo(batches=args.batches, rows_per_batch=args.rows, remote=args.remote or os.environ.get("SPARK_REMOTE"))
     return 0
 
 
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the spec's streaming pipeline locally")
     demo.add_argument("--batches", type=int, default=6, help="micro-batches to judge (default 6)")
     demo.add_argument("--rows", type=int, default=5, help="rows per micro-batch (default 5)")
+    demo.add_argument("--remote", metavar="sc://HOST:PORT",
+                      help="run on this Spark Connect server (default: $SPARK_REMOTE, else local[2] in-process)")
     demo.set_defaults(run=_demo)
     db_help = "governance database file (default: the settings' governance path, .dc43/governance.db)"
     report = commands.add_parser("report", help="write a self-contained HTML report of the governance database")

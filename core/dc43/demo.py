@@ -50,11 +50,26 @@ def _stop_between_batches(query: Any, timeout: float = 10.0) -> None:
     query.stop()
 
 
-def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
-             echo: Callable[[str], None] = print) -> Any:
-    """Run the pipeline until ``batches`` micro-batches were judged; return the result."""
+def _session(remote: str | None) -> Any:
+    """A Spark Connect session on ``remote``, else local[2] Spark in this process."""
     from pyspark.sql import SparkSession
 
+    if remote:
+        return SparkSession.builder.remote(remote).appName("dc43-demo").getOrCreate()
+    spark = (SparkSession.builder.master("local[2]").appName("dc43-demo")
+             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run_demo(*, batches: int = 6, rows_per_batch: int = 5, remote: str | None = None,
+             echo: Callable[[str], None] = print) -> Any:
+    """Run the pipeline until ``batches`` micro-batches were judged; return the result.
+
+    ``remote`` (``sc://host:port``) runs it on a Spark Connect server instead of local Spark.
+    """
     from dc43.plugins import get_plugin_manager
     from dc43.settings import Settings
     from dc43.spark.io import read_stream_with_contract, write_stream_with_contract
@@ -64,11 +79,8 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5,
     contracts = manager.service("contract", settings)
     contract = demo_contract()
     contracts.store.put(contract)
-    spark = (SparkSession.builder.master("local[2]").appName("dc43-demo")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = _session(remote)
+    echo(f"Spark: {'Spark Connect at ' + remote if remote else 'local[2] in this process'}")
     done = threading.Event()
     seen: list[dict[str, Any]] = []
 
