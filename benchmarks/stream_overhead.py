@@ -15,6 +15,11 @@ violation totals dc43 reported equal the injected ones, and a scaling run with a
     python benchmarks/stream_overhead.py --quick         # smoke run, 200,000 rows
     python benchmarks/stream_overhead.py                 # 2,000,000 rows, 3 rounds
     python benchmarks/stream_overhead.py --profile       # + observe-only and 2x-plain runs
+    python benchmarks/stream_overhead.py --connect       # everything through a Spark Connect server
+
+With ``--connect`` the script starts a Spark Connect server (local[2], from the pyspark
+wheel) and runs every variant, plain Spark included, as its client: the ratios then say
+what dc43 costs on Connect.  Spark jobs are not counted there (no ``statusTracker``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 import attrs
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # -- the data -----------------------------------------------------------------
 # Row ``id`` breaks exactly one rule when ``id % MOD`` is one of these residues
@@ -217,9 +223,15 @@ def expected_totals(contract: Any, data: Dataset, plan: list[Any]) -> dict[str, 
 
 
 # -- Spark ----------------------------------------------------------------------
-def make_spark() -> Any:
+def is_connect(spark: Any) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def make_spark(remote: str | None = None) -> Any:
     from pyspark.sql import SparkSession
 
+    if remote:
+        return SparkSession.builder.remote(remote).getOrCreate()
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("dc43-stream-overhead")
@@ -354,7 +366,7 @@ class Bench:
         self._cleanup(sink)
         names = ["sink", "observer"] if len(queries) == 2 else ["sink"]
         run = Run(f"spark {kind}", seconds, cpu, profile=_profile(self.spark, queries, names, first_job))
-        if kind == "gate":
+        if kind == "gate" and not is_connect(self.spark):  # on Connect the totals stay on the server
             expected = expected_totals(contract, self.data, list(plan.expectations))
             run.mismatches = _compare({k: v for k, v in expected.items() if k in keys}, totals)
         return run
@@ -383,7 +395,8 @@ class Bench:
         cpu = _delta(cpu, cpu_seconds(self.spark))
         self._cleanup(cp)
         expected = expected_totals(contract, self.data, list(plan.expectations))
-        return Run(variant, seconds, cpu, mismatches=_compare(expected, totals),
+        checked = [] if is_connect(self.spark) else _compare(expected, totals)  # Connect: totals stay on the server
+        return Run(variant, seconds, cpu, mismatches=checked,
                    profile=_profile(self.spark, [query], ["observer"], first_job))
 
     def dc43(self, contract: Any, writer: str, dq: Any = None, label: str | None = None,
@@ -405,7 +418,8 @@ class Bench:
         result = write_stream_with_contract(
             df=df, contract_id=contract.id, expected_contract_version="==1.0.0",
             contract_service=LocalContractServiceClient(store), data_quality_service=dq,
-            governance_service=LocalGovernanceService(), format="parquet", path=sink,
+            governance_service=LocalGovernanceService(os.path.dirname(sink) + "/governance.db"),
+            format="parquet", path=sink,
             options={"checkpointLocation": cp}, trigger={"availableNow": True},
             observation_writer=writer, enforce=False,
             rejection_sink={"format": "parquet", "path": sink + "_rejected"} if rejections else None,
@@ -485,19 +499,35 @@ def _job_ms(spark: Any, job_id: int) -> tuple[int, int]:
     return wall, cpu
 
 
+#: the Spark Connect server's JVM, when --connect started one
+CONNECT_SERVER_PID: int | None = None
+
+
+def _process_cpu(pid: int, children: bool) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(spark: Any) -> float | None:
-    """CPU time used so far by the Spark JVM (driver and local executors) and this Python process."""
+    """CPU time used so far by the Spark JVM (driver and local executors) and this Python process.
+
+    On Spark Connect: the server's JVM and the foreachBatch workers it started and reaped.
+    """
     try:
-        pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        jvm = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if is_connect(spark):
+            jvm = _process_cpu(CONNECT_SERVER_PID, children=True) if CONNECT_SERVER_PID else None
+        else:
+            jvm = _process_cpu(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid(), children=False)
     except Exception:  # not Linux, or no /proc
         return None
-    return jvm + time.process_time()
+    return None if jvm is None else jvm + time.process_time()
 
 
 def _ungrouped_jobs(spark: Any) -> set[int]:
+    if is_connect(spark):
+        return set()
     return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 
 
@@ -506,7 +536,7 @@ def _profile(spark: Any, queries: list[Any], names: list[str], ungrouped_before:
 
     A streaming query runs its micro-batches under the job group ``str(runId)``.
     """
-    tracker = spark.sparkContext.statusTracker()
+    tracker = None if is_connect(spark) else spark.sparkContext.statusTracker()
     lines = []
     for name, query in zip(names, queries):
         progress = [p for p in query.recentProgress if p.numInputRows]
@@ -514,10 +544,11 @@ def _profile(spark: Any, queries: list[Any], names: list[str], ungrouped_before:
         for p in progress:
             for key, value in (p.durationMs or {}).items():
                 durations[key] = durations.get(key, 0) + int(value)
-        own = tracker.getJobIdsForGroup(str(query.runId))
+        own = tracker.getJobIdsForGroup(str(query.runId)) if tracker else []
         timings = [_job_ms(spark, j) for j in own]
         lines.append(
-            f"{name:<9} batches={len(progress):<3} jobs={len(own):<3} job-ms={sum(t[0] for t in timings):<6} "
+            f"{name:<9} batches={len(progress):<3} jobs={len(own) if tracker else '-':<3} "
+            f"job-ms={sum(t[0] for t in timings):<6} "
             f"task-cpu-ms={sum(t[1] for t in timings):<6} "
             f"triggerExecution={durations.get('triggerExecution', 0)}ms "
             f"addBatch={durations.get('addBatch', 0)}ms "
@@ -614,6 +645,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also time 'observe-only' (the aggregation alone, in foreachBatch, no sink), "
                              "the same without the uniqueness rule, and two plain sinks at once")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 9 vs 50 expectations run")
+    parser.add_argument("--connect", action="store_true",
+                        help="start a Spark Connect server (local[2]) and run every variant as its client")
     args = parser.parse_args(argv)
     args.rows = args.rows or (200_000 if args.quick else 2_000_000)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -633,14 +666,23 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.mkdtemp(prefix="dc43-bench-", dir=args.workdir)
     command = " ".join([os.path.basename(sys.executable), *sys.argv])
     started = datetime.datetime.now(datetime.timezone.utc)
-    spark = make_spark()
+    global CONNECT_SERVER_PID
+    server = None
+    if args.connect:
+        sys.path.insert(0, REPO)
+        from tests.topologies import ConnectServer  # the test suite's server, started from the wheel
+
+        server = ConnectServer(jars=[]).start()
+        CONNECT_SERVER_PID = server.server.process.pid
+    spark = make_spark(server.url if server else None)
     try:
         import pyspark
 
         print("dc43 streaming overhead benchmark")
         print(f"date: {started:%Y-%m-%d %H:%M} UTC   command: {command}")
         print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, "
-              f"pyspark {pyspark.__version__}, {_java_version()}, master local[2]")
+              f"pyspark {pyspark.__version__}, {_java_version()}, master local[2]"
+              + (f" behind a Spark Connect server ({server.url})" if server else ""))
         print(f"observation writers in the plugin catalogue: {', '.join(writers) or 'none'}")
         print("load = the machine's 1-minute load average after each run (above 2 on 2 cores: other work "
               "competed); cpu = CPU seconds the Spark JVM and this Python process used during the run")
@@ -710,6 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     finally:
         spark.stop()
+        if server:
+            server.stop()
         if args.keep:
             print(f"work folder kept: {workdir}")
         else:
