@@ -193,12 +193,18 @@ class KafkaBroker:
 
     def stop(self) -> None:
         """Terminate the broker (kill it after 20 s) and delete its folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, timeout=20)
         self.process = None
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, *, timeout: float) -> None:
+    """Terminate ``process`` if it still runs, and kill it when it outlives ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_support import REPO, free_port
+from tests.kafka_support import REPO, free_port, stop_process
 
 TOPOLOGIES = ("classic", "connect", "cluster")
 STARTUP_TIMEOUT = 120.0
@@ -80,13 +80,7 @@ class _Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
     def stop(self) -> None:
-        if self.running():
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, timeout=30)
         self.process = None
 
 
