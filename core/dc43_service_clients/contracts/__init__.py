@@ -1,4 +1,4 @@
-"""The spec's import path for contract service clients."""
+"""The original import path for contract service clients."""
 
 from dc43.contracts.service import LocalContractServiceClient
 

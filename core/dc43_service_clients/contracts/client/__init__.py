@@ -1,0 +1,1 @@
+"""Compatibility import path ``dc43_service_clients.contracts.client``."""
