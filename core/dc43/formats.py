@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from dc43.errors import Dc43Error
+from dc43.redaction import redact_options
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyspark.sql import DataFrame, SparkSession
@@ -47,9 +48,9 @@ class DatasetTarget:
     dataset_version: str
     path: str | None = None
     table: str | None = None
-    options: Mapping[str, str] = attrs.field(factory=dict)
+    options: Mapping[str, str] = attrs.field(factory=dict, repr=lambda options: repr(redact_options(options)))
     server: Any = None
-    contract: Any = None
+    contract: Any = attrs.field(default=None, repr=lambda c: f"<contract {c.id}@{c.version}>" if c else "None")
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description without options (they may hold secrets)."""

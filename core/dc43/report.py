@@ -9,7 +9,6 @@ Only the newest :data:`PLOT_LIMIT` batches of a dataset are plotted.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timezone
@@ -21,14 +20,13 @@ import attrs
 
 from dc43.governance import BatchVerdict, SchemaObservation
 from dc43.quality.plan import total_violations
+from dc43.redaction import redact
 
 PLOT_LIMIT = 500
 RECENT_OBSERVATIONS = 20
 RECENT_VERDICTS = 10
 STATUSES = ("ok", "warn", "block", "unknown")
 
-_SECRET_KEY = re.compile(r"pass|secret|token|credential|api.?key|auth|private", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(//)[^/@\s]+@")
 
 
 def verdict_row(verdict: BatchVerdict) -> dict[str, Any]:
@@ -45,11 +43,10 @@ def latest_verdicts(service: Any, dataset_id: str, dataset_version: str | None =
 
 
 def _scrub(key: str, value: Any) -> str:
-    """Display text of a context value: secret-looking keys and URL credentials hidden."""
-    if _SECRET_KEY.search(key):
-        return "(hidden)"
+    """Display text of a context value, secrets hidden (records written before dc43 redacted
+    them may still hold some)."""
+    value = redact(value, key)
     text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
-    text = _URL_USERINFO.sub(r"\1***@", text)
     return text if len(text) <= 120 else text[:119] + "…"
 
 

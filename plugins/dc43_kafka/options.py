@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 from dc43.errors import Dc43Error
 from dc43.formats import DatasetTarget
+from dc43.redaction import redact_options
 
-SECRET_MARKERS = ("sasl.jaas.config", "password", "secret", "token", "ssl.key")
 BOOTSTRAP = "kafka.bootstrap.servers"
 SUBSCRIPTIONS = ("subscribe", "subscribePattern", "assign")
 #: source options a dead-letter Kafka sink inherits: where the cluster is and how to log in
@@ -28,23 +28,12 @@ DEAD_LETTER_KEYS = ("topic", "format", "path", "checkpointLocation", "queryName"
 KNOWN_DC43 = (METADATA, *(DEAD_LETTER + key for key in DEAD_LETTER_KEYS))
 
 
-def is_secret(key: str) -> bool:
-    """Whether an option's value must never be shown (passwords, tokens, JAAS configs)."""
-    lowered = key.lower()
-    return any(marker in lowered for marker in SECRET_MARKERS)
-
-
-def redacted(options: Mapping[str, str]) -> dict[str, str]:
-    """``options`` with every secret value replaced by ``***``."""
-    return {key: "***" if is_secret(key) else value for key, value in options.items()}
-
-
 class _Redacted:
     """repr() without secret option values, for objects that may end up in logs."""
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{a.name}={redacted(value) if isinstance(value, Mapping) else value!r}"
+            f"{a.name}={redact_options(value) if isinstance(value, Mapping) else value!r}"
             for a in attrs.fields(type(self)) for value in [getattr(self, a.name)]
         )
         return f"{type(self).__name__}({fields})"

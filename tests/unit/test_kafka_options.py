@@ -8,8 +8,9 @@ import sys
 import pytest
 from dc43.errors import Dc43Error
 from dc43.formats import DatasetTarget
+from dc43.redaction import is_secret_key as is_secret
 from dc43_kafka.keys import primary_key
-from dc43_kafka.options import is_secret, read_settings, write_settings
+from dc43_kafka.options import read_settings, write_settings
 from open_data_contract_standard.model import OpenDataContractStandard, Server
 
 JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='hunter2';"

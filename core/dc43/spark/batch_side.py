@@ -21,6 +21,7 @@ from dc43.errors import ContractViolationError, Dc43Error, StreamingIntervention
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
+from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
 from dc43.spark.links import failure_of, pack_state, verdict_summary
@@ -262,7 +263,8 @@ class BatchSide:
             dataset_id=self.dataset_id, dataset_version=version, batch_id=entry["batch_id"],
             contract_id=self.contract.id, contract_version=self.contract.version, status=verdict.status,
             row_count=entry["row_count"], metrics=dict(verdict.metrics),
-            reason=entry.get("intervention") or verdict.reason, recorded_at=entry["timestamp"],
+            reason=redact_text(entry.get("intervention") or verdict.reason or "") or None,
+            recorded_at=entry["timestamp"],
         ))
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
+from dc43.redaction import redact_text
 from dc43.results import ValidationResult
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def apply_verdict(target: ValidationResult, verdict: Mapping[str, Any],
 def failure_of(exc: BaseException, batch_id: int | None) -> dict[str, Any]:
     """A failure as a message: its type, message and the verdict or reason it carries."""
     failure: dict[str, Any] = {"type": f"{type(exc).__module__}.{type(exc).__qualname__}",
-                               "name": type(exc).__name__, "message": str(exc), "batch_id": batch_id,
+                               "name": type(exc).__name__, "message": redact_text(str(exc)), "batch_id": batch_id,
                                "dc43": isinstance(exc, Dc43Error)}
     if isinstance(exc, StreamingInterventionError):
         failure.update(reason=exc.reason, batch_id=exc.batch_id if exc.batch_id is not None else batch_id)

@@ -22,6 +22,7 @@ from dc43.governance.service import SchemaObservation
 from dc43.locators import LocateRequest, StaticDatasetLocator, utc_timestamp
 from dc43.plugins import get_plugin_manager
 from dc43.quality.plan import Expectation
+from dc43.redaction import redact
 from dc43.results import ValidationResult
 from dc43.settings import Settings
 from dc43.spark.schema import aligned_columns, cast_loss_checks
@@ -124,7 +125,7 @@ def observe_schema(governance: Any, contract: Any, target: DatasetTarget, versio
     governance.record_observation(SchemaObservation(
         dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
         contract_version=contract.version, operation=operation, schema=result.schema,
-        status=result.status, pipeline_context=dict(context or {}), recorded_at=utc_timestamp(),
+        status=result.status, pipeline_context=redact(dict(context or {})), recorded_at=utc_timestamp(),
         location=target.describe(),
     ))
 
