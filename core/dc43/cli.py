@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("plugins", help="list installed plugins as JSON")
     listing.set_defaults(run=_plugins)
     demo = commands.add_parser("demo", help="run the spec's streaming pipeline locally")
-    demo.add_argument("--batches", type=int, default=6, help="micro-batches to judge (default 6)")
-    demo.add_argument("--rows", type=int, default=5, help="rows per micro-batch (default 5)")
+    demo.add_argument("--batches", type=_positive, default=6, help="micro-batches to judge (default 6)")
+    demo.add_argument("--rows", type=_positive, default=5, help="rows per micro-batch (default 5)")
     demo.add_argument("--remote", metavar="sc://HOST:PORT",
                       help="run on this Spark Connect server (default: $SPARK_REMOTE, else local[2] in-process)")
     demo.set_defaults(run=_demo)

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {choice.lower(): choice for choice in choices}
+        close = [lowered[word.lower()]] if word.lower() in lowered else []
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
 
 class Dc43Error(Exception):
     """Base class of every error dc43 raises on purpose."""
+
+
+class InvalidArgumentError(Dc43Error, ValueError):
+    """An argument of a dc43 helper is wrong; the message names it and what to pass instead."""
+
+
+class ConfigurationError(Dc43Error):
+    """dc43's settings (``dc43.toml``, ``DC43_*`` variables) are wrong; the message names where."""
+
+
+class GovernanceDatabaseError(Dc43Error):
+    """A governance database file cannot be used: not SQLite, another application's, a folder."""
 
 
 class PluginError(Dc43Error):

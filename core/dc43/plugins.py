@@ -29,7 +29,7 @@ import attrs
 import pluggy
 
 from dc43 import builtins, hookspecs
-from dc43.errors import PluginError, UnknownComponentError
+from dc43.errors import InvalidArgumentError, PluginError, UnknownComponentError, did_you_mean
 
 if sys.version_info >= (3, 12):
     from importlib import metadata as importlib_metadata
@@ -70,6 +70,20 @@ def _env_list(name: str) -> list[str] | None:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _check_named(variable: str, names: Iterable[str], installed: set[str], *, strict: bool) -> None:
+    """An allow-list naming a plugin that is not installed loses it for good: refuse it."""
+    unknown = sorted(set(names) - installed)
+    if not unknown:
+        return
+    hints = "".join(did_you_mean(name, installed) for name in unknown)
+    text = (f"{variable} names {', '.join(map(repr, unknown))}{hints}, which no installed dc43 plugin provides; "
+            f"installed: {', '.join(sorted(installed)) or 'none'}. Fix the variable or install the plugin.")
+    if strict:
+        raise PluginError(text)
+    warnings.warn(text, RuntimeWarning, stacklevel=3)
+    log.warning(text)
+
+
 def _strict() -> bool:
     return os.environ.get("DC43_STRICT_PLUGINS", "").lower() in {"1", "true", "yes"}
 
@@ -97,8 +111,11 @@ class PluginManager:
         """Register every allowed entry point of the ``dc43`` group."""
         allowed = _env_list("DC43_LOAD_PLUGINS")
         disabled = set(_env_list("DC43_DISABLE_PLUGINS") or [])
+        installed = importlib_metadata.entry_points(group=ENTRY_POINT_GROUP)
+        _check_named("DC43_LOAD_PLUGINS", allowed or [], {ep.name for ep in installed}, strict=True)
+        _check_named("DC43_DISABLE_PLUGINS", disabled, {ep.name for ep in installed}, strict=False)
         selected = []
-        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for ep in installed:
             if ep.name in disabled or (allowed is not None and ep.name not in allowed):
                 continue
             selected.append(ep)
@@ -213,7 +230,7 @@ class PluginManager:
 
             error = UnknownFormatError
         raise error(
-            f"unknown {kind} '{name}'. Installed: {available}. Install a dc43 plugin that "
+            f"unknown {kind} '{name}'{did_you_mean(name, catalogue)}. Installed: {available}. Install a dc43 plugin that "
             f"provides '{name}' (entry-point group 'dc43'), or use one of the installed names."
         )
 
@@ -312,8 +329,12 @@ def resolve_strategy(value: Any, **options: Any) -> Any:
         return NoOpStreamingInterventionStrategy()
     if isinstance(value, str):
         return get_plugin_manager().lookup("intervention strategy", value).value(**options)
+    if isinstance(value, type):
+        raise InvalidArgumentError(
+            f"streaming_intervention_strategy got the class {value.__name__}; pass an instance, "
+            f"{value.__name__}(...), so it keeps its state from batch to batch")
     if not callable(getattr(value, "decide", None)):
-        raise TypeError(
+        raise InvalidArgumentError(
             f"streaming_intervention_strategy must be a strategy name or an object with a "
             f"decide(context) method, got {type(value).__name__}"
         )

@@ -13,6 +13,8 @@ from typing import Any
 
 import attrs
 
+from dc43.errors import ConfigurationError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - depends on the interpreter
@@ -43,11 +45,10 @@ class Settings:
     @classmethod
     def load(cls, *, config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
         """Resolve settings: ``overrides`` > environment > ``dc43.toml`` > defaults."""
-        values: dict[str, Any] = {}
         path = Path(config_file) if config_file else Path(CONFIG_FILE)
-        if path.is_file():
-            with path.open("rb") as handle:
-                values.update(tomllib.load(handle).get("dc43", {}))
+        if config_file and not path.is_file():
+            raise ConfigurationError(f"settings file '{path}' does not exist; check config_file=")
+        values = _read_file(path) if path.is_file() else {}
         for field in ("contracts_dir", "state_dir", "governance_db"):
             env = os.environ.get(ENV_PREFIX + field.upper())
             if env:
@@ -55,5 +56,22 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in attrs.fields(cls)} - {"extra"}
         extra = {k: v for k, v in values.items() if k not in known}
+        for key in known & set(values):
+            if not isinstance(values[key], (str, os.PathLike)):
+                raise ConfigurationError(f"setting '{key}' must be a path (a string), got {values[key]!r}; fix "
+                                         f"[dc43] {key} in {path} or {ENV_PREFIX}{key.upper()}")
         kwargs = {k: Path(v) for k, v in values.items() if k in known}
         return cls(**kwargs, extra=extra)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The ``[dc43]`` table of a TOML settings file."""
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"settings file '{path}' is not valid TOML: {exc}; fix it or remove it") from None
+    table = document.get("dc43", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"settings file '{path}': 'dc43' must be a table ([dc43]), got {table!r}")
+    return dict(table)

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import attrs
 
-from dc43.errors import StreamingInterventionError
+from dc43.errors import InvalidArgumentError, StreamingInterventionError, did_you_mean
 from dc43.results import ValidationResult
 
 ACTIONS = ("block", "warn", "reroute")
@@ -41,7 +41,8 @@ class InterventionDecision:
 
     def __attrs_post_init__(self) -> None:
         if self.action not in ACTIONS:
-            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, got {self.action!r}")
+            raise InvalidArgumentError(f"action must be one of {', '.join(ACTIONS)}, got {self.action!r}"
+                                       f"{did_you_mean(str(self.action), ACTIONS)}")
 
     @classmethod
     def of(cls, answer: Any) -> InterventionDecision | None:
@@ -82,7 +83,7 @@ class BlockAfterFailuresStrategy(StreamingInterventionStrategy):
 
     def __init__(self, *, max_failures: int = 3, consecutive: bool = False) -> None:
         if max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
+            raise InvalidArgumentError(f"max_failures must be at least 1, got {max_failures!r}")
         self.max_failures = max_failures
         self.consecutive = consecutive
         self.failures = 0
@@ -115,7 +116,7 @@ class RerouteStrategy(StreamingInterventionStrategy):
 
     def __init__(self, *, after_failures: int = 1) -> None:
         if after_failures < 1:
-            raise ValueError("after_failures must be at least 1")
+            raise InvalidArgumentError(f"after_failures must be at least 1, got {after_failures!r}")
         self.after_failures = after_failures
         self.failures = 0
         self.switched_at: int | None = None

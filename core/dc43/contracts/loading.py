@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -12,8 +13,17 @@ import pydantic
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from dc43.contracts.keys import OPERATORS, remember_notes, unknown_keys
 from dc43.contracts.versions import parse_version
-from dc43.errors import ContractFormatError, ContractNotFoundError, ContractStatusError, VersionSelectorError
+from dc43.errors import (
+    ContractFormatError,
+    ContractNotFoundError,
+    ContractStatusError,
+    VersionSelectorError,
+    did_you_mean,
+)
+
+log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS = ("id", "version", "apiVersion", "kind")
 ACCEPTED_API_VERSIONS = ("v3.0.x", "v3.1.x", "v3.2.x")
@@ -85,10 +95,21 @@ def contract_from_dict(data: Mapping[str, Any], source: str) -> OpenDataContract
         )
     _check_required(data, source)
     try:
-        return OpenDataContractStandard.model_validate(dict(data))
+        contract = OpenDataContractStandard.model_validate(dict(data))
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         raise ContractFormatError(source, _location(first["loc"], data, first["type"]), _problem(first)) from None
+    unknown = unknown_keys(data)
+    for key in unknown:
+        if key.is_operator:
+            raise ContractFormatError(
+                source, f"{key.path}.{key.key}", f"is not an ODCS rule operator{did_you_mean(key.key, OPERATORS)}: "
+                f"the rule would check nothing. Use one of {', '.join(OPERATORS)}.")
+    notes = tuple(key.describe() for key in unknown)
+    for note in notes:
+        log.warning("contract %s: %s", source, note)
+    remember_notes(contract, notes)
+    return contract
 
 
 def _parse_text(text: str, source: str) -> Any:
@@ -118,6 +139,11 @@ def load_contract(path: str | os.PathLike[str]) -> OpenDataContractStandard:
             text = handle.read()
     except FileNotFoundError:
         raise ContractNotFoundError(f"Contract file '{source}' does not exist; check the path.") from None
+    except UnicodeDecodeError as exc:
+        raise ContractFormatError(source, _DOCUMENT, f"is not UTF-8 text (byte {exc.start}: "
+                                  f"{exc.object[exc.start:exc.start + 1]!r}); save the contract as UTF-8.") from None
+    except IsADirectoryError:
+        raise ContractNotFoundError(f"Contract file '{source}' is a folder; give the path of a YAML or JSON file.") from None
     return contract_from_dict(_parse_text(text, source), source)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from dc43.contracts.keys import notes_of, remember_notes
 from dc43.contracts.loading import check_status
 from dc43.contracts.store import ContractStore, unknown_id_error
 from dc43.contracts.versions import parse_selector, select_version
-from dc43.errors import ContractNotFoundError, ContractStatusError
+from dc43.errors import ContractError, ContractFormatError, ContractNotFoundError, ContractStatusError
+
+log = logging.getLogger(__name__)
 
 
 class LocalContractServiceClient:
@@ -52,7 +56,8 @@ class LocalContractServiceClient:
         allowed: bool | tuple[str, ...] = True if allow_inactive else tuple(allowed_statuses or ())
         selector = parse_selector(expected_version)
         candidates = list(versions)
-        refused: ContractStatusError | None = None
+        refused: ContractError | None = None
+        skipped: list[str] = []
         while candidates:
             try:
                 version = select_version(candidates, selector, include_prerelease=include_prerelease,
@@ -61,14 +66,19 @@ class LocalContractServiceClient:
                 if refused is None:
                     raise
                 break
-            contract = self.store.get(contract_id, version)
             try:
+                contract = self.store.get(contract_id, version)
                 check_status(contract, allowed)
-                return contract
-            except ContractStatusError as exc:
+            except (ContractStatusError, ContractFormatError) as exc:
                 if selector.is_exact:
                     raise
+                if isinstance(exc, ContractFormatError):  # one broken version must not block a valid one
+                    log.warning("skipping version %s of contract '%s': %s", version, contract_id, exc)
+                    skipped.append(f"version {version} of '{contract_id}' cannot be read and was skipped: {exc}")
                 refused = refused or exc
                 candidates.remove(version)
+                continue
+            remember_notes(contract, (*notes_of(contract), *skipped))
+            return contract
         assert refused is not None
         raise refused

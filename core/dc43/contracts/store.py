@@ -171,6 +171,9 @@ class FSContractStore(ContractStore):
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError as exc:
+            raise ContractFormatError(str(path), "<document>", f"is not UTF-8 text (byte {exc.start}); save it as "
+                                      "UTF-8, or delete it and publish the contract again.") from None
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dc43.errors import GovernanceDatabaseError
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_S = 30.0
@@ -88,6 +90,9 @@ MIGRATIONS: Sequence[str] = (
         PRIMARY KEY (product_id, version)
     );
     """,
+    """
+    ALTER TABLE observations ADD COLUMN warnings_json TEXT;
+    """,
 )
 
 
@@ -113,12 +118,29 @@ class Database:
             self.label = ":memory:"
         else:
             file = Path(path)
+            if file.is_dir():
+                raise GovernanceDatabaseError(f"governance database '{file}' is a folder; give the path of a "
+                                              f"file, e.g. '{file}/governance.db'")
             file.parent.mkdir(parents=True, exist_ok=True)
             self.uri = file.resolve().as_uri()
             self.label = str(file)
         self._local = threading.local()
-        self._keepalive = self._connect()  # an in-memory database lives while one connection does
+        try:
+            self._keepalive = self._connect()  # an in-memory database lives while one connection does
+            self._check_ours()
+        except sqlite3.DatabaseError as exc:
+            raise GovernanceDatabaseError(f"'{self.label}' is not an SQLite database ({exc}); give dc43 a file of "
+                                          "its own, or a path where it can create one") from None
         self._migrate()
+
+    def _check_ours(self) -> None:
+        """Refuse another application's database: dc43 would add its tables to it."""
+        tables = {row[0] for row in self._keepalive.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "schema_migrations" not in tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise GovernanceDatabaseError(
+                f"'{self.label}' is another application's SQLite database (tables: {shown}), not a dc43 "
+                "governance database; dc43 will not add its tables to it. Give dc43 a file of its own")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.uri, uri=True, timeout=BUSY_TIMEOUT_S,

@@ -36,6 +36,7 @@ def _observation(row: Any) -> SchemaObservation:
         status=row["status"], pipeline_context=json.loads(row["pipeline_context_json"]),
         recorded_at=row["recorded_at"],
         location=json.loads(row["location_json"]) if row["location_json"] else None,
+        warnings=tuple(json.loads(row["warnings_json"])) if row["warnings_json"] else (),
     )
 
 
@@ -92,12 +93,13 @@ class LocalGovernanceService:
                    o.recorded_at)
             conn.execute(
                 "INSERT INTO observations (dataset_id, dataset_version, contract_id, contract_version, "
-                "operation, schema_json, status, pipeline_context_json, recorded_at, location_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "operation, schema_json, status, pipeline_context_json, recorded_at, location_json, warnings_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (o.dataset_id, o.dataset_version, o.contract_id, o.contract_version, o.operation,
                  json.dumps(o.schema) if o.schema is not None else None, o.status,
                  json.dumps(dict(o.pipeline_context), default=str), o.recorded_at,
-                 json.dumps(dict(o.location)) if o.location else None))
+                 json.dumps(dict(o.location)) if o.location else None,
+                 json.dumps(list(o.warnings)) if o.warnings else None))
 
         self.db.write(write)
 

@@ -22,6 +22,7 @@ class SchemaObservation:
     pipeline_context: Mapping[str, Any]
     recorded_at: str
     location: Mapping[str, Any] | None = None  # format, path, table: never options
+    warnings: tuple[str, ...] = ()  # schema warnings and what loading the contract found wrong
 
 
 @attrs.frozen

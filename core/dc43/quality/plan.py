@@ -62,7 +62,7 @@ from typing import Any
 
 import attrs
 
-from dc43.errors import SchemaMappingError
+from dc43.errors import InvalidArgumentError, SchemaMappingError
 
 ROW_COUNT = "row_count"
 SEVERITIES = ("error", "warning", "info")
@@ -135,7 +135,7 @@ class Expectation:
         data = dict(value)
         unknown = set(data) - {f.name for f in attrs.fields(cls)}
         if unknown or not {"key", "rule", "column"} <= set(data):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"expectation {value!r} is malformed: it needs key, rule and column"
                 + (f" and has unknown fields {sorted(unknown)}" if unknown else "")
             )
