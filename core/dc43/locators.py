@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from dc43.errors import Dc43Error
+from dc43.errors import InvalidArgumentError
 from dc43.formats import DatasetTarget
 
 STREAM_VERSION_TEMPLATE = "{batch_id}"
@@ -57,7 +57,7 @@ def resolve_version(template: str, *, batch_id: int | None, timestamp: str | Non
     try:
         return template.format(batch_id=batch_id, timestamp=timestamp or utc_timestamp())
     except (KeyError, IndexError, ValueError) as exc:
-        raise Dc43Error(
+        raise InvalidArgumentError(
             f"dataset version template {template!r} is invalid ({exc}); only {{batch_id}} "
             "and {timestamp} may appear in braces"
         ) from exc
@@ -78,7 +78,7 @@ class StaticDatasetLocator:
         server = _server_for(request.contract, wanted)
         fmt = wanted or (server.format or server.type if server is not None else None)
         if not fmt:
-            raise Dc43Error(
+            raise InvalidArgumentError(
                 f"no dataset format for contract '{request.contract.id}': pass format=..., "
                 "give the locator a format, or add a server with a format to the contract"
             )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dc43 import hookimpl
-from dc43.errors import Dc43Error
+from dc43.errors import InvalidArgumentError
 from dc43.formats import BATCH_ID_COLUMN, DatasetTarget, SparkFormat
 
 
@@ -22,7 +22,7 @@ class FileFormat(SparkFormat):
 
     def _check(self, target: DatasetTarget) -> None:
         if not target.path and not target.table:
-            raise Dc43Error(
+            raise InvalidArgumentError(
                 f"format '{self.name}' needs a location: pass path=... (or table=...), give the "
                 "locator a path, or set the contract server's path"
             )
@@ -35,7 +35,7 @@ class FileFormat(SparkFormat):
             from dc43.spark.types import contract_struct
 
             reader = reader.schema(contract_struct(target.contract))
-        return reader.table(target.table) if target.table else reader.load(target.path)
+        return _analysed(lambda: reader.table(target.table) if target.table else reader.load(target.path), target)
 
     def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,
                      trigger: Mapping[str, Any] | None) -> Any:
@@ -44,7 +44,7 @@ class FileFormat(SparkFormat):
 
     def read(self, spark: Any, target: DatasetTarget) -> Any:
         self._check(target)
-        return super().read(spark, target)
+        return _analysed(lambda: super(FileFormat, self).read(spark, target), target)
 
     def write(self, df: Any, target: DatasetTarget, *, mode: str) -> None:
         self._check(target)
@@ -91,6 +91,22 @@ class FileFormat(SparkFormat):
             writer = writer.partitionBy(route_column)
         writer.save(staged.staging)
         return staged
+
+
+def _analysed(load: Callable[[], Any], target: DatasetTarget) -> Any:
+    """The DataFrame ``load()`` makes, resolved by Spark, a missing path turned into an error naming
+    it (on every topology: on Spark Connect the path is the server's)."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        df = load()
+        df.schema  # noqa: B018 - resolves the plan (on Connect: asks the server)
+    except AnalysisException as exc:
+        if exc.getCondition() != "PATH_NOT_FOUND":
+            raise
+        raise InvalidArgumentError(f"path '{target.path}' does not exist; check it, or write the dataset "
+                                   "first") from None
+    return df
 
 
 class _StagedFiles:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from dc43.errors import Dc43Error
+from dc43.errors import Dc43Error, InvalidArgumentError
 from dc43.spark.topology import is_connect
 
 ARROW_SCHEMES = ("file", "s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss")
@@ -80,12 +80,12 @@ def check_publishable(spark: Any, path: str, format_name: str) -> None:
         return
     scheme = urlparse(path).scheme
     if scheme and scheme not in ARROW_SCHEMES:
-        raise Dc43Error(
+        raise InvalidArgumentError(
             f"format '{format_name}' publishes each micro-batch by moving its staged folder; on Spark "
             f"Connect that happens in Python with pyarrow.fs, which cannot reach '{scheme}:' paths "
             f"({path}). Use one of {', '.join(s + ':' for s in ARROW_SCHEMES)} or an absolute local path, "
             "or run the write on classic Spark")
     if not scheme and not path.startswith("/"):
-        raise Dc43Error(
+        raise InvalidArgumentError(
             f"format '{format_name}' needs an absolute path on Spark Connect, got '{path}': the server "
             "resolves relative paths against its own working directory. Pass an absolute path or a URI")

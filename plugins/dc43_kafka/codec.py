@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dc43.errors import Dc43Error
+from dc43.errors import InvalidArgumentError
 from dc43.formats import DECODE_ERROR_COLUMN, REJECTED_RULES_COLUMN
 from dc43.spark.schema import quoted
 from dc43.spark.types import contract_struct
@@ -91,7 +91,7 @@ def encode(df: DataFrame, contract: Any) -> DataFrame:
     keys = primary_key(contract)
     missing = [k for k in keys if k not in df.columns]
     if missing:
-        raise Dc43Error(f"primary-key column(s) {', '.join(missing)} are missing from the data written "
+        raise InvalidArgumentError(f"primary-key column(s) {', '.join(missing)} are missing from the data written "
                         "to Kafka; the record key is built from them, add them to the DataFrame")
     if len(keys) == 1:
         columns.insert(0, F.col(quoted(keys[0])).cast("string").alias("key"))

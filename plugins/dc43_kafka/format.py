@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from dc43.errors import Dc43Error
+from dc43.errors import InvalidArgumentError
 from dc43.formats import DatasetFormat, DatasetTarget, StreamRead, split_writer_options
 
 from dc43_kafka.options import DeadLetterSink, read_settings, write_settings
@@ -14,14 +14,14 @@ from dc43_kafka.options import DeadLetterSink, read_settings, write_settings
 
 def _contract(target: DatasetTarget) -> Any:
     if target.contract is None:
-        raise Dc43Error("format 'kafka' decodes and encodes records with the contract's schema; "
+        raise InvalidArgumentError("format 'kafka' decodes and encodes records with the contract's schema; "
                         "use it through dc43's *_with_contract helpers, which pass the contract")
     return target.contract
 
 
 def _start_dead_letters(spark: Any, poison: Any, sink: DeadLetterSink, topic: str) -> Any:
     if not sink.checkpoint and not spark.conf.get("spark.sql.streaming.checkpointLocation", None):
-        raise Dc43Error("the dead-letter query needs its own checkpoint: set option "
+        raise InvalidArgumentError("the dead-letter query needs its own checkpoint: set option "
                         "'dc43.deadLetter.checkpointLocation' to a folder no other query uses")
     name = sink.query_name or f"dc43_dead_letters_{topic}_{uuid.uuid4().hex[:8]}"
     writer = poison.writeStream.format(sink.format).options(**sink.options).queryName(name)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from dc43.errors import Dc43Error
+from dc43.errors import InvalidArgumentError
 from dc43.formats import DatasetTarget
 from dc43.redaction import redact_options
 
@@ -66,7 +66,7 @@ class KafkaSettings(_Redacted):
 def _flag(options: Mapping[str, Any], key: str) -> bool:
     value = str(options.get(key, "false")).strip().lower()
     if value not in ("true", "false"):
-        raise Dc43Error(f"option '{key}' must be 'true' or 'false'")
+        raise InvalidArgumentError(f"option '{key}' must be 'true' or 'false'")
     return value == "true"
 
 
@@ -85,7 +85,7 @@ def _bootstrap(options: Mapping[str, str], server: Any) -> str:
     if host:
         port = getattr(server, "port", None)
         return f"{host}:{port}" if port and ":" not in host else host
-    raise Dc43Error(
+    raise InvalidArgumentError(
         f"format 'kafka' needs bootstrap servers: pass options={{'{BOOTSTRAP}': 'host:9092'}} "
         "or set the contract server's host (and port)"
     )
@@ -102,7 +102,7 @@ def _split(target: DatasetTarget) -> tuple[dict[str, str], dict[str, str]]:
     own = {k: str(v) for k, v in target.options.items() if k.startswith("dc43.")}
     unknown = sorted(set(own) - set(KNOWN_DC43))
     if unknown:
-        raise Dc43Error(f"unknown option(s) {', '.join(unknown)} for format 'kafka'; "
+        raise InvalidArgumentError(f"unknown option(s) {', '.join(unknown)} for format 'kafka'; "
                         f"dc43's Kafka options are: {', '.join(KNOWN_DC43)}")
     return spark, own
 
@@ -114,10 +114,10 @@ def read_settings(target: DatasetTarget, *, streaming: bool) -> KafkaSettings:
     spark[BOOTSTRAP] = _bootstrap(spark, server)
     given = [key for key in SUBSCRIPTIONS if spark.get(key)]
     if given and "topic" in spark:
-        raise Dc43Error(f"options 'topic' and '{given[0]}' both choose what to read; keep one")
+        raise InvalidArgumentError(f"options 'topic' and '{given[0]}' both choose what to read; keep one")
     topic = spark.get(given[0]) if given else _topic(target, spark, server)
     if not topic:
-        raise Dc43Error(
+        raise InvalidArgumentError(
             "format 'kafka' needs a topic to read: pass table='orders' (or path=...), "
             "options={'subscribe': 'orders'}, or set the contract server's dataset"
         )
@@ -126,7 +126,7 @@ def read_settings(target: DatasetTarget, *, streaming: bool) -> KafkaSettings:
         spark["subscribe"] = topic
     dead_letter = _dead_letter(own, spark)
     if dead_letter is not None and not streaming:
-        raise Dc43Error("dc43.deadLetter.* options apply to streaming reads only; in batch, "
+        raise InvalidArgumentError("dc43.deadLetter.* options apply to streaming reads only; in batch, "
                         "select the rows whose _dc43_decode_error is not null yourself")
     return KafkaSettings(topic=topic, spark_options=spark, metadata=_flag(own, METADATA),
                          dead_letter=dead_letter)
@@ -136,13 +136,13 @@ def write_settings(target: DatasetTarget) -> KafkaSettings:
     """Settings for writing ``target``."""
     spark, own = _split(target)
     if own:
-        raise Dc43Error(f"option(s) {', '.join(sorted(own))} apply to reads only; "
+        raise InvalidArgumentError(f"option(s) {', '.join(sorted(own))} apply to reads only; "
                         "remove them from the write's options")
     server = _server(target)
     spark[BOOTSTRAP] = _bootstrap(spark, server)
     topic = _topic(target, spark, server)
     if not topic:
-        raise Dc43Error(
+        raise InvalidArgumentError(
             "format 'kafka' needs a topic to write: pass table='orders' (or path=...), "
             "options={'topic': 'orders'}, or set the contract server's dataset"
         )
@@ -160,12 +160,12 @@ def _dead_letter(own: Mapping[str, str], source: Mapping[str, str]) -> DeadLette
         options["checkpointLocation"] = given["checkpointLocation"]
     if fmt == "kafka":
         if "topic" not in given:
-            raise Dc43Error("dead letters go to Kafka but option 'dc43.deadLetter.topic' is missing; "
+            raise InvalidArgumentError("dead letters go to Kafka but option 'dc43.deadLetter.topic' is missing; "
                             "set it, or set dc43.deadLetter.format and dc43.deadLetter.path")
         options.update({k: v for k, v in source.items() if k.startswith(CONNECTION_PREFIXES)})
         options["topic"] = given["topic"]
     elif "topic" in given:
-        raise Dc43Error(f"option 'dc43.deadLetter.topic' needs dc43.deadLetter.format 'kafka', not '{fmt}'; "
+        raise InvalidArgumentError(f"option 'dc43.deadLetter.topic' needs dc43.deadLetter.format 'kafka', not '{fmt}'; "
                         "remove one of them")
     return DeadLetterSink(format=fmt, options=options, path=given.get("path"),
                           query_name=given.get("queryName"))

@@ -22,9 +22,9 @@ class MemorySinkFormat(SparkFormat):
                      trigger: Mapping[str, Any] | None) -> Any:
         name = target.options.get("queryName") or target.table
         if not name:
-            from dc43.errors import Dc43Error
+            from dc43.errors import InvalidArgumentError
 
-            raise Dc43Error("the memory sink needs a table name: pass options={'queryName': 'name'} "
+            raise InvalidArgumentError("the memory sink needs a table name: pass options={'queryName': 'name'} "
                             "or table='name'")
         options = {k: v for k, v in target.options.items() if k != "queryName"}
         writer = df.writeStream.format("memory").outputMode(mode).queryName(name).options(**options)

@@ -13,7 +13,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from dc43.errors import ContractViolationError, Dc43Error
+from dc43.errors import ContractViolationError, InvalidArgumentError, did_you_mean
 from dc43.formats import (
     REJECTED_RULES_COLUMN,
     DatasetFormat,
@@ -24,7 +24,7 @@ from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ObservationPayload, ValidationResult
-from dc43.spark import steps
+from dc43.spark import arguments, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
 from dc43.spark.caller_side import CallerSide
 from dc43.spark.links import apply_verdict, verdict_summary
@@ -51,6 +51,11 @@ def read_stream_with_contract(
 
     With ``data_product_input`` the read registers that input port of the data product.
     """
+    arguments.session(spark, helper="read_stream_with_contract")
+    options = arguments.common(
+        contract_id=contract_id, contract_service=contract_service, data_quality_service=data_quality_service,
+        governance_service=governance_service, path=path, table=table, options=options,
+        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive)
     contracts = steps.service("contract", contract_service)
     contract = steps.resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
     target = steps.locate(contract, operation="read", streaming=True, locator=dataset_locator,
@@ -101,9 +106,14 @@ def write_stream_with_contract(
     rows that break error rules, and rerouted batches; it needs ``observation_writer="inline"``.
     Works the same on classic Spark, a standalone cluster and Spark Connect.
     """
-    if not df.isStreaming:
-        raise Dc43Error("write_stream_with_contract needs a streaming DataFrame; "
-                        "use write_with_contract for batch data")
+    arguments.dataframe(df, streaming=True, helper="write_stream_with_contract")
+    options = arguments.common(
+        contract_id=contract_id, contract_service=contract_service, data_quality_service=data_quality_service,
+        governance_service=governance_service, path=path, table=table, options=options,
+        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive)
+    arguments.mode(mode, streaming=True)
+    arguments.trigger(trigger)
+    arguments.callback(on_streaming_batch)
     manager = get_plugin_manager()
     session = df.sparkSession
     contracts = steps.service("contract", contract_service)
@@ -126,6 +136,10 @@ def write_stream_with_contract(
     rejection = steps.rejection_target(rejection_sink, contract, micro_batches=True)
     if rejection:
         rejection[0].check_batch_writes(session, rejection[1])
+        arguments.apart(target.path, rejection[1].path)
+    arguments.checkpoint(session, target.options, sink_path=target.path,
+                         needed_for=f"observation_writer='{writer.name}'" if writer.routes_rows else None)
+    arguments.free_query_name(session, target.options)
     dq = steps.service_ref("data_quality", data_quality_service)
     governance = steps.service_ref("governance", governance_service)
 
@@ -140,6 +154,7 @@ def write_stream_with_contract(
         schema=result.schema, enforce=enforce, strategy=strategy, quality=dq, governance=governance,
         can_reroute=rejection is not None, routed=steps.routed_metrics(spec.plan) if rejection else frozenset(),
     )
+    steps.check_patterns(session, contract, spec.plan)
     steps.check_portable(session, side, adapter, target, rejection)
     steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context)
     steps.enforce_schema(result, enforce, contract, target)
@@ -177,6 +192,7 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
     plan = compile_plan(steps.expectations_of(dq, contract), columns=columns,
                         row_checks=steps.row_checks(df.schema, contract, auto_cast),
                         types=steps.column_types(contract))
+    steps.check_patterns(df.sparkSession, contract, plan)
     metrics = plan.measure(df)
     verdict = dq.evaluate(contract=contract,
                           payload=ObservationPayload(metrics=metrics, schema=result.schema))
@@ -208,6 +224,11 @@ def read_with_contract(
     allow_inactive: bool = False,
 ) -> Any:
     """Read a batch dataset, validate schema and data; returns ``(df, validation)``."""
+    arguments.session(spark, helper="read_with_contract")
+    options = arguments.common(
+        contract_id=contract_id, contract_service=contract_service, data_quality_service=data_quality_service,
+        governance_service=governance_service, path=path, table=table, options=options,
+        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive)
     contract = steps.resolve_contract(steps.service("contract", contract_service), contract_id,
                                  expected_contract_version, allow_inactive)
     target = steps.locate(contract, operation="read", streaming=False, locator=dataset_locator,
@@ -247,8 +268,15 @@ def write_with_contract(
     they broke) to ``rejection_sink`` and the others to the target, in one pass; only
     failures no row can carry (uniqueness, thresholds) still block.
     """
+    arguments.dataframe(df, streaming=False, helper="write_with_contract")
+    options = arguments.common(
+        contract_id=contract_id, contract_service=contract_service, data_quality_service=data_quality_service,
+        governance_service=governance_service, path=path, table=table, options=options,
+        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive)
+    arguments.mode(mode, streaming=False)
     if violation_strategy not in (None, "split"):
-        raise Dc43Error(f"violation_strategy must be None or 'split', got {violation_strategy!r}")
+        raise InvalidArgumentError(f"violation_strategy must be None or 'split'"
+                                   f"{did_you_mean(str(violation_strategy), ['split'])}, got {violation_strategy!r}")
     contract = steps.resolve_contract(steps.service("contract", contract_service), contract_id,
                                  expected_contract_version, allow_inactive)
     target = steps.locate(contract, operation="write", streaming=False, locator=dataset_locator,
@@ -256,7 +284,8 @@ def write_with_contract(
     adapter = steps.format_for(target, "write")
     rejection = steps.rejection_target(rejection_sink, contract)
     if (violation_strategy == "split") != (rejection is not None):
-        raise Dc43Error("violation_strategy='split' and rejection_sink=... go together: pass both or neither")
+        raise InvalidArgumentError("violation_strategy='split' and rejection_sink=... go together: pass both or "
+                                   "neither")
     report = check_schema(steps.data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=steps.extra_columns_policy(contract, "write"))
     version = target.dataset_version

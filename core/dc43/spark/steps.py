@@ -9,7 +9,8 @@ import attrs
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from dc43.errors import ContractViolationError, Dc43Error
+from dc43.contracts.keys import notes_of
+from dc43.errors import ContractFormatError, ContractViolationError, InvalidArgumentError
 from dc43.formats import (
     BATCH_ID_COLUMN,
     DECODE_ERROR_COLUMN,
@@ -49,7 +50,7 @@ def service_ref(kind: str, given: Any) -> Any:
 def resolve_contract(contracts: Any, contract_id: str | None, selector: str | None,
                       allow_inactive: bool) -> Any:
     if not contract_id:
-        raise Dc43Error("contract_id is required: pass the id of the contract the data must follow")
+        raise InvalidArgumentError("contract_id is required: pass the id of the contract the data must follow")
     return contracts.resolve(contract_id, selector, allow_inactive=allow_inactive)
 
 
@@ -59,6 +60,9 @@ def locate(contract: Any, *, operation: str, streaming: bool, locator: Any, fmt:
                             format=fmt, path=path, table=table, options=dict(options or {}))
     if isinstance(locator, str):
         locator = get_plugin_manager().lookup("locator", locator).value()
+    if locator is not None and not callable(getattr(locator, "locate", None)):
+        raise InvalidArgumentError(f"dataset_locator must be a locator name or an object with locate(request), got "
+                                   f"{type(locator).__name__}; e.g. StaticDatasetLocator(path=...)")
     target = (locator or StaticDatasetLocator()).locate(request)
     return attrs.evolve(target, contract=contract)
 
@@ -109,7 +113,8 @@ def extra_columns_policy(contract: Any, operation: str) -> str:
 
 def base_result(contract: Any, target: DatasetTarget, report: Any, schema: dict[str, Any],
                  version: str) -> ValidationResult:
-    result = ValidationResult(errors=list(report.errors), warnings=list(report.warnings),
+    notes = [f"contract {contract.id}@{contract.version}: {note}" for note in notes_of(contract)]
+    result = ValidationResult(errors=list(report.errors), warnings=[*notes, *report.warnings],
                               schema=schema)
     return result.merge_details({
         "contract_id": contract.id, "contract_version": contract.version,
@@ -126,7 +131,7 @@ def observe_schema(governance: Any, contract: Any, target: DatasetTarget, versio
         dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
         contract_version=contract.version, operation=operation, schema=result.schema,
         status=result.status, pipeline_context=redact(dict(context or {})), recorded_at=utc_timestamp(),
-        location=target.describe(),
+        location=target.describe(), warnings=tuple(result.warnings),
     ))
 
 
@@ -198,14 +203,14 @@ def rejection_target(spec: Any, contract: Any, *,
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"format", "path", "table", "options"}
         if unknown or not spec.get("format"):
-            raise Dc43Error(f"rejection_sink {dict(spec)!r} needs a format (and a path, table or topic "
+            raise InvalidArgumentError(f"rejection_sink {dict(spec)!r} needs a format (and a path, table or topic "
                             f"option); unknown keys: {sorted(unknown) or 'none'}")
         locator, options = StaticDatasetLocator(format=spec["format"], path=spec.get("path"),
                                                 table=spec.get("table")), spec.get("options") or {}
     elif callable(getattr(spec, "locate", None)):
         locator, options = spec, {}
     else:
-        raise Dc43Error("rejection_sink must be a dataset locator or a mapping with format and path/table")
+        raise InvalidArgumentError("rejection_sink must be a dataset locator or a mapping with format and path/table")
     target = locate(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
                      table=None, options=options)
     if micro_batches:
@@ -235,10 +240,35 @@ def check_portable(session: Any, side: Any, adapter: Any, target: DatasetTarget,
         try:
             cloudpickle.dumps(part)
         except Exception as exc:
-            raise Dc43Error(
+            raise InvalidArgumentError(
                 f"{label} cannot be sent to the Spark Connect server, where micro-batches are judged "
                 f"(foreachBatch runs in a Python process the server starts): {exc}. Pass an object that "
                 "pickles, or leave it out to use the one the plugins provide.") from exc
+
+
+def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
+    """Compile the plan's regular expressions with Spark (Java's syntax) before any batch runs:
+    a bad one would otherwise fail deep inside the first micro-batch."""
+    patterns = [(e, e.params["pattern"]) for e in plan.expectations if isinstance(e.params.get("pattern"), str)]
+    if not patterns:
+        return
+    from pyspark.errors import PySparkException
+
+    def compiles(chosen: list[tuple[Any, str]]) -> bool:
+        try:
+            spark.range(1).select(*(F.lit("").rlike(p).alias(f"p{n}") for n, (_, p) in enumerate(chosen))).collect()
+        except PySparkException:
+            return False
+        return True
+
+    if compiles(patterns):
+        return
+    for expectation, pattern in patterns:
+        if not compiles([(expectation, pattern)]):
+            raise ContractFormatError(
+                f"contract {contract.id}@{contract.version}", expectation.key,
+                f"pattern {pattern!r} is not a valid Java regular expression (Spark matches with java.util.regex); "
+                "fix the pattern")
 
 
 def routed_metrics(plan: Any) -> frozenset[str]:
@@ -248,10 +278,10 @@ def routed_metrics(plan: Any) -> frozenset[str]:
 
 def check_routing(writer: Any, strategy: Any, rejection: Any) -> None:
     if rejection is not None and not writer.routes_rows:
-        raise Dc43Error(f"a rejection_sink needs a writer that routes rows: pass observation_writer='inline' "
+        raise InvalidArgumentError(f"a rejection_sink needs a writer that routes rows: pass observation_writer='inline' "
                         f"(observation writer '{writer.name}' cannot)")
     if getattr(strategy, "reroutes", False) and rejection is None:
-        raise Dc43Error(f"strategy {type(strategy).__name__} reroutes batches: pass rejection_sink=... and "
+        raise InvalidArgumentError(f"strategy {type(strategy).__name__} reroutes batches: pass rejection_sink=... and "
                         "observation_writer='inline'")
 
 
