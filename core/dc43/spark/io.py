@@ -24,7 +24,7 @@ from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ObservationPayload, ValidationResult
-from dc43.spark import arguments, steps
+from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
 from dc43.spark.caller_side import CallerSide
 from dc43.spark.links import apply_verdict, verdict_summary
@@ -98,26 +98,34 @@ def write_stream_with_contract(
     on_streaming_batch: Callable[[dict[str, Any]], None] | None = None,
     observation_writer: str = DEFAULT_OBSERVATION_WRITER, rejection_sink: Any = None,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
+    allow_contract_upgrade: bool = False,
 ) -> Any:
     """Start a contract-enforced streaming write and its observation writer.
 
     With ``data_product_output`` the write registers that output port of the data product.
     ``rejection_sink`` (a locator, or a mapping with format/path/table/options) takes the
     rows that break error rules, and rerouted batches; it needs ``observation_writer="inline"``.
-    Works the same on classic Spark, a standalone cluster and Spark Connect.
+    Works the same on classic Spark, a standalone cluster and Spark Connect. Restarted on its
+    checkpoint, the write keeps the contract version it started with unless
+    ``allow_contract_upgrade=True`` (:mod:`dc43.spark.contract_pins`).
     """
     arguments.dataframe(df, streaming=True, helper="write_stream_with_contract")
     options = arguments.common(
         contract_id=contract_id, contract_service=contract_service, data_quality_service=data_quality_service,
         governance_service=governance_service, path=path, table=table, options=options,
-        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive)
+        pipeline_context=pipeline_context, enforce=enforce, auto_cast=auto_cast, allow_inactive=allow_inactive,
+        allow_contract_upgrade=allow_contract_upgrade)
     arguments.mode(mode, streaming=True)
     arguments.trigger(trigger)
     arguments.callback(on_streaming_batch)
     manager = get_plugin_manager()
     session = df.sparkSession
     contracts = steps.service("contract", contract_service)
-    contract = steps.resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive)
+    kept = contract_pins.keep(
+        session, contracts, steps.resolve_contract(contracts, contract_id, expected_contract_version, allow_inactive),
+        checkpoint=options.get("checkpointLocation"), selector=expected_contract_version,
+        allow_inactive=allow_inactive, allow_upgrade=allow_contract_upgrade)
+    contract = kept.contract
     target = steps.locate(contract, operation="write", streaming=True, locator=dataset_locator,
                           fmt=format, path=path, table=table, options=options)
     writer = manager.lookup("observation writer", observation_writer).value()
@@ -147,6 +155,10 @@ def write_stream_with_contract(
                           extra_columns=steps.extra_columns_policy(contract, "write"))
     version = resolve_version(target.dataset_version, batch_id=None)
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
+    if kept.change:
+        result.details["contract_version_change"] = kept.change
+        if kept.change["used"] == kept.change["selected"]:  # an upgrade: said wherever the run is told
+            result.add_warning(kept.change["message"])
     spec = PlanSpec(steps.expectations_of(dq.get(), contract), contract, df.schema, auto_cast=auto_cast,
                     skip_distinct=not writer.exact_distinct)
     side = BatchSide(
@@ -164,6 +176,8 @@ def write_stream_with_contract(
     caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch)
     request = ObservationRequest(source=df, side=side, caller=caller, adapter=adapter, target=target,
                                  mode=mode, trigger=trigger, rejection=rejection)
+    if kept.repin:
+        contract_pins.pin(session, options["checkpointLocation"], contract)
     try:
         started = writer.start(request)
     except Exception as exc:
