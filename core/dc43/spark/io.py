@@ -13,6 +13,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from dc43.delivery import OutagePolicy, Outbox
 from dc43.errors import ContractViolationError, InvalidArgumentError, did_you_mean
 from dc43.formats import (
     REJECTED_RULES_COLUMN,
@@ -98,7 +99,7 @@ def write_stream_with_contract(
     on_streaming_batch: Callable[[dict[str, Any]], None] | None = None,
     observation_writer: str = DEFAULT_OBSERVATION_WRITER, rejection_sink: Any = None,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
-    allow_contract_upgrade: bool = False,
+    allow_contract_upgrade: bool = False, outage_policy: Any = None,
 ) -> Any:
     """Start a contract-enforced streaming write and its observation writer.
 
@@ -107,7 +108,9 @@ def write_stream_with_contract(
     rows that break error rules, and rerouted batches; it needs ``observation_writer="inline"``.
     Works the same on classic Spark, a standalone cluster and Spark Connect. Restarted on its
     checkpoint, the write keeps the contract version it started with unless
-    ``allow_contract_upgrade=True`` (:mod:`dc43.spark.contract_pins`).
+    ``allow_contract_upgrade=True`` (:mod:`dc43.spark.contract_pins`). ``outage_policy`` says what a
+    batch does while the data-quality service is down (:class:`dc43.delivery.OutagePolicy`; verdicts
+    governance cannot take wait in an outbox either way).
     """
     arguments.dataframe(df, streaming=True, helper="write_stream_with_contract")
     options = arguments.common(
@@ -165,6 +168,8 @@ def write_stream_with_contract(
         spec=spec, contract=contract, dataset_id=target.dataset_id, version_template=target.dataset_version,
         schema=result.schema, enforce=enforce, strategy=strategy, quality=dq, governance=governance,
         can_reroute=rejection is not None, routed=steps.routed_metrics(spec.plan) if rejection else frozenset(),
+        policy=OutagePolicy.coerce(outage_policy, gate_enforced=writer.routes_rows and enforce),
+        outbox=Outbox(dq.settings.outbox_path),
     )
     steps.check_patterns(session, contract, spec.plan)
     steps.check_portable(session, side, adapter, target, rejection)
@@ -176,8 +181,6 @@ def write_stream_with_contract(
     caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch)
     request = ObservationRequest(source=df, side=side, caller=caller, adapter=adapter, target=target,
                                  mode=mode, trigger=trigger, rejection=rejection)
-    if kept.repin:
-        contract_pins.pin(session, options["checkpointLocation"], contract)
     try:
         started = writer.start(request)
     except Exception as exc:
@@ -187,6 +190,13 @@ def write_stream_with_contract(
         if missing is not None:
             raise missing from exc
         raise
+    if kept.repin:  # once the queries run: a write refused at start leaves its checkpoint alone
+        try:
+            contract_pins.pin(session, options["checkpointLocation"], contract)
+        except Exception:
+            for query in started:
+                query.stop()
+            raise
     queries = caller.follow(session, started)
     if rejection:
         result.details["rejection_sink"] = rejection[1].describe()
@@ -219,12 +229,12 @@ def _record_batch(governance: Any, contract: Any, target: DatasetTarget, version
                   result: ValidationResult) -> None:
     if governance is None:
         return
-    governance.record_verdict(BatchVerdict(
+    steps.record(governance, BatchVerdict(
         dataset_id=target.dataset_id, dataset_version=version, batch_id=0,
         contract_id=contract.id, contract_version=contract.version, status=result.status,
         row_count=int(result.metrics.get("row_count", 0)), metrics=dict(result.metrics),
         reason=result.reason, recorded_at=utc_timestamp(),
-    ))
+    ), result)
 
 
 def read_with_contract(
