@@ -37,6 +37,11 @@ class Settings:
     def governance_path(self) -> Path:
         return self.governance_db or self.state_dir / "governance.db"
 
+    @property
+    def outbox_path(self) -> Path:
+        """Where deliveries wait while a service is down (:mod:`dc43.delivery`)."""
+        return self.state_dir / "outbox.db"
+
     def absolute(self) -> Settings:
         """These settings with every path absolute, for a process with another working directory."""
         return attrs.evolve(self, contracts_dir=self.contracts_dir.resolve(), state_dir=self.state_dir.resolve(),

@@ -134,7 +134,8 @@ def test_dataset_version_templates_resolve_per_batch(source_stream, tmp_path, se
     locator = StaticDatasetLocator(dataset_id="orders-live", dataset_version="b{batch_id}-{timestamp}")
     result, _ = start_write(source_stream, tmp_path, services, enforce=False,
                             dataset_locator=locator)
-    assert result.details["dataset_version"] == "init"  # nothing judged yet
+    started = [o for o in services["governance_service"].observations("orders-live") if o.operation == "write_stream"]
+    assert [o.dataset_version for o in started] == ["init"]  # the version before any batch
     try:
         for query in result.details["streaming_queries"]:
             query.processAllAvailable()

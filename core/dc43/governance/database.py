@@ -20,8 +20,8 @@ from dc43.errors import GovernanceDatabaseError
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_S = 30.0
-RETRIES = 5
+BUSY_TIMEOUT_S = 5.0  # a writer waits this long for the lock per try; past the tries, deliveries wait in the outbox
+RETRIES = 4
 
 #: Ordered migrations; the index + 1 is the schema version.  Append, never edit.
 MIGRATIONS: Sequence[str] = (
@@ -110,9 +110,11 @@ def _retry_locked(work: Callable[[], T]) -> T:
 
 
 class Database:
-    """A SQLite file (or a private in-memory database when ``path`` is None)."""
+    """A SQLite file (or a private in-memory database when ``path`` is None) at the newest of
+    ``migrations`` (the governance tables unless told otherwise)."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, migrations: Sequence[str] = MIGRATIONS) -> None:
+        self.migrations = tuple(migrations)
         if path is None:
             self.uri = f"file:dc43-{uuid.uuid4().hex}?mode=memory&cache=shared"
             self.label = ":memory:"
@@ -164,7 +166,7 @@ class Database:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
                          "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, script in enumerate(MIGRATIONS, start=1):
+            for version, script in enumerate(self.migrations, start=1):
                 if version in done:
                     continue
                 for statement in filter(str.strip, script.split(";")):

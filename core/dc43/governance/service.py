@@ -25,6 +25,11 @@ class SchemaObservation:
     warnings: tuple[str, ...] = ()  # schema warnings and what loading the contract found wrong
 
 
+def observation_from(data: Mapping[str, Any]) -> SchemaObservation:
+    """A :class:`SchemaObservation` from its ``attrs.asdict`` form (as kept in an outbox)."""
+    return SchemaObservation(**{**data, "warnings": tuple(data.get("warnings") or ())})
+
+
 @attrs.frozen
 class BatchVerdict:
     """The verdict of one micro-batch (or one batch write), keyed by batch id."""

@@ -14,11 +14,15 @@ back to the caller through a link (:mod:`dc43.spark.links`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
+from dc43.delivery import Attempted, OutagePolicy, Outbox, ServiceUnavailableError, attempt
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
-from dc43.governance.service import BatchVerdict
+from dc43.governance.service import BatchVerdict, observation_from
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
@@ -138,7 +142,8 @@ class BatchSide:
     def __init__(self, *, spec: PlanSpec, contract: Any, dataset_id: str, version_template: str,
                  schema: Mapping[str, Any] | None, enforce: bool, strategy: Any, quality: ServiceRef,
                  governance: ServiceRef | None, can_reroute: bool = False,
-                 routed: frozenset[str] = frozenset(), link: Any = None) -> None:
+                 routed: frozenset[str] = frozenset(), link: Any = None,
+                 policy: OutagePolicy | None = None, outbox: Outbox | None = None) -> None:
         self.spec = spec
         self.contract = contract
         self.dataset_id = dataset_id
@@ -152,7 +157,11 @@ class BatchSide:
         #: metrics whose failing rows are routed to a rejection sink: they never block alone
         self.routed = routed
         self.link = link
+        self.policy = policy or OutagePolicy()
+        #: deliveries that failed, until their service takes them (default: under the settings' state dir)
+        self.outbox = outbox or Outbox(quality.settings.outbox_path)
         self._reported: BaseException | None = None
+        self._backlog = False
 
     def __repr__(self) -> str:
         return f"BatchSide({self.dataset_id!r}, contract={self.contract.id}@{self.contract.version})"
@@ -185,6 +194,7 @@ class BatchSide:
 
     def judge_in(self, session: Any, batch_id: int, metrics: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`judge` with the session the link talks through (``None`` in the caller's process)."""
+        self._catch_up(session)
         timestamp = utc_timestamp()
         version = resolve_version(self.version_template, batch_id=batch_id, timestamp=timestamp)
         entry: dict[str, Any] = {
@@ -195,10 +205,43 @@ class BatchSide:
             entry["status"] = "idle"
             self.link.publish(session, {"entry": entry})
             return entry
-        verdict = self.quality.get().evaluate(
-            contract=self.contract, payload=ObservationPayload(metrics=dict(metrics), schema=self.schema),
-        )
-        entry.update(status=verdict.status, metrics=dict(metrics))
+        entry["metrics"] = dict(metrics)
+        judged = self._evaluate(batch_id, metrics)
+        if not judged.ok:
+            return self._unjudged(session, entry, judged)
+        return self._conclude(session, entry, judged.value)
+
+    def _evaluate(self, batch_id: int, metrics: Mapping[str, Any], *, once: bool = False) -> Attempted:
+        """The data-quality verdict, with the policy's retries (or its wait) when the service fails."""
+        def evaluate() -> ValidationResult:
+            return self.quality.get().evaluate(
+                contract=self.contract, payload=ObservationPayload(metrics=dict(metrics), schema=self.schema))
+
+        policy = OutagePolicy(retries=1) if once else self.policy
+        deadline = time.monotonic() + policy.wait if policy.action == "wait" and not once else None
+        return attempt(evaluate, policy, f"judging micro-batch {batch_id} of '{self.dataset_id}'", deadline=deadline)
+
+    def _unjudged(self, session: Any, entry: dict[str, Any], judged: Attempted) -> dict[str, Any]:
+        """The data-quality service stayed down: stop (``wait``, ``block``) or judge the batch later."""
+        batch_id = entry["batch_id"]
+        if self.policy.action != "continue":
+            self._halt(session, ServiceUnavailableError(
+                f"micro-batch {batch_id} of '{self.dataset_id}' could not be judged: the data-quality service "
+                f"failed {judged.attempts} time(s) ({judged.error}); outage_policy={self.policy.action!r} stops "
+                "the write (under the inline gate nothing of the batch was published; a restart replays it)"),
+                batch_id)
+        entry.update(status="unknown", pending=["data_quality"], retries=judged.attempts - 1)
+        self.outbox.put("judgement", self.dataset_id, entry["dataset_version"], batch_id, {"entry": entry},
+                        error=judged.error, attempts=judged.attempts)
+        self.link.publish(session, {"entry": entry})
+        return entry
+
+    def _conclude(self, session: Any, entry: dict[str, Any], verdict: ValidationResult, *,
+                  late: bool = False) -> dict[str, Any]:
+        """Decide, record and report a judged batch; raises when the pipeline must stop."""
+        batch_id, version = entry["batch_id"], entry["dataset_version"]
+        entry.update(status=verdict.status)
+        entry.pop("pending", None)
         if verdict.errors:
             entry["errors"] = list(verdict.errors)
         if verdict.warnings:
@@ -210,8 +253,8 @@ class BatchSide:
                 log.warning("%s", decision.reason)
                 verdict.warnings.append(decision.reason)
                 entry["warnings"] = list(verdict.warnings)
-        self._record(entry, verdict, version)
-        message: dict[str, Any] = {"entry": entry, "verdict": verdict_summary(verdict)}
+        self._record(entry, verdict)
+        message: dict[str, Any] = {"entry": entry, "verdict": verdict_summary(verdict), "late": late}
         if self.link.carries_state():
             message["strategy"] = pack_state(self.strategy)
         self.link.publish(session, message)
@@ -227,6 +270,37 @@ class BatchSide:
                 verdict,
             ), batch_id)
         return entry
+
+    # -- outages -------------------------------------------------------------
+    def _catch_up(self, session: Any) -> None:
+        """Deliver what earlier batches could not, oldest first; stop at the first that still fails."""
+        self._backlog = False
+        for kind, key, payload in self.outbox.pending(self.dataset_id, OWN_KINDS):
+            if not self._deliver(session, kind, payload):
+                self._backlog = True
+                return
+            self.outbox.done(key)
+
+    def _deliver(self, session: Any, kind: str, payload: dict[str, Any]) -> bool:
+        once = OutagePolicy(retries=1)
+        if kind == "judgement":
+            entry = payload["entry"]
+            judged = self._evaluate(entry["batch_id"], entry["metrics"], once=True)
+            if judged.ok:
+                self._conclude(session, entry, judged.value, late=True)
+            return judged.ok
+        governance = self.governance.get()
+        if kind == "verdict":
+            verdict = BatchVerdict(**payload)
+            sent = attempt(lambda: governance.record_verdict(verdict), once, f"delivering the verdict of batch "
+                           f"{verdict.batch_id} of '{verdict.dataset_id}'")
+            if sent.ok:
+                self.link.publish(session, {"recorded": {"batch_id": verdict.batch_id,
+                                                         "dataset_version": verdict.dataset_version}})
+            return sent.ok
+        observation = observation_from(payload)
+        return attempt(lambda: governance.record_observation(observation), once,
+                       f"delivering a schema observation of '{observation.dataset_id}'").ok
 
     def report(self, session: Any, exc: BaseException, batch_id: int | None) -> None:
         """Tell the caller why the write stops (once per failure), then stop its sinks."""
@@ -256,16 +330,33 @@ class BatchSide:
                                         "reroute: use observation_writer='inline' with a rejection_sink")
         return decision
 
-    def _record(self, entry: dict[str, Any], verdict: ValidationResult, version: str) -> None:
+    def _record(self, entry: dict[str, Any], verdict: ValidationResult) -> None:
+        """Record the verdict in governance, behind any that wait in the outbox; queue it when it fails."""
         if self.governance is None:
             return
-        self.governance.get().record_verdict(BatchVerdict(
-            dataset_id=self.dataset_id, dataset_version=version, batch_id=entry["batch_id"],
+        record = BatchVerdict(
+            dataset_id=self.dataset_id, dataset_version=entry["dataset_version"], batch_id=entry["batch_id"],
             contract_id=self.contract.id, contract_version=self.contract.version, status=verdict.status,
             row_count=entry["row_count"], metrics=dict(verdict.metrics),
             reason=redact_text(entry.get("intervention") or verdict.reason or "") or None,
             recorded_at=entry["timestamp"],
-        ))
+        )
+        sent = Attempted(attempts=0, error="earlier verdicts wait in the outbox")
+        if not self._backlog:  # never before the older ones: delivered in order
+            governance = self.governance.get()
+            sent = attempt(lambda: governance.record_verdict(record), self.policy,
+                           f"recording the verdict of batch {record.batch_id} of '{self.dataset_id}'")
+        if not sent.ok:
+            self._backlog = True
+            self.outbox.put("verdict", record.dataset_id, record.dataset_version, record.batch_id,
+                            attrs.asdict(record), error=sent.error, attempts=sent.attempts)
+            entry["pending"] = ["governance"]
+        if sent.attempts > 1:
+            entry["retries"] = sent.attempts - 1
+
+
+#: what the batch side delivers from the outbox (observations come from the caller's side)
+OWN_KINDS = ("observation", "judgement", "verdict")
 
 
 #: Adaptive execution runs each shuffle stage of the metric aggregation as a separate Spark

@@ -9,6 +9,7 @@ instances, so code catching Spark's error keeps working.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import threading
@@ -64,7 +65,19 @@ def typed_error(failure: Mapping[str, Any], exc: BaseException | None = None) ->
         return StreamContractViolationError(message, validation)
     if cls is not None and issubclass(cls, StreamingInterventionError):
         return StreamInterventionError(failure.get("reason") or message, batch_id=failure.get("batch_id"))
+    if cls is not None:
+        try:
+            return _as_query_error(cls)(message)
+        except TypeError:  # a constructor that takes more than a message
+            pass
     return StreamFailedError(f"{failure['name']}: {message}", failure["type"])
+
+
+@functools.cache
+def _as_query_error(cls: type) -> type:
+    """``cls`` that is also a pyspark ``StreamingQueryException`` (as the write's other errors are)."""
+    return type(cls.__name__, (cls, StreamingQueryException), {"__module__": cls.__module__,
+                                                                "__doc__": cls.__doc__})
 
 
 class EnforcedQuery:

@@ -64,9 +64,12 @@ class CallerSide:
         if "failure" in message:
             self.failed(message["failure"])
             return
+        if "recorded" in message:  # governance took a verdict that waited in the outbox
+            self._recorded(message["recorded"])
+            return
         entry, verdict = dict(message["entry"]), message.get("verdict")
         with self._lock:
-            self._batches.append(entry)
+            self._keep(entry, late=bool(message.get("late")))
             details = self.result.details
             details["streaming_batches"] = list(self._batches)
             details["dataset_version"] = entry["dataset_version"]
@@ -92,6 +95,26 @@ class CallerSide:
         with self._progress:
             self._last_batch = max(self._last_batch, entry["batch_id"])
             self._progress.notify_all()
+
+    def _keep(self, entry: dict[str, Any], *, late: bool) -> None:
+        """Put ``entry`` on the timeline; a late verdict replaces the batch's earlier entry."""
+        if late:
+            for index, kept in enumerate(self._batches):
+                if kept["batch_id"] == entry["batch_id"] and kept["dataset_version"] == entry["dataset_version"]:
+                    self._batches[index] = entry
+                    return
+        self._batches.append(entry)
+
+    def _recorded(self, recorded: Mapping[str, Any]) -> None:
+        with self._lock:
+            for entry in self._batches:
+                if (entry["batch_id"], entry["dataset_version"]) == (recorded["batch_id"], recorded["dataset_version"]):
+                    pending = [p for p in entry.get("pending", []) if p != "governance"]
+                    if pending:
+                        entry["pending"] = pending
+                    else:
+                        entry.pop("pending", None)
+            self.result.details["streaming_batches"] = list(self._batches)
 
     def failed(self, failure: Mapping[str, Any], exc: BaseException | None = None) -> None:
         """Record why the batch side stopped the write (``details["streaming_error"]``)."""

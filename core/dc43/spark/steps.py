@@ -123,16 +123,28 @@ def base_result(contract: Any, target: DatasetTarget, report: Any, schema: dict[
     })
 
 
+def record(governance: Any, item: Any, result: ValidationResult) -> None:
+    """Give governance ``item`` (a verdict or an observation); while it is down, the item waits in the
+    outbox and ``result`` says so."""
+    from dc43.delivery import Outbox, send
+
+    outbox = Outbox(Settings.load().absolute().outbox_path)
+    error = send(outbox, governance, item)
+    if error is not None:
+        result.add_warning(f"governance could not take the {type(item).__name__} of '{item.dataset_id}' ({error}); "
+                           f"it waits in {outbox.path} and goes out, in order, with the dataset's next delivery")
+
+
 def observe_schema(governance: Any, contract: Any, target: DatasetTarget, version: str,
                     operation: str, result: ValidationResult, context: Mapping[str, Any] | None) -> None:
     if governance is None:
         return
-    governance.record_observation(SchemaObservation(
+    record(governance, SchemaObservation(
         dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
         contract_version=contract.version, operation=operation, schema=result.schema,
         status=result.status, pipeline_context=redact(dict(context or {})), recorded_at=utc_timestamp(),
         location=target.describe(), warnings=tuple(result.warnings),
-    ))
+    ), result)
 
 
 def enforce_schema(result: ValidationResult, enforce: bool, contract: Any, target: DatasetTarget) -> None:
