@@ -8,7 +8,6 @@ row count, violations and status are printed as they happen.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,16 +37,6 @@ def demo_contract() -> OpenDataContractStandard:
         ])],
         servers=[Server(server="local", type="stream", format="rate-micro-batch")],
     )
-
-
-def _stop_between_batches(query: Any, timeout: float = 10.0) -> None:
-    """Stop ``query`` while no micro-batch runs: interrupting a Python ``foreachBatch``
-    call makes the JVM print a long, harmless stack trace."""
-    idle = threading.Event()
-    deadline = time.monotonic() + timeout
-    while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
-        idle.wait(0.01)
-    query.stop()
 
 
 def _session(remote: str | None) -> Any:
@@ -109,7 +98,7 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5, remote: str | None = 
         done.wait(timeout=120)
     finally:
         for query in result.details["streaming_queries"]:
-            _stop_between_batches(query)
+            query.stop()  # between micro-batches
     echo(f"{len(seen)} batches judged; latest status: {result.status}; "
          f"totals: {result.details.get('streaming_totals', {})}")
     echo(f"verdicts are in {settings.governance_path}: try `dc43 verdicts {contract.id}` "

@@ -374,6 +374,34 @@ class _Reporting:
         return None
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
-        if isinstance(exc, Exception):
-            self.side.report(self.session, exc, self.batch_id)
+        if not isinstance(exc, Exception):
+            return False
+        interrupted = _interruption(exc)
+        if interrupted is not None:  # the query is being stopped: not a failure to report
+            raise BatchInterrupted(interrupted) from None
+        self.side.report(self.session, exc, self.batch_id)
         return False
+
+
+class BatchInterrupted(Exception):
+    """A micro-batch cut short because its query is being stopped (classic Spark).
+
+    Its text is the one line Spark looks for to tell a stop from a failure: with the whole
+    Java stack trace of the interrupted job in it, that check overflows Java's regex stack.
+    """
+
+
+_INTERRUPTIONS = ("java.lang.InterruptedException", "java.nio.channels.ClosedByInterruptException",
+                  "java.io.InterruptedIOException")
+
+
+def _interruption(exc: BaseException) -> str | None:
+    """The short form of a py4j error raised because the query's thread was interrupted, else None."""
+    if type(exc).__name__ != "Py4JJavaError":
+        return None
+    text = str(exc)
+    found = next((name for name in _INTERRUPTIONS if name in text), None)
+    if found is None:
+        return None
+    call = text.split("\n", 1)[0].removeprefix("An error occurred while calling ")
+    return f"py4j.protocol.Py4JJavaError: An error occurred while calling {call}\n: {found}"

@@ -13,6 +13,7 @@ import functools
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,9 @@ from dc43.results import ValidationResult
 from dc43.spark.links import apply_verdict
 
 log = logging.getLogger(__name__)
+
+#: how long ``stop()`` lets the micro-batch in flight finish
+STOP_WAIT_S = 30.0
 
 
 class StreamContractViolationError(ContractViolationError, StreamingQueryException):
@@ -111,8 +115,19 @@ class EnforcedQuery:
         stopped = self._caller.error() if not self.spark_query.isActive else None
         return stopped or raw
 
-    def stop(self) -> None:
-        self.spark_query.stop()
+    def stop(self, timeout: float = STOP_WAIT_S) -> None:
+        """Stop the query between micro-batches: the batch in flight (up to ``timeout`` seconds)
+        is finished and judged, not interrupted.
+
+        Interrupting a Python ``foreachBatch`` inside a Spark job hands the JVM a long error
+        text, on which Spark's check for "interrupted by stop" overflows Java's regex stack
+        (a 1,024-line ``StackOverflowError`` on stderr).
+        """
+        query = self.spark_query
+        deadline = time.monotonic() + timeout
+        while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        query.stop()
         self._caller.sync()
 
     def _wait(self, wait: Callable[[], Any]) -> Any:
