@@ -31,6 +31,8 @@ class Settings:
     contracts_dir: Path = Path("contracts")
     state_dir: Path = Path(".dc43")
     governance_db: Path | None = None
+    #: verdicts the governance database keeps per dataset, newest first (None: all)
+    keep_verdicts: int | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -54,19 +56,35 @@ class Settings:
         if config_file and not path.is_file():
             raise ConfigurationError(f"settings file '{path}' does not exist; check config_file=")
         values = _read_file(path) if path.is_file() else {}
-        for field in ("contracts_dir", "state_dir", "governance_db"):
+        for field in (*PATHS, *COUNTS):
             env = os.environ.get(ENV_PREFIX + field.upper())
             if env:
                 values[field] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in attrs.fields(cls)} - {"extra"}
         extra = {k: v for k, v in values.items() if k not in known}
-        for key in known & set(values):
+        for key in set(PATHS) & set(values):
             if not isinstance(values[key], (str, os.PathLike)):
                 raise ConfigurationError(f"setting '{key}' must be a path (a string), got {values[key]!r}; fix "
                                          f"[dc43] {key} in {path} or {ENV_PREFIX}{key.upper()}")
-        kwargs = {k: Path(v) for k, v in values.items() if k in known}
+        kwargs: dict[str, Any] = {k: Path(v) for k, v in values.items() if k in PATHS}
+        kwargs.update({k: _count(k, values[k], path) for k in COUNTS if k in values})
         return cls(**kwargs, extra=extra)
+
+
+PATHS = ("contracts_dir", "state_dir", "governance_db")
+COUNTS = ("keep_verdicts",)
+
+
+def _count(key: str, value: Any, path: Path) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigurationError(f"setting '{key}' must be a whole number of 1 or more, got {value!r}; fix "
+                                 f"[dc43] {key} in {path} or {ENV_PREFIX}{key.upper()}")
+    return number
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -172,7 +172,8 @@ def _shared(kind: str, settings: Any, factory: Any) -> Any:
 def dc43_governance_service(settings: Any) -> Any:
     from dc43.governance import LocalGovernanceService
 
-    return _shared("governance", settings, LocalGovernanceService)
+    return _shared("governance", settings,
+                   lambda path: LocalGovernanceService(path, keep_verdicts=settings.keep_verdicts))
 
 
 @hookimpl(trylast=True)

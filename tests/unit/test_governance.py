@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from dc43.governance import BatchVerdict, LocalGovernanceService, SchemaObservation
 from dc43.governance.database import MIGRATIONS
 
@@ -94,3 +95,34 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     service = LocalGovernanceService(db)
     assert [len(service.verdicts(name)) for name in ("a", "b", "c")] == [100, 100, 100]
+
+
+def test_retention_keeps_the_newest_verdicts_of_each_dataset(tmp_path) -> None:
+    from dc43.governance.local import PRUNE_EVERY
+
+    service = LocalGovernanceService(tmp_path / "gov.db", keep_verdicts=10)
+    for n in range(PRUNE_EVERY * 2):
+        for dataset in ("a", "b"):
+            service.record_verdict(BatchVerdict(
+                dataset_id=dataset, dataset_version=str(n), batch_id=n, contract_id="c", contract_version="1.0.0",
+                status="ok", row_count=1, metrics={}, reason=None, recorded_at=f"2026-01-01T00:00:{n:02d}.{n:03d}Z"))
+    for dataset in ("a", "b"):
+        kept = [v.batch_id for v in service.verdicts(dataset)]
+        assert kept[-10:] == list(range(PRUNE_EVERY * 2 - 10, PRUNE_EVERY * 2))
+        assert len(kept) <= 10 + PRUNE_EVERY  # pruned every PRUNE_EVERY writes, never unbounded
+    service.prune("a")
+    assert len(service.verdicts("a")) == 10
+
+
+def test_retention_comes_from_the_settings(tmp_path, monkeypatch) -> None:
+    from dc43.errors import ConfigurationError
+    from dc43.plugins import get_plugin_manager
+    from dc43.settings import Settings
+
+    monkeypatch.setenv("DC43_KEEP_VERDICTS", "25")
+    settings = Settings.load()
+    assert settings.keep_verdicts == 25
+    assert get_plugin_manager().service("governance", settings).keep_verdicts == 25
+    monkeypatch.setenv("DC43_KEEP_VERDICTS", "many")
+    with pytest.raises(ConfigurationError, match="keep_verdicts.*'many'"):
+        Settings.load()

@@ -8,6 +8,7 @@ replayed after a restart updates its row instead of adding one.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from typing import Any
 from dc43.governance.database import Database
 from dc43.governance.service import BatchVerdict, MetricsRequest, SchemaObservation
 from dc43.quality.plan import total_violations
+
+#: with ``keep_verdicts``, old verdicts are pruned after this many new ones
+PRUNE_EVERY = 50
 
 
 def _verdict(row: Any) -> BatchVerdict:
@@ -64,13 +68,18 @@ def _touch(conn: Any, dataset_id: str, dataset_version: str, contract_id: str,
 class LocalGovernanceService:
     """Governance records in a SQLite file; ``path=None`` keeps them in memory.
 
+    ``keep_verdicts`` bounds the verdicts kept per dataset (the newest; setting
+    ``keep_verdicts`` in ``dc43.toml`` or ``DC43_KEEP_VERDICTS`` for the default service).
+
     Safe to share between streaming queries of one process and between
     processes using the same file.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, keep_verdicts: int | None = None) -> None:
         self.path = Path(path).resolve() if path is not None else None
+        self.keep_verdicts = keep_verdicts
         self.db = Database(self.path)
+        self._since_prune: dict[str, int] = {}  # new verdicts per dataset since its last pruning
 
     def __repr__(self) -> str:
         return f"LocalGovernanceService({self.db.label!r})"
@@ -82,7 +91,7 @@ class LocalGovernanceService:
                 "LocalGovernanceService() without a path keeps its records in this process's memory, "
                 "where another process cannot write them; give it a file both can reach, "
                 "LocalGovernanceService('/shared/governance.db')")
-        return LocalGovernanceService, (self.path,)
+        return functools.partial(LocalGovernanceService, keep_verdicts=self.keep_verdicts), (self.path,)
 
     # -- recording -------------------------------------------------------
     def record_observation(self, observation: SchemaObservation) -> None:
@@ -121,6 +130,20 @@ class LocalGovernanceService:
                  v.reason, v.recorded_at))
 
         self.db.write(write)
+        if self.keep_verdicts:
+            count = self._since_prune.get(v.dataset_id, 0) + 1
+            self._since_prune[v.dataset_id] = 0 if count >= PRUNE_EVERY else count
+            if count >= PRUNE_EVERY:
+                self.prune(v.dataset_id)
+
+    def prune(self, dataset_id: str) -> int:
+        """Delete the verdicts of ``dataset_id`` beyond the newest ``keep_verdicts``; returns how many."""
+        if not self.keep_verdicts:
+            return 0
+        return self.db.write(lambda conn: conn.execute(
+            "DELETE FROM batch_verdicts WHERE dataset_id = ? AND rowid NOT IN (SELECT rowid FROM batch_verdicts "
+            "WHERE dataset_id = ? ORDER BY recorded_at DESC, batch_id DESC LIMIT ?)",
+            (dataset_id, dataset_id, self.keep_verdicts)).rowcount)
 
     # -- queries ---------------------------------------------------------
     def datasets(self) -> list[dict[str, Any]]:
