@@ -31,6 +31,10 @@ class GovernanceDatabaseError(Dc43Error):
     """A governance database file cannot be used: not SQLite, another application's, a folder."""
 
 
+class ObservationLagError(Dc43Error):
+    """A sink ran further ahead of the judging of its micro-batches than the write allows."""
+
+
 class PluginError(Dc43Error):
     """A plugin could not be loaded or broke a hook contract."""
 

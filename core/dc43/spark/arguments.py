@@ -93,6 +93,12 @@ def callback(value: Any) -> Callable[[dict[str, Any]], None] | None:
     return value
 
 
+def bound(name: str, value: Any) -> None:
+    """A count the caller may leave unbounded (None) or set to a whole number of 1 or more."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise InvalidArgumentError(f"{name} must be a whole number of 1 or more, or None for no bound; got {value!r}")
+
+
 def context(value: Any) -> Mapping[str, Any] | None:
     if value is not None and not isinstance(value, Mapping):
         raise InvalidArgumentError(f"pipeline_context must be a mapping, like {{'job': 'orders-nightly'}}, got "

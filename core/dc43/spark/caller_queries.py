@@ -143,6 +143,7 @@ class EnforcedQuery:
                 raise missing from exc
             raise
         self._caller.sync()
+        self._caller.waited_on(self.spark_query)
         stopped = self._caller.error()
         if stopped is not None and not self.spark_query.isActive:
             raise stopped

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCHES = 100
+#: how many micro-batches a sink may run ahead of its observation query, by default
+DEFAULT_MAX_LAG = 100
 
 
 class CallerSide:
@@ -35,13 +37,16 @@ class CallerSide:
 
     def __init__(self, *, result: ValidationResult, status: ValidationResult, strategy: Any,
                  on_batch: Callable[[dict[str, Any]], None] | None = None,
-                 max_batches: int = DEFAULT_MAX_BATCHES) -> None:
+                 max_batches: int = DEFAULT_MAX_BATCHES, max_lag: int | None = DEFAULT_MAX_LAG) -> None:
         self.result = result
         self.status = status
         self.strategy = strategy
         self.on_batch = on_batch
+        #: how many micro-batches the sinks may run ahead of the judged ones (None: no bound)
+        self.max_lag = max_lag
         #: queries the batch side may stop (sinks started beside the observation)
         self.sinks: list[Any] = []
+        self._queries: list[Any] = []
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._batches: collections.deque = collections.deque(maxlen=max_batches)
@@ -176,11 +181,55 @@ class CallerSide:
         """Handles for the write's ``queries``; on Spark Connect, keep the result live from events."""
         from dc43.spark.caller_queries import EnforcedQuery, QueryEvents
 
-        if self._reader is not None:
-            events = QueryEvents(session, on_progress=lambda event: self.sync(), on_end=self._finish)
+        self._queries = list(queries)
+        sink_ids = {str(q.id) for q in self.sinks}
+        observed_apart = bool(sink_ids) and any(str(q.id) not in sink_ids for q in queries)
+        if self._reader is not None or (observed_apart and self.max_lag is not None):
+            events = QueryEvents(session, on_progress=lambda event: self._progress_of(event, sink_ids),
+                                 on_end=self._finish)
             self.listeners.append(events)
             events.watch(queries)
         return [EnforcedQuery(query, self) for query in queries]
+
+    def _progress_of(self, event: Any, sink_ids: set[str]) -> None:
+        """A query made progress: read what the batch side sent; for a sink, check how far behind
+        the judging is."""
+        self.sync()
+        if str(event.progress.id) in sink_ids:
+            self.check_lag(int(event.progress.batchId))
+
+    def waited_on(self, query: Any) -> None:
+        """The caller waited on ``query``: if it is a sink, see how far behind the judging is."""
+        progress = query.lastProgress if any(str(s.id) == str(query.id) for s in self.sinks) else None
+        if progress and len(self._queries) > len(self.sinks):
+            self.check_lag(int(progress["batchId"]))
+
+    def check_lag(self, sink_batch: int) -> None:
+        """Report how many micro-batches the sinks are ahead of the judging; stop them past the bound."""
+        with self._progress:
+            judged = self._last_batch
+        behind = max(0, sink_batch - judged)
+        with self._lock:
+            self.result.details["observation_lag"] = {"sink_batch": sink_batch, "judged_batch": judged,
+                                                      "behind": behind}
+        if self.max_lag is not None and behind > self.max_lag and self._failure is None:
+            from dc43.errors import ObservationLagError
+            from dc43.spark.links import failure_of
+
+            exc = ObservationLagError(
+                f"the sink of '{self.result.details.get('dataset_id')}' is {behind} micro-batches ahead of the "
+                f"judged ones (more than max_observation_lag={self.max_lag}): batches are written faster than "
+                "they are judged, so the write was stopped. Use observation_writer='inline' (judged before "
+                "they are written) or 'observe', a processingTime trigger, or a larger max_observation_lag")
+            self.failed(failure_of(exc, sink_batch), exc)
+            threading.Thread(target=self._stop_all, name="dc43-lag-stop", daemon=True).start()
+
+    def _stop_all(self) -> None:
+        for query in self._queries:
+            try:
+                query.stop()
+            except Exception:
+                log.exception("could not stop query %s", getattr(query, "name", query))
 
     def _finish(self) -> None:
         self.sync()

@@ -27,7 +27,7 @@ from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
-from dc43.spark.caller_side import CallerSide
+from dc43.spark.caller_side import DEFAULT_MAX_LAG, CallerSide
 from dc43.spark.links import apply_verdict, verdict_summary
 from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
@@ -100,6 +100,7 @@ def write_stream_with_contract(
     observation_writer: str = DEFAULT_OBSERVATION_WRITER, rejection_sink: Any = None,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
     allow_contract_upgrade: bool = False, outage_policy: Any = None,
+    max_observation_lag: int | None = DEFAULT_MAX_LAG,
 ) -> Any:
     """Start a contract-enforced streaming write and its observation writer.
 
@@ -121,6 +122,7 @@ def write_stream_with_contract(
     arguments.mode(mode, streaming=True)
     arguments.trigger(trigger)
     arguments.callback(on_streaming_batch)
+    arguments.bound("max_observation_lag", max_observation_lag)
     manager = get_plugin_manager()
     session = df.sparkSession
     contracts = steps.service("contract", contract_service)
@@ -178,7 +180,8 @@ def write_stream_with_contract(
     steps.register_port(data_product_service, "output", data_product_output, contract, result)
 
     status = ValidationResult(status="unknown", details={"dataset_id": target.dataset_id})
-    caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch)
+    caller = CallerSide(result=result, status=status, strategy=strategy, on_batch=on_streaming_batch,
+                        max_lag=max_observation_lag)
     request = ObservationRequest(source=df, side=side, caller=caller, adapter=adapter, target=target,
                                  mode=mode, trigger=trigger, rejection=rejection)
     try:
