@@ -198,9 +198,13 @@ class CallerSide:
         if str(event.progress.id) in sink_ids:
             self.check_lag(int(event.progress.batchId))
 
+    def is_sink(self, query: Any) -> bool:
+        """Whether ``query`` is a sink started beside the observation (no dc43 code runs in it)."""
+        return any(str(sink.id) == str(query.id) for sink in self.sinks)
+
     def waited_on(self, query: Any) -> None:
         """The caller waited on ``query``: if it is a sink, see how far behind the judging is."""
-        progress = query.lastProgress if any(str(s.id) == str(query.id) for s in self.sinks) else None
+        progress = query.lastProgress if self.is_sink(query) else None
         if progress and len(self._queries) > len(self.sinks):
             self.check_lag(int(progress["batchId"]))
 
