@@ -1,0 +1,126 @@
+"""The driver killed with SIGKILL in the middle of a micro-batch, then restarted on its checkpoint:
+no row lost or written twice, one verdict per batch id.  The write runs in a child process; this
+test kills it (its whole process group, the JVM included) and starts it again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+FILES, ROWS = 8, 5  # one file per micro-batch
+CHILD = """
+import sys, time
+from pyspark.sql import SparkSession
+from dc43.contracts import LocalContractServiceClient
+from dc43.governance import LocalGovernanceService
+from dc43.quality import LocalDataQualityService
+from dc43_memory.store import InMemoryContractStore
+from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from tests.spark.orders import orders_contract
+
+writer, folder = sys.argv[1], sys.argv[2]
+
+
+class Announcing(LocalDataQualityService):
+    def evaluate(self, *, contract, payload):
+        print("JUDGING", payload.metrics["row_count"], flush=True)
+        time.sleep(0.3)  # the parent kills the process while a batch is being judged
+        return super().evaluate(contract=contract, payload=payload)
+
+
+spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+         .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+store = InMemoryContractStore()
+store.put(orders_contract())
+services = {"contract_service": LocalContractServiceClient(store), "data_quality_service": Announcing(),
+            "governance_service": LocalGovernanceService(f"{folder}/governance.db")}
+df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", format="parquet",
+                                  path=f"{folder}/source", options={"maxFilesPerTrigger": "1"}, **services)
+extra = {"rejection_sink": {"format": "parquet", "path": f"{folder}/rejected"}} if writer == "inline" else {}
+result = write_stream_with_contract(
+    df=df, contract_id="sales.orders", format="parquet", path=f"{folder}/main", enforce=False,
+    options={"checkpointLocation": f"{folder}/cp"}, observation_writer=writer, trigger={"availableNow": True},
+    **services, **extra)
+for query in result.details["streaming_queries"]:
+    query.awaitTermination()
+print("DONE", flush=True)
+spark.stop()
+"""
+
+
+def source_rows() -> list[tuple]:
+    """Unique order ids; every fourth row has a negative amount (rejected by the gate)."""
+    return [(n, f"c{n}", -1.0 if n % 4 == 0 else float(n), "EUR") for n in range(FILES * ROWS)]
+
+
+def write_source(spark, folder: Path) -> None:
+    import shutil
+
+    from tests.spark.orders import SCHEMA
+
+    rows = source_rows()
+    for index in range(FILES):
+        stage = folder / f"stage-{index}"
+        spark.createDataFrame(rows[index * ROWS:(index + 1) * ROWS], SCHEMA).coalesce(1).write.parquet(str(stage))
+        (part,) = stage.glob("part-*.parquet")
+        target = folder / "source" / f"batch-{index:03d}.parquet"
+        target.parent.mkdir(exist_ok=True)
+        shutil.move(str(part), target)
+        os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
+        shutil.rmtree(stage)
+
+
+def child(writer: str, folder: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
+    env.update(SPARK_LOCAL_IP="127.0.0.1", DC43_STATE_DIR=str(folder / ".dc43"),
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-c", CHILD, writer, str(folder)], cwd=folder, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill_while_judging(process: subprocess.Popen[str], judged: int) -> None:
+    """SIGKILL the child's process group once it starts judging its ``judged``-th batch."""
+    seen = 0
+    for line in process.stdout:
+        if line.startswith("JUDGING"):
+            seen += 1
+            if seen == judged:
+                os.killpg(process.pid, signal.SIGKILL)
+                break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("writer", ["foreach-batch", "inline"])
+@pytest.mark.parametrize("kill_at", [1, 4], ids=["first-batch", "mid-stream"])
+def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(spark, tmp_path: Path, writer: str,
+                                                                     kill_at: int) -> None:
+    write_source(spark, tmp_path)
+    kill_while_judging(child(writer, tmp_path), kill_at)
+    again = child(writer, tmp_path)
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0 and "DONE" in out
+
+    def ids(folder: str) -> list[int]:
+        path = tmp_path / folder
+        return [r.order_id for r in spark.read.parquet(str(path)).select("order_id").collect()] if path.exists() else []
+
+    main, rejected = ids("main"), ids("rejected")
+    assert sorted(main + rejected) == [row[0] for row in source_rows()]  # every row once, none twice
+    if writer == "inline":
+        assert sorted(rejected) == [row[0] for row in source_rows() if row[2] < 0]
+    from dc43.governance import LocalGovernanceService
+
+    verdicts = LocalGovernanceService(tmp_path / "governance.db").verdicts(str(tmp_path / "main"))
+    batch_ids = [v.batch_id for v in verdicts]
+    assert sorted(batch_ids) == list(range(FILES))  # one verdict per batch id
+    assert json.dumps(sorted(v.row_count for v in verdicts)) == json.dumps([ROWS] * FILES)
