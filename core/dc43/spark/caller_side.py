@@ -184,7 +184,7 @@ class CallerSide:
         self._queries = list(queries)
         sink_ids = {str(q.id) for q in self.sinks}
         observed_apart = bool(sink_ids) and any(str(q.id) not in sink_ids for q in queries)
-        if self._reader is not None or (observed_apart and self.max_lag is not None):
+        if self._reader is not None or observed_apart:  # the lag is reported even when unbounded
             events = QueryEvents(session, on_progress=lambda event: self._progress_of(event, sink_ids),
                                  on_end=self._finish)
             self.listeners.append(events)
