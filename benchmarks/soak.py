@@ -42,8 +42,13 @@ def jvm_heap_mib(spark: Any) -> float:
 
 
 def database_kib(path: str) -> float:
-    """The database file and its write-ahead log."""
-    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)) / 1024
+    """What the governance database holds (pages in use, its write-ahead log included)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        pages, size, free = (db.execute(f"PRAGMA {name}").fetchone()[0]
+                             for name in ("page_count", "page_size", "freelist_count"))
+    return (pages - free) * size / 1024
 
 
 def result_kib(result: Any) -> float:
@@ -105,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
 
     spark = (SparkSession.builder.master("local[2]").appName("dc43-soak").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
              .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
              .config("spark.sql.shuffle.partitions", "2").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")

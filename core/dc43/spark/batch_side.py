@@ -271,6 +271,12 @@ class BatchSide:
             ), batch_id)
         return entry
 
+    def record_lost(self, batch_id: int, reason: str) -> None:
+        """Record an ``unknown`` verdict for a batch that was committed but can no longer be judged."""
+        entry = {"batch_id": batch_id, "timestamp": utc_timestamp(), "row_count": 0, "intervention": None,
+                 "dataset_version": resolve_version(self.version_template, batch_id=batch_id)}
+        self._record(entry, ValidationResult(status="unknown", reason=reason))
+
     # -- outages -------------------------------------------------------------
     def _catch_up(self, session: Any) -> None:
         """Deliver what earlier batches could not, oldest first; stop at the first that still fails."""

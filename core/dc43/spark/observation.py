@@ -23,6 +23,7 @@ standalone cluster and on Spark Connect alike.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,8 @@ from dc43.spark.caller_queries import QueryEvents
 from dc43.spark.caller_side import CallerSide
 from dc43.spark.links import InProcessLink, SessionLink, SessionLinkReader
 from dc43.spark.topology import is_connect
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -158,16 +161,20 @@ class ObserveObservationWriter(ObservationWriter):
             )
         name = f"dc43_observe_{uuid.uuid4().hex[:12]}"
         plan, side = request.plan, request.judge_here()
+        started: dict[str, str] = {}
 
         def judge(event: Any) -> None:
             row = (event.progress.observedMetrics or {}).get(name)
-            if row is None:
+            if row is None:  # the sink skipped a batch it had written before a crash: nothing was measured
+                if str(event.progress.id) == started.get("sink"):
+                    _record_if_unjudged(side, int(event.progress.batchId), SKIPPED)
                 return
             try:
                 side.judge_in(None, event.progress.batchId, plan.metrics_from_row(row))
             except Exception as exc:  # a listener cannot fail the query: report it, stop the sinks
                 side.report(None, exc, event.progress.batchId)
 
+        _record_lost_batches(request, side)
         events = QueryEvents(request.session, on_progress=judge)
         request.caller.listeners.append(events)
         try:
@@ -175,8 +182,60 @@ class ObserveObservationWriter(ObservationWriter):
         except Exception:
             events.close()
             raise
+        started["sink"] = str(sink.id)
         events.watch([sink])
         return [sink]
+
+
+LOST = ("Spark committed this micro-batch, but the driver stopped before the observe writer judged it "
+        "(it judges after the commit): its metrics are lost. Use observation_writer='foreach-batch' or "
+        "'inline' where every batch must be judged")
+
+
+SKIPPED = ("Spark replayed this micro-batch after a restart, and the sink skipped it because it had "
+           "written it before the driver stopped: nothing was measured, so its verdict is unknown. Use "
+           "observation_writer='foreach-batch' or 'inline' where every batch must be judged")
+
+
+def _record_if_unjudged(side: BatchSide, batch_id: int, reason: str) -> None:
+    governance = side.governance.get() if side.governance is not None else None
+    if governance is None or not hasattr(governance, "verdicts"):
+        return
+    if all(v.batch_id != batch_id for v in governance.verdicts(side.dataset_id)):
+        log.warning("micro-batch %s of '%s': %s", batch_id, side.dataset_id, reason)
+        side.record_lost(batch_id, reason)
+
+
+def _record_lost_batches(request: ObservationRequest, side: BatchSide) -> None:
+    """Give every micro-batch the checkpoint says was committed a verdict, if it has none yet.
+
+    The observe writer judges a batch from the progress event Spark posts after the commit: a
+    driver that died in between left a committed batch without a verdict, which the restart
+    does not replay. It is recorded as ``unknown`` (an empty batch, never recorded, is too).
+    """
+    checkpoint = request.target.options.get("checkpointLocation")
+    governance = side.governance.get() if side.governance is not None else None
+    if not checkpoint or side.version_template != "{batch_id}" or not hasattr(governance, "verdicts"):
+        return
+    judged = {v.batch_id for v in governance.verdicts(side.dataset_id)}
+    for batch_id in sorted(committed_batches(request.session, checkpoint) - judged):
+        log.warning("micro-batch %s of '%s': %s", batch_id, side.dataset_id, LOST)
+        side.record_lost(batch_id, LOST)
+
+
+def committed_batches(spark: Any, checkpoint: str) -> set[int]:
+    """The batch ids in a streaming checkpoint's commit log (read through Spark: any topology)."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        files = spark.read.text(f"{checkpoint.rstrip('/')}/commits").select(F.input_file_name()).distinct().collect()
+    except AnalysisException as exc:
+        if exc.getCondition() == "PATH_NOT_FOUND":
+            return set()
+        raise
+    names = (row[0].rstrip("/").rsplit("/", 1)[-1] for row in files)
+    return {int(name) for name in names if name.isdigit()}
 
 
 class InlineObservationWriter(ObservationWriter):
