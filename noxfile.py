@@ -78,3 +78,10 @@ def bench(session: nox.Session) -> None:
     """The streaming-overhead benchmark (prints timings, asserts none); see benchmarks/README.md."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/stream_overhead.py", *session.posargs, env=SPARK_ENV)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A 1,000-batch run per writer: memory, result size, lag, governance size (prints, asserts nothing)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/soak.py", *session.posargs, env=SPARK_ENV)
