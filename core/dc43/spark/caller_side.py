@@ -130,11 +130,7 @@ class CallerSide:
             self._progress.notify_all()
 
     def stop_sinks(self) -> None:
-        for query in self.sinks:
-            try:
-                query.stop()
-            except Exception:
-                log.exception("could not stop sink query %s", getattr(query, "name", query))
+        _stop(self.sinks)
 
     def _notify(self, entry: dict[str, Any]) -> None:
         if self.on_batch is None:
@@ -226,16 +222,18 @@ class CallerSide:
                 "they are judged, so the write was stopped. Use observation_writer='inline' (judged before "
                 "they are written) or 'observe', a processingTime trigger, or a larger max_observation_lag")
             self.failed(failure_of(exc, sink_batch), exc)
-            threading.Thread(target=self._stop_all, name="dc43-lag-stop", daemon=True).start()
-
-    def _stop_all(self) -> None:
-        for query in self._queries:
-            try:
-                query.stop()
-            except Exception:
-                log.exception("could not stop query %s", getattr(query, "name", query))
+            threading.Thread(target=_stop, args=(self._queries,), name="dc43-lag-stop", daemon=True).start()
 
     def _finish(self) -> None:
         self.sync()
         if self._reader is not None:
             self._reader.close()
+
+
+def _stop(queries: Sequence[Any]) -> None:
+    """Stop every query, logging (not raising) the ones that refuse: the reason to stop matters more."""
+    for query in queries:
+        try:
+            query.stop()
+        except Exception:
+            log.exception("could not stop query %s", getattr(query, "name", query))
