@@ -126,6 +126,11 @@ class DatasetFormat:
         from where ``foreachBatch`` runs for ``spark`` (on Spark Connect: a process the server
         starts).  Default: they can."""
 
+    #: Whether rows read back from :meth:`stage_micro_batch`'s files equal the rows staged (every
+    #: Spark type stored as it is).  Then the ``inline`` writer measures uniqueness and names a
+    #: rejected row's rules from the staged files instead of computing them from the batch again.
+    stages_exactly: bool = False
+
     def stage_micro_batch(self, df: DataFrame, target: DatasetTarget, *, batch_id: int,
                           route_column: str | None = None) -> StagedBatch | None:
         """Write one micro-batch where readers cannot see it yet; None if the format cannot.

@@ -16,9 +16,16 @@ from dc43 import hookimpl
 from dc43.errors import InvalidArgumentError
 from dc43.formats import BATCH_ID_COLUMN, DatasetTarget, SparkFormat
 
+#: file formats whose files give back exactly the values written (types included)
+EXACT_FORMATS = frozenset({"parquet", "orc"})
+
 
 class FileFormat(SparkFormat):
     """A file format: every read and write needs a path."""
+
+    @property
+    def stages_exactly(self) -> bool:  # type: ignore[override]
+        return self.spark_format in EXACT_FORMATS
 
     def _check(self, target: DatasetTarget) -> None:
         if not target.path and not target.table:

@@ -328,3 +328,62 @@ def test_the_gate_reads_each_micro_batch_once(spark, parquet_batches, tmp_path, 
     assert len(jobs) == 3 + 1
     assert ids(spark, tmp_path / "main") == [1, 2, 4, 5]
     assert rejected_rules(spark, tmp_path / "rejected") == {3: ["not_null:customer"]}
+
+
+# -- where a rejected row's rules come from: its staged values, or its route ---------------------
+
+def sink_ids(spark, fmt: str, path: Path) -> list[int]:
+    rows = spark.read.format(fmt).schema(SCHEMA).load(str(path)).select("order_id").collect()
+    return sorted(r.order_id for r in rows)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "orc", "json", "csv"])
+def test_every_sink_format_splits_rows_and_names_their_rules_exactly(spark, parquet_batches, tmp_path, services, fmt):
+    """parquet and orc give back what was staged: rules are named again from the staged values and
+    uniqueness is read from them; json and csv route each rule combination and re-read the batch."""
+    register(services, contract_with("sales.warned", WARNED))
+    source = parquet_batches(SCHEMA, [
+        [(1, "ann", 1.0, "EUR"),
+         (1, None, -5.0, "XXX"),      # a duplicate id on a row breaking three error rules
+         (2, "bob", 5000.0, "EUR"),   # the warning only
+         (3, None, 2000.0, "EUR")],   # an error rule and the warning
+        [(4, "cid", 2.0, "USD")],
+    ])
+    result = write_stream_with_contract(
+        df=stream(spark, source, services), contract_id="sales.warned", format=fmt, path=str(tmp_path / "main"),
+        options={"checkpointLocation": str(tmp_path / "cp")}, observation_writer="inline", enforce=False,
+        **rejects(tmp_path), **services)
+    try:
+        result.details["streaming_queries"][0].processAllAvailable()
+    finally:
+        stop_all(result)
+    first = result.details["streaming_batches"][0]["metrics"]
+    assert first["violations.unique:order_id"] == 1  # counted over clean and rejected rows alike
+    assert first["violations.not_null:customer"] == 2 and first["violations.le:amount"] == 2
+    assert sink_ids(spark, fmt, tmp_path / "main") == [1, 2, 4]
+    assert rejected_rules(spark, tmp_path / "rejected") == {
+        1: ["enum:currency", "ge:amount", "not_null:customer"], 3: ["not_null:customer"]}
+    for sink in ("main", "rejected"):
+        assert not list((tmp_path / sink / "_dc43_staging").glob("*"))  # nothing left aside
+
+
+def test_a_value_lost_by_a_cast_is_named_on_its_rejected_row(spark, parquet_batches, tmp_path, services):
+    """A cast's losses are seen only in the source's values: such rows keep their rules in their route."""
+    raw = "order_id bigint, customer string, amount string, currency string"
+    source = parquet_batches(raw, [[(1, "ann", "1.5", "EUR"), (2, "bob", "lots", "EUR"), (3, None, "oops", "USD")]])
+    df = spark.readStream.schema(raw).option("maxFilesPerTrigger", "1").parquet(source)
+    result = run_inline(df, tmp_path, services, "sales.orders", enforce=False)
+    assert result.details["streaming_batches"][0]["metrics"]["violations.cast:amount"] == 2
+    assert ids(spark, tmp_path / "main") == [1]
+    assert rejected_rules(spark, tmp_path / "rejected") == {
+        2: ["cast:amount"], 3: ["cast:amount", "not_null:customer"]}
+
+
+def test_a_blocked_batch_leaves_neither_sink_anything(spark, parquet_batches, tmp_path, services):
+    """The rejected rows are staged at the rejection sink while uniqueness is measured: a batch
+    that then blocks drops them with the rest."""
+    source = parquet_batches(SCHEMA, [[(1, "ann", 1.0, "EUR"), (1, "bob", -1.0, "EUR"), (2, None, 1.0, "EUR")]])
+    with pytest.raises(ContractViolationError, match="unique:order_id"):
+        run_inline(stream(spark, source, services), tmp_path, services, "sales.orders", enforce=True)
+    for sink in ("main", "rejected"):
+        assert not [f for f in (tmp_path / sink).rglob("*") if f.is_file()]  # not published, not left aside

@@ -126,8 +126,9 @@ MASK_TYPES = {"id": LongType(), "name": StringType(), "score": DoubleType()}
 
 def masks_and_rules(df, plan) -> dict[int, tuple[int, list[str]]]:
     """row key -> (mask, error rules named from the mask's error bits)."""
-    mask = plan.flag_mask()
-    rows = df.select("k", mask.alias("mask"), plan.rules_of(mask.bitwiseAND(F.lit(plan.error_bits()))).alias("rules"))
+    masked = (df.select("k", plan.flag_mask().alias("mask"))
+              .withColumn("route", F.col("mask").bitwiseAND(F.lit(plan.error_bits()))))
+    rows = masked.select("k", "mask", plan.rules_of("route").alias("rules"))
     return {r.k: (r.mask, list(r.rules)) for r in rows.collect()}
 
 
@@ -152,7 +153,7 @@ def test_the_flag_mask_has_one_bit_per_broken_per_row_rule(spark):
         4: (0b1111, ["not_null:id", "ge:score", "le:score"]),
         5: (0, []),
     }
-    keys, aggregations = plan.mask_aggregations(F.col("m"))
+    keys, aggregations = plan.mask_aggregations("m")
     counted = dict(zip(keys, df.select(plan.flag_mask().alias("m")).agg(*aggregations).collect()[0]))
     assert counted == {"row_count": 6, "violations.not_null:id": 2, "violations.ge:score": 2,
                        "violations.enum:name": 2, "violations.le:score": 2}
@@ -174,7 +175,7 @@ def test_bit_62_holds_the_63rd_rule_and_a_64th_rule_is_not_maskable(spark):
         2: ((1 << 63) - 1, [f"ge{n}" for n in range(63)]),  # every bit but the sign bit
         3: (sum(1 << n for n in range(31, 63)), [f"ge{n}" for n in range(31, 63)]),
     }
-    keys, aggregations = plan.mask_aggregations(F.col("m"))
+    keys, aggregations = plan.mask_aggregations("m")
     counted = dict(zip(keys, df.select(plan.flag_mask().alias("m")).agg(*aggregations).collect()[0]))
     # ge62: 61.5, -1.0, 30.5; ge31: -1.0, 30.5; ge30: -1.0
     assert (counted["violations.ge62"], counted["violations.ge31"], counted["violations.ge30"]) == (3, 2, 1)

@@ -2,10 +2,11 @@
 
 :class:`GateBatch` is the ``foreachBatch`` function.  When the sink's format can stage
 (file formats under a path) and the plan has no SQL rules, a batch is measured and staged
-in one read: the row-level metrics ride the staged write (``DataFrame.observe``) while the
-set-level rules run beside it; the verdict then publishes the staged rows or drops them.
-With a rejection sink every row carries a bit mask of the rules it breaks and is staged
-under its route, so one write holds both sinks' rows.  Other sinks are measured first and
+in one read: the row-level metrics ride the staged write (``DataFrame.observe``); the
+set-level rules read the staged files (or the batch again, beside the staging, when the
+format does not store values exactly); the verdict then publishes the staged rows or drops
+them.  With a rejection sink one write stages both sinks' rows, routed clean or rejected,
+and the rejected rows are staged at the rejection sink while uniqueness is measured.  Other sinks are measured first and
 written after the verdict.  Like :class:`~dc43.spark.batch_side.BatchSide`, it is built from
 picklable parts.
 """
@@ -96,76 +97,119 @@ class GateBatch:
                 and (self.rejection is None or plan.maskable)
                 and type(self.adapter).stage_micro_batch is not DatasetFormat.stage_micro_batch)
 
+    @property
+    def _two_way(self) -> bool:
+        """Whether rejected rows are staged as one route, their rules named again from the staged values.
+
+        Else each combination of broken rules is its own route: more, smaller files.
+        """
+        return self.rejection is not None and self.adapter.stages_exactly and self.side.plan.recheckable
+
     def _stage_in_one_pass(self, batch_df: Any, batch_id: int) -> bool:
         """Stage the batch and measure it in the same read, then publish or drop it on the verdict.
 
-        False (nothing done) when the sink cannot stage.
+        On a format that stages exactly, set-level rules read the staged files (one column, not
+        the batch again) while the rejected rows are staged for their sink.  False (nothing
+        done) when the sink cannot stage.
         """
         if not self._can_stage():
             return False
         from pyspark.sql import Observation
-        from pyspark.sql import functions as F
 
         from dc43.spark.metrics import MASK_COLUMN, ROUTE_COLUMN
 
         spec, plan, observation = self.side.spec, self.side.plan, Observation()
+        exact = self.adapter.stages_exactly
         if self.rejection is None:
             keys, aggregations = plan.row_level
-            frame, route = spec.sink_frame(batch_df.observe(observation, *_named(aggregations))), None
+            frame, route = spec.sink_frame(batch_df.observe(observation, *aggregations)), None
         else:
-            mask = F.col(MASK_COLUMN)
-            keys, aggregations = plan.mask_aggregations(mask)
-            frame = (batch_df.select(*spec.projection(batch_df), plan.flag_mask().alias(MASK_COLUMN))
-                     .observe(observation, *_named(aggregations))
-                     .withColumn(ROUTE_COLUMN, mask.bitwiseAND(F.lit(plan.error_bits()))).drop(MASK_COLUMN))
+            keys, aggregations = plan.mask_aggregations(MASK_COLUMN)
+            masked = batch_df.select(*spec.projection(batch_df), plan.flag_mask().alias(MASK_COLUMN))
+            kept = [_quoted(name) for name in masked.columns if name != MASK_COLUMN]
+            frame = (masked.observe(observation, *aggregations)
+                     .select(*kept, plan.route(MASK_COLUMN, two_way=self._two_way).alias(ROUTE_COLUMN)))
             route = ROUTE_COLUMN
             tune_batch_session(batch_df, ROUTED_WRITES)
 
         def stage() -> Any:
             return self.adapter.stage_micro_batch(frame, self.target, batch_id=batch_id, route_column=route)
 
-        if plan.set_level:
+        if plan.set_level and not exact:  # the set-level rules read the batch again, beside the staging
             staged, set_level = _in_parallel(stage, lambda: plan.measure_set_level(batch_df), batch_df)
         else:
             staged, set_level = stage(), {}
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
-        self._publish(batch_df, batch_id, {**_observed(observation, keys), **set_level}, staged)
+        metrics, held = _observed(observation, keys), []
+        try:
+            if plan.set_level and exact:
+                def measure() -> dict[str, int]:
+                    return plan.measure_set_level(staged.read(rejected_only=False), aligned=True)
+
+                if _breaks_routed_rule({"metrics": metrics}, self.side.routed):
+                    _, set_level = _in_parallel(lambda: held.append(self._stage_rejected(batch_id, staged)),
+                                                measure, batch_df)
+                else:
+                    set_level = measure()
+        except BaseException:
+            _abort(staged, *held)
+            raise
+        self._publish(batch_df, batch_id, {**metrics, **set_level}, staged, held[0] if held else None)
         return True
 
-    def _publish(self, batch_df: Any, batch_id: int, metrics: Mapping[str, int], staged: Any) -> None:
-        """Judge the batch, then publish its staged rows (rejected ones to the rejection sink) or drop them."""
+    def _publish(self, batch_df: Any, batch_id: int, metrics: Mapping[str, int], staged: Any,
+                 rejected: Any) -> None:
+        """Judge the batch, then publish its staged rows (rejected ones to the rejection sink) or drop them.
+
+        ``rejected``: the rejected rows already staged for the rejection sink, or None.
+        """
         try:
             entry = self.side.judge(batch_df, batch_id, metrics)  # raises: the staged files go
             if entry["status"] == "idle":
-                staged.abort()
+                _abort(staged, rejected)
                 return
             if self.rejection is not None:
-                self._publish_rejected(batch_id, entry, staged)
                 if entry.get("action") == "reroute":
+                    _abort(rejected)
+                    adapter, target = self.rejection
+                    adapter.write_micro_batch(self._rejected_rows(staged, rerouted=True), target, batch_id=batch_id)
                     staged.abort()
                     return
+                if rejected is not None:
+                    rejected.commit()
+                elif _breaks_routed_rule(entry, self.side.routed):
+                    adapter, target = self.rejection
+                    adapter.write_micro_batch(self._rejected_rows(staged, rerouted=False), target, batch_id=batch_id)
         except BaseException:
-            staged.abort()
+            _abort(staged, rejected)
             raise
         staged.commit()
 
-    def _publish_rejected(self, batch_id: int, entry: Mapping[str, Any], staged: Any) -> None:
-        """Send the staged rows breaking error rules (every row, on ``reroute``) to the rejection sink."""
+    def _stage_rejected(self, batch_id: int, staged: Any) -> Any:
+        """Stage the rows breaking error rules at the rejection sink; None if it cannot stage."""
+        adapter, target = self.rejection
+        return adapter.stage_micro_batch(self._rejected_rows(staged, rerouted=False), target, batch_id=batch_id)
+
+    def _rejected_rows(self, staged: Any, *, rerouted: bool) -> Any:
+        """The staged rows breaking error rules (every row, when ``rerouted``), with the rules they break."""
         from pyspark.sql import functions as F
 
         from dc43.spark.metrics import ROUTE_COLUMN
 
-        plan, (adapter, target) = self.side.plan, self.rejection
-        rules = plan.rules_of(F.col(ROUTE_COLUMN))
-        if entry.get("action") == "reroute":
-            rows, rules = staged.read(rejected_only=False), F.array_union(rules, F.array(F.lit("rerouted")))
-        elif _breaks_routed_rule(entry, self.side.routed):
-            rows = staged.read(rejected_only=True)
-        else:
-            return  # no row breaks a routed rule
-        adapter.write_micro_batch(rows.withColumn(REJECTED_RULES_COLUMN, rules).drop(ROUTE_COLUMN), target,
-                                  batch_id=batch_id)
+        plan = self.side.plan
+        rules = plan.aligned_error_rules() if self._two_way else plan.rules_of(ROUTE_COLUMN)
+        if rerouted:
+            rules = F.array_union(rules, F.array(F.lit("rerouted")))
+        rows = staged.read(rejected_only=not rerouted)
+        kept = [_quoted(name) for name in rows.columns if name != ROUTE_COLUMN]
+        return rows.select(*kept, rules.alias(REJECTED_RULES_COLUMN))
+
+
+def _abort(*staged: Any) -> None:
+    for each in staged:
+        if each is not None:
+            each.abort()
 
 
 def _breaks_routed_rule(entry: Mapping[str, Any], routed: frozenset[str]) -> bool:
@@ -194,9 +238,11 @@ def _in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
 
 
 def _observed(observation: Any, keys: Sequence[str]) -> dict[str, int]:
-    values = observation.get
-    return {key: int(values[f"_o{n}"] or 0) for n, key in enumerate(keys)}
+    """The observed aggregates, in the order observed, by metric key."""
+    return {key: int(value or 0) for key, value in zip(keys, observation.get.values(), strict=True)}
 
 
-def _named(aggregations: Sequence[Any]) -> list[Any]:
-    return [a.alias(f"_o{n}") for n, a in enumerate(aggregations)]
+def _quoted(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")

@@ -268,6 +268,15 @@ class CompiledPlan:
     types: Mapping[str, DataType] | None = None
     #: the metric each of ``row_flags`` counts, in the same order
     flag_metrics: tuple[str, ...] = ()
+    #: keys of the row checks among ``row_flags`` (cast losses, decode errors): they look at source values
+    check_keys: tuple[str, ...] = ()
+    #: Spark columns built from the plan, by name: building them costs driver time on every batch
+    _memo: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._memo:
+            self._memo[name] = build()
+        return self._memo[name]
 
     def _split(self, set_level: bool) -> list[int]:
         names = {e.metric for e in self.set_level}
@@ -282,16 +291,50 @@ class CompiledPlan:
         rows = self._split(set_level=False)
         return tuple(self.keys[i] for i in rows), tuple(self.aggregations[i] for i in rows)
 
-    def measure_set_level(self, df: DataFrame) -> dict[str, int]:
+    def measure_set_level(self, df: DataFrame, *, aligned: bool = False) -> dict[str, int]:
         """The set-level metrics (uniqueness, duplicates) of ``df`` in one aggregation.
 
-        Only the columns those rules use are read: on a columnar source, a fraction of the batch.
+        ``aligned``: ``df`` holds the contract's columns already aligned (staged rows), not the
+        source's.  Only the columns those rules use are read: on a columnar source, a fraction
+        of the batch.
         """
-        indices = self._split(set_level=True)
-        if not indices:
+        keys, aggs = self._once(f"set_level:{aligned}", lambda: self._set_level(aligned))
+        if not keys:
             return {}
-        row = df.agg(*(self.aggregations[i] for i in indices)).collect()[0]
-        return {self.keys[i]: int(row[n] or 0) for n, i in enumerate(indices)}
+        row = df.agg(*aggs).collect()[0]
+        return {key: int(row[n] or 0) for n, key in enumerate(keys)}
+
+    def _set_level(self, aligned: bool) -> tuple[list[str], list[Column]]:
+        if aligned:
+            keys = [e.metric for e in self.set_level]
+            aggs = [violation_count(e, {}, types=self.types, approximate=self.approximate) for e in self.set_level]
+        else:
+            indices = self._split(set_level=True)
+            keys, aggs = [self.keys[i] for i in indices], [self.aggregations[i] for i in indices]
+        return keys, [a.alias(f"_s{n}") for n, a in enumerate(aggs)]
+
+    @property
+    def recheckable(self) -> bool:
+        """Whether every per-row rule can be evaluated again on the aligned values alone.
+
+        Not when a row check looks at the source's values (a cast's losses, a decode error).
+        """
+        return not self.check_keys
+
+    def aligned_error_rules(self) -> Column:
+        """``array<string>``: the error rules a row of aligned values (a staged row) breaks.
+
+        The same verdict per row as :meth:`flag_mask` gave on the source, when :attr:`recheckable`.
+        """
+        def build() -> Column:
+            errors = {key for key, severity, _ in self.row_flags if severity == "error"}
+            flags = [F.when(row_failure(e, {}, types=self.types), F.lit(e.key))
+                     for e in self.expectations if e.key in errors]
+            if not flags:
+                return F.array().cast("array<string>")
+            return F.filter(F.array(*flags), lambda key: key.isNotNull())
+
+        return self._once("aligned_error_rules", build)
 
     @property
     def maskable(self) -> bool:
@@ -300,26 +343,46 @@ class CompiledPlan:
 
     def flag_mask(self) -> Column:
         """``bigint``: bit ``i`` set when the row breaks ``row_flags[i]``; 0 on a clean row."""
-        bits = [F.when(bad, F.lit(1 << i)).otherwise(F.lit(0)) for i, (_, _, bad) in enumerate(self.row_flags)]
-        return balanced(lambda a, b: a.bitwiseOR(b), [F.lit(0).cast("bigint"), *bits])
+        def build() -> Column:
+            bits = [F.when(bad, F.lit(1 << i)).otherwise(F.lit(0)) for i, (_, _, bad) in enumerate(self.row_flags)]
+            return balanced(lambda a, b: a.bitwiseOR(b), [F.lit(0).cast("bigint"), *bits])
+
+        return self._once("flag_mask", build)
 
     def error_bits(self) -> int:
         return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
 
-    def mask_aggregations(self, mask: Column) -> tuple[tuple[str, ...], tuple[Column, ...]]:
-        """Keys and aggregates of the row-level metrics, counted from a :meth:`flag_mask` column."""
-        keys = [ROW_COUNT, *self.flag_metrics]
-        aggs = [F.count(F.lit(1))] + [_count_if(mask.bitwiseAND(F.lit(1 << i)) != 0)
-                                      for i in range(len(self.row_flags))]
-        return tuple(keys), tuple(a.alias(f"_m{n}") for n, a in enumerate(aggs))
+    def route(self, mask: str, *, two_way: bool) -> Column:
+        """``bigint``: where a row goes, from its column ``mask`` (a :meth:`flag_mask`): 0 the main
+        sink; else the mask's error bits, or 1 for any of them (``two_way``)."""
+        def build() -> Column:
+            errors = F.col(mask).bitwiseAND(F.lit(self.error_bits()))
+            return (errors != 0).cast("bigint") if two_way else errors
 
-    def rules_of(self, route: Column) -> Column:
-        """``array<string>``: the keys of the rules whose bits are set in ``route``."""
-        keys = [F.when(route.bitwiseAND(F.lit(1 << i)) != 0, F.lit(key))
-                for i, (key, _, _) in enumerate(self.row_flags)]
-        if not keys:
-            return F.array().cast("array<string>")
-        return F.filter(F.array(*keys), lambda key: key.isNotNull())
+        return self._once(f"route:{mask}:{two_way}", build)
+
+    def mask_aggregations(self, mask: str) -> tuple[tuple[str, ...], tuple[Column, ...]]:
+        """Keys and aggregates of the row-level metrics, counted from column ``mask``, a :meth:`flag_mask`."""
+        def build() -> tuple[tuple[str, ...], tuple[Column, ...]]:
+            bits = F.col(mask)
+            keys = [ROW_COUNT, *self.flag_metrics]
+            aggs = [F.count(F.lit(1))] + [_count_if(bits.bitwiseAND(F.lit(1 << i)) != 0)
+                                          for i in range(len(self.row_flags))]
+            return tuple(keys), tuple(a.alias(f"_m{n}") for n, a in enumerate(aggs))
+
+        return self._once(f"mask_aggregations:{mask}", build)
+
+    def rules_of(self, route: str) -> Column:
+        """``array<string>``: the keys of the rules whose bits are set in column ``route``."""
+        def build() -> Column:
+            bits = F.col(route)
+            keys = [F.when(bits.bitwiseAND(F.lit(1 << i)) != 0, F.lit(key))
+                    for i, (key, _, _) in enumerate(self.row_flags)]
+            if not keys:
+                return F.array().cast("array<string>")
+            return F.filter(F.array(*keys), lambda key: key.isNotNull())
+
+        return self._once(f"rules_of:{route}", build)
 
     def failed_rules(self, severities: Iterable[str] = ("error",)) -> Column:
         """``array<string>``: the keys of the per-row rules of ``severities`` a row breaks.
@@ -446,4 +509,5 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
         columns=columns, row_flags=tuple(flags), unmeasured=tuple(unmeasured),
         set_level=tuple(set_level), types=dict(types or {}), flag_metrics=tuple(flag_metrics),
+        check_keys=tuple(row_checks or {}),
     )
