@@ -514,18 +514,21 @@ def _files(*folders: str) -> str:
     return "data files: " + (", ".join(counts) or "none")
 
 
-def _job_ms(spark: Any, job_id: int) -> tuple[int, int, int]:
-    """A finished job's wall time, its tasks' CPU time (ms) and its task count (0 when unknown).
+def _job_ms(spark: Any, job_id: int) -> tuple[int, int, int, tuple[int, int] | None]:
+    """A finished job's wall time, its tasks' CPU time (ms), its task count (0 when unknown) and
+    its (start, end) epoch milliseconds.
 
     Read from Spark's status store, a JVM internal: profiling is best effort.
     """
     wall = cpu = tasks = 0
+    span = None
     try:
         store = spark.sparkContext._jsc.sc().statusStore()
         job = store.job(job_id)
         tasks = int(job.numTasks())
         if job.submissionTime().isDefined() and job.completionTime().isDefined():
-            wall = int(job.completionTime().get().getTime() - job.submissionTime().get().getTime())
+            span = (int(job.submissionTime().get().getTime()), int(job.completionTime().get().getTime()))
+            wall = span[1] - span[0]
         stages = job.stageIds()
         for i in range(stages.size()):
             try:
@@ -534,7 +537,18 @@ def _job_ms(spark: Any, job_id: int) -> tuple[int, int, int]:
                 pass
     except Exception:
         pass
-    return wall, cpu, tasks
+    return wall, cpu, tasks, span
+
+
+def _busy_ms(spans: list[tuple[int, int] | None]) -> int:
+    """Milliseconds during which at least one of the jobs ran (jobs on two threads overlap)."""
+    busy, end = 0, None
+    for start, stop in sorted(s for s in spans if s):
+        if end is None or start > end:
+            busy, end = busy + stop - start, stop
+        elif stop > end:
+            busy, end = busy + stop - end, stop
+    return busy
 
 
 #: the Spark Connect server's JVM, when --connect started one
@@ -573,6 +587,8 @@ def _profile(spark: Any, queries: list[Any], names: list[str], ungrouped_before:
     """Per query: micro-batches, summed durationMs, and the Spark jobs it ran.
 
     A streaming query runs its micro-batches under the job group ``str(runId)``.
+    ``driver-ms``: the time of ``addBatch`` (the sink's write, or the ``foreachBatch`` function)
+    during which none of the query's jobs ran: planning, py4j calls, commits, renames.
     """
     tracker = None if is_connect(spark) else spark.sparkContext.statusTracker()
     lines = []
@@ -588,7 +604,8 @@ def _profile(spark: Any, queries: list[Any], names: list[str], ungrouped_before:
             f"{name:<9} batches={len(progress):<3} jobs={len(own) if tracker else '-':<3} "
             f"tasks={sum(t[2] for t in timings):<4} job-ms={sum(t[0] for t in timings):<6} "
             f"task-cpu-ms={sum(t[1] for t in timings):<6} "
-            f"triggerExecution={durations.get('triggerExecution', 0)}ms "
+            + (f"driver-ms={durations.get('addBatch', 0) - _busy_ms([t[3] for t in timings])} " if tracker else "")
+            + f"triggerExecution={durations.get('triggerExecution', 0)}ms "
             f"addBatch={durations.get('addBatch', 0)}ms "
             f"queryPlanning={durations.get('queryPlanning', 0)}ms "
             f"latestOffset+getBatch={durations.get('latestOffset', 0) + durations.get('getBatch', 0)}ms "
