@@ -47,6 +47,8 @@ class CallerSide:
         #: queries the batch side may stop (sinks started beside the observation)
         self.sinks: list[Any] = []
         self._queries: list[Any] = []
+        #: whether some of the queries are sinks judged by another query (the lag can grow)
+        self._observed_apart = False
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._batches: collections.deque = collections.deque(maxlen=max_batches)
@@ -100,6 +102,8 @@ class CallerSide:
         with self._progress:
             self._last_batch = max(self._last_batch, entry["batch_id"])
             self._progress.notify_all()
+        if self._reader is None and self._observed_apart:
+            self._check_sinks()
 
     def _keep(self, entry: dict[str, Any], *, late: bool) -> None:
         """Put ``entry`` on the timeline; a late verdict replaces the batch's earlier entry."""
@@ -179,8 +183,10 @@ class CallerSide:
 
         self._queries = list(queries)
         sink_ids = {str(q.id) for q in self.sinks}
-        observed_apart = bool(sink_ids) and any(str(q.id) not in sink_ids for q in queries)
-        if self._reader is not None or observed_apart:  # the lag is reported even when unbounded
+        self._observed_apart = bool(sink_ids) and any(str(q.id) not in sink_ids for q in queries)
+        # On classic Spark a Python listener costs tens of py4j calls per progress event, on every
+        # query of the session: the lag is checked as batches are judged instead.
+        if self._reader is not None:
             events = QueryEvents(session, on_progress=lambda event: self._progress_of(event, sink_ids),
                                  on_end=self._finish)
             self.listeners.append(events)
@@ -201,8 +207,14 @@ class CallerSide:
     def waited_on(self, query: Any) -> None:
         """The caller waited on ``query``: if it is a sink, see how far behind the judging is."""
         progress = query.lastProgress if self.is_sink(query) else None
-        if progress and len(self._queries) > len(self.sinks):
+        if progress and self._observed_apart:
             self.check_lag(int(progress["batchId"]))
+
+    def _check_sinks(self) -> None:
+        """A batch was judged in this process: see how far the sinks are ahead (their last progress)."""
+        batches = [int(p["batchId"]) for p in (sink.lastProgress for sink in self.sinks) if p]
+        if batches:
+            self.check_lag(max(batches))
 
     def check_lag(self, sink_batch: int) -> None:
         """Report how many micro-batches the sinks are ahead of the judging; stop them past the bound."""
