@@ -6,8 +6,8 @@ in one read: the row-level metrics ride the staged write (``DataFrame.observe``)
 set-level rules read the staged files (or the batch again, beside the staging, when the
 format does not store values exactly); the verdict then publishes the staged rows or drops
 them.  With a rejection sink one write stages both sinks' rows, routed clean or rejected,
-and the rejected rows are staged at the rejection sink while uniqueness is measured.  Other sinks are measured first and
-written after the verdict.  Like :class:`~dc43.spark.batch_side.BatchSide`, it is built from
+and the rejected rows are staged at the rejection sink while uniqueness is measured.
+Other sinks are measured first and written after the verdict.  Like :class:`~dc43.spark.batch_side.BatchSide`, it is built from
 picklable parts.
 """
 
@@ -79,7 +79,7 @@ class GateBatch:
                 rerouted = flagged.withColumn(REJECTED_RULES_COLUMN, F.array_union(broken, F.array(F.lit("rerouted"))))
                 reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target, batch_id=batch_id)
                 return
-            if not _breaks_routed_rule(entry, side.routed):
+            if not _breaks_routed_rule(entry.get("metrics", {}), side.routed):
                 self.adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), self.target, batch_id=batch_id)
                 return
             split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
@@ -141,13 +141,14 @@ class GateBatch:
             staged, set_level = stage(), {}
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
-        metrics, held = _observed(observation, keys), []
+        metrics = _observed(observation, keys)
+        held: list[Any] = []  # the rejected rows' staging, kept even when measuring fails, to abort it
         try:
             if plan.set_level and exact:
                 def measure() -> dict[str, int]:
                     return plan.measure_set_level(staged.read(rejected_only=False), aligned=True)
 
-                if _breaks_routed_rule({"metrics": metrics}, self.side.routed):
+                if _breaks_routed_rule(metrics, self.side.routed):
                     _, set_level = _in_parallel(lambda: held.append(self._stage_rejected(batch_id, staged)),
                                                 measure, batch_df)
                 else:
@@ -178,7 +179,7 @@ class GateBatch:
                     return
                 if rejected is not None:
                     rejected.commit()
-                elif _breaks_routed_rule(entry, self.side.routed):
+                elif _breaks_routed_rule(entry.get("metrics", {}), self.side.routed):
                     adapter, target = self.rejection
                     adapter.write_micro_batch(self._rejected_rows(staged, rerouted=False), target, batch_id=batch_id)
         except BaseException:
@@ -212,8 +213,8 @@ def _abort(*staged: Any) -> None:
             each.abort()
 
 
-def _breaks_routed_rule(entry: Mapping[str, Any], routed: frozenset[str]) -> bool:
-    return any(entry.get("metrics", {}).get(metric) for metric in routed)
+def _breaks_routed_rule(metrics: Mapping[str, Any], routed: frozenset[str]) -> bool:
+    return any(metrics.get(metric) for metric in routed)
 
 
 def _in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
