@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from dc43.errors import ContractViolationError
+from dc43.quality import LocalDataQualityService
 
 from tests.spark.orders import start_write, stop_all
 
@@ -62,3 +65,36 @@ def test_observe_stops_the_sink_when_enforcement_fails(spark, source_stream, tmp
         stop_all(result)
     assert "micro-batch 1" in result.details["streaming_error"]
     assert result.status == "block"
+
+
+class SlowJudge(LocalDataQualityService):
+    """Judges each batch a little after Spark committed it, as a remote service would."""
+
+    def evaluate(self, *, contract, payload):
+        time.sleep(0.4)
+        return super().evaluate(contract=contract, payload=payload)
+
+
+@pytest.mark.parametrize("wait", ["processAllAvailable", "awaitTermination", "stop"])
+def test_waiting_on_an_observe_write_returns_with_every_batch_judged(
+        spark, source_stream, tmp_path, services, wait):
+    """The listener judges after the commit; waiting on the query waits for it too, so a caller
+    that exits right after has every verdict recorded."""
+    services = {**services, "data_quality_service": SlowJudge()}
+    trigger = {"availableNow": True} if wait == "awaitTermination" else None
+    result, _ = start_write(source_stream, tmp_path, services, enforce=False, observation_writer="observe",
+                            trigger=trigger)
+    (sink,) = result.details["streaming_queries"]
+    try:
+        if wait == "awaitTermination":
+            sink.awaitTermination(120)
+        else:
+            sink.spark_query.processAllAvailable() if wait == "stop" else sink.processAllAvailable()
+            if wait == "stop":
+                sink.stop()
+        judged = [e["batch_id"] for e in result.details["streaming_batches"] if "metrics" in e]
+        recorded = services["governance_service"].verdicts(result.details["dataset_id"])
+    finally:
+        stop_all(result)
+    assert judged == [0, 1, 2, 3]
+    assert sorted(v.batch_id for v in recorded) == [0, 1, 2, 3]

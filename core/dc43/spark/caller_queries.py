@@ -128,12 +128,14 @@ class EnforcedQuery:
         while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
             time.sleep(0.02)
         query.stop()
+        self._caller.catch_up(query)
         self._caller.sync()
 
     def _wait(self, wait: Callable[[], Any]) -> Any:
         try:
             outcome = wait()
         except StreamingQueryException as exc:
+            self._caller.catch_up(self.spark_query)
             self._caller.sync()
             stopped = self._caller.error()
             if stopped is not None:
@@ -142,6 +144,7 @@ class EnforcedQuery:
             if missing is not None:
                 raise missing from exc
             raise
+        self._caller.catch_up(self.spark_query)
         self._caller.sync()
         self._caller.waited_on(self.spark_query)
         stopped = self._caller.error()
@@ -169,7 +172,8 @@ class QueryEvents:
 
     It listens from before the queries start (:meth:`watch` names them once started) and
     removes its listener once they have all terminated, from a thread of its own: on Spark
-    Connect, removing a listener from inside its callback waits on itself forever.
+    Connect, removing a listener from inside its callback waits on itself forever.  Spark
+    delivers the events after the query moved on: :meth:`caught_up` waits for them.
     """
 
     def __init__(self, session: Any, *, on_progress: Callable[[Any], None],
@@ -181,6 +185,8 @@ class QueryEvents:
         self._ended: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._handled = threading.Condition()
+        self._last_heard: dict[str, str] = {}  # query id -> timestamp of the last progress handled
         #: set once the listener is removed
         self.removed = threading.Event()
         self._listener = _Listener(self)
@@ -193,9 +199,14 @@ class QueryEvents:
             self._end()
 
     def _progress(self, event: Any) -> None:
-        ids = self._ids
-        if ids is None or str(event.progress.id) in ids:
-            self._on_progress(event)
+        ids, query_id = self._ids, str(event.progress.id)
+        try:
+            if ids is None or query_id in ids:
+                self._on_progress(event)
+        finally:
+            with self._handled:
+                self._last_heard[query_id] = str(event.progress.timestamp)
+                self._handled.notify_all()
 
     def _terminated(self, event: Any) -> None:
         with self._lock:
@@ -203,6 +214,8 @@ class QueryEvents:
                 return
             self._ended.add(str(event.id))
             done = self._ended >= self._ids
+        with self._handled:
+            self._handled.notify_all()
         if done:
             threading.Thread(target=self._end, name="dc43-listener-removal", daemon=True).start()
 
@@ -217,6 +230,24 @@ class QueryEvents:
         finally:
             self._session.streams.removeListener(self._listener)
             self.removed.set()
+
+    def caught_up(self, query: Any, timeout: float) -> bool:
+        """Wait until every event ``query`` posted so far was handled: its latest progress, and
+        its end once it stopped.  False when ``timeout`` seconds passed first."""
+        query_id = str(query.id)
+        if self._ids is not None and query_id not in self._ids:
+            return True
+        active = query.isActive
+        last = query.lastProgress
+        target = str(last["timestamp"]) if last else ""
+
+        def handled() -> bool:
+            if self._closed or query_id in self._ended:
+                return True
+            return active and self._last_heard.get(query_id, "") >= target
+
+        with self._handled:
+            return self._handled.wait_for(handled, timeout)
 
     def close(self) -> None:
         """Remove the listener now (never call this from one of its callbacks)."""

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BATCHES = 100
 #: how many micro-batches a sink may run ahead of its observation query, by default
 DEFAULT_MAX_LAG = 100
+#: how long waiting on a query lets the write's listeners handle its latest events
+CATCH_UP_S = 60.0
 
 
 class CallerSide:
@@ -61,6 +63,8 @@ class CallerSide:
         self._reader: SessionLinkReader | None = None
         #: the listeners this write added to the session (each removes itself when its queries end)
         self.listeners: list[QueryEvents] = []
+        #: those of them that judge batches (the ``observe`` writer's): waiting on a query waits for them
+        self.judges: list[QueryEvents] = []
 
     def __repr__(self) -> str:
         return f"CallerSide({self.result.details.get('dataset_id')!r}, judged up to batch {self._last_batch})"
@@ -153,6 +157,15 @@ class CallerSide:
         """Apply whatever the batch side sent and this side has not seen yet."""
         if self._reader is not None:
             self._reader.drain(self.receive)
+
+    def catch_up(self, query: Any, timeout: float = CATCH_UP_S) -> None:
+        """Let the listeners that judge this write's batches handle what ``query`` posted before
+        its wait returned; say so when they take longer than ``timeout``."""
+        for events in self.judges:
+            if not events.caught_up(query, timeout):
+                log.warning("the listener of '%s' has not handled query %s's latest events after %.0f s: "
+                            "verdicts may still arrive", self.result.details.get("dataset_id"),
+                            getattr(query, "name", query), timeout)
 
     def wait_for_batch(self, batch_id: int, timeout: float) -> bool:
         """Block until ``batch_id`` (or a later batch) was judged; False on timeout."""

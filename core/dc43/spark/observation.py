@@ -177,6 +177,7 @@ class ObserveObservationWriter(ObservationWriter):
         _record_lost_batches(request, side)
         events = QueryEvents(request.session, on_progress=judge)
         request.caller.listeners.append(events)
+        request.caller.judges.append(events)
         try:
             sink = request.start_sink(request.sink_frame(request.source.observe(name, *plan.aggregations)))
         except Exception:
