@@ -51,6 +51,12 @@ class DatasetTarget:
     options: Mapping[str, str] = attrs.field(factory=dict, repr=lambda options: repr(redact_options(options)))
     server: Any = None
     contract: Any = attrs.field(default=None, repr=lambda c: f"<contract {c.id}@{c.version}>" if c else "None")
+    #: a rejection sink: rows the contract's rules turned away, with the rules they broke
+    #: (:data:`REJECTED_RULES_COLUMN`), so a table made for them leaves the contract's constraints out
+    rejects: bool = False
+    #: who writes this target's micro-batches: the same across restarts on one checkpoint, new on a
+    #: new one (set by the ``inline`` writer for formats with :attr:`DatasetFormat.keys_replays`)
+    writer_id: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description without options (they may hold secrets)."""
@@ -98,8 +104,18 @@ class DatasetFormat:
     def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:
         raise self._unsupported("write")
 
-    def write_micro_batch(self, df: DataFrame, target: DatasetTarget, *, batch_id: int) -> None:
-        """Write one micro-batch from inside ``foreachBatch``.
+    #: Whether :meth:`write_micro_batch` makes a replay idempotent by ``target.writer_id`` and the
+    #: batch id (a transactional table's own idempotent writes); the ``inline`` writer then sets it.
+    keys_replays: bool = False
+
+    def prepare(self, spark: SparkSession, target: DatasetTarget) -> None:
+        """Create what writing ``target`` needs (a table, from ``target.contract``), on the caller's
+        side, once every check passed and before any query starts.  Default: nothing."""
+
+    def write_micro_batch(self, df: DataFrame, target: DatasetTarget, *,
+                          batch_id: int) -> Mapping[str, Any] | None:
+        """Write one micro-batch from inside ``foreachBatch``; return what it committed, if the
+        format can say (JSON-safe, for example ``{"delta_version": 7}``: kept with the verdict).
 
         The ``inline`` observation writer calls it for its sink, and for the rejection sink,
         once the batch's verdict lets the rows through.  ``df`` is a batch DataFrame.
@@ -120,6 +136,10 @@ class DatasetFormat:
         overrides ``write_micro_batch``."""
         overridden = type(self).write_micro_batch is not DatasetFormat.write_micro_batch
         return overridden or self.supports("write")
+
+    def check_session(self, spark: SparkSession) -> None:
+        """Raise, naming the fix, when ``spark`` cannot use this format at all (a missing extension
+        or jar); the write helpers ask before anything is judged or written.  Default: it can."""
 
     def check_batch_writes(self, spark: SparkSession, target: DatasetTarget) -> None:
         """Raise, before any query starts, when micro-batches of ``target`` cannot be written

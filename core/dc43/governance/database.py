@@ -93,6 +93,9 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE observations ADD COLUMN warnings_json TEXT;
     """,
+    """
+    ALTER TABLE batch_verdicts ADD COLUMN commit_json TEXT;
+    """,
 )
 
 

@@ -28,6 +28,7 @@ def _verdict(row: Any) -> BatchVerdict:
         contract_version=row["contract_version"], status=row["status"],
         row_count=row["row_count"], metrics=json.loads(row["metrics_json"]),
         reason=row["reason"], recorded_at=row["recorded_at"],
+        commit=json.loads(row["commit_json"]) if row["commit_json"] else None,
     )
 
 
@@ -119,7 +120,9 @@ class LocalGovernanceService:
             _touch(conn, v.dataset_id, v.dataset_version, v.contract_id, v.contract_version,
                    v.recorded_at)
             conn.execute(
-                "INSERT INTO batch_verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO batch_verdicts (dataset_id, dataset_version, batch_id, contract_id, contract_version, "
+                "status, row_count, violations, metrics_json, reason, recorded_at, commit_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(dataset_id, dataset_version, batch_id) DO UPDATE SET "
                 "contract_id = excluded.contract_id, contract_version = excluded.contract_version, "
                 "status = excluded.status, row_count = excluded.row_count, "
@@ -127,7 +130,7 @@ class LocalGovernanceService:
                 "reason = excluded.reason, recorded_at = excluded.recorded_at",
                 (v.dataset_id, v.dataset_version, v.batch_id, v.contract_id, v.contract_version,
                  v.status, v.row_count, total_violations(v.metrics), json.dumps(dict(v.metrics)),
-                 v.reason, v.recorded_at))
+                 v.reason, v.recorded_at, json.dumps(dict(v.commit)) if v.commit else None))
 
         self.db.write(write)
         if self.keep_verdicts:
@@ -135,6 +138,12 @@ class LocalGovernanceService:
             self._since_prune[v.dataset_id] = 0 if count >= PRUNE_EVERY else count
             if count >= PRUNE_EVERY:
                 self.prune(v.dataset_id)
+
+    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any) -> None:
+        """Keep what a judged batch's write committed (``{"sink": {"delta_version": 7}}``) with its verdict."""
+        self.db.write(lambda conn: conn.execute(
+            "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND batch_id = ?",
+            (json.dumps(dict(commit)), dataset_id, dataset_version, batch_id)))
 
     def prune(self, dataset_id: str) -> int:
         """Delete the verdicts of ``dataset_id`` beyond the newest ``keep_verdicts``; returns how many."""

@@ -44,6 +44,8 @@ class BatchVerdict:
     metrics: Mapping[str, Any]
     reason: str | None
     recorded_at: str
+    #: what the batch's write committed, when its format says (``{"sink": {"delta_version": 7}}``)
+    commit: Mapping[str, Any] | None = None
 
 
 @attrs.frozen
@@ -65,3 +67,6 @@ class GovernanceService(Protocol):
     def record_observation(self, observation: SchemaObservation) -> None: ...
 
     def record_verdict(self, verdict: BatchVerdict) -> None: ...
+
+    # optional: record_commit(dataset_id, dataset_version, batch_id, commit) keeps what a judged
+    # batch's write committed (a table version) with its verdict

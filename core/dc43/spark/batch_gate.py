@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget
 from dc43.spark.batch_side import ONE_JOB, BatchSide
 from dc43.spark.topology import parallel_thread, tune_batch_session
@@ -33,6 +35,7 @@ class GateBatch:
         self.adapter = adapter
         self.target = target
         self.rejection = rejection
+        self._keyed = False  # whether the targets carry their writer id (once per run)
 
     def __repr__(self) -> str:  # targets hold options, which may hold secrets
         rejected = self.rejection[1].describe() if self.rejection else None
@@ -41,6 +44,7 @@ class GateBatch:
     def __call__(self, batch_df: Any, batch_id: int) -> None:
         with self.side.reporting(batch_df, batch_id):
             tune_batch_session(batch_df, ONE_JOB)
+            self._key_replays(batch_df)
             if self._stage_in_one_pass(batch_df, batch_id):
                 return
             if self.rejection is None:
@@ -56,7 +60,8 @@ class GateBatch:
         try:
             entry = side.judge(batch_df, batch_id, side.plan.measure(batch))  # raises: nothing written
             if entry["status"] != "idle":
-                self.adapter.write_micro_batch(side.spec.sink_frame(batch), self.target, batch_id=batch_id)
+                sink = self.adapter.write_micro_batch(side.spec.sink_frame(batch), self.target, batch_id=batch_id)
+                self._committed(batch_df, entry, sink=sink)
         finally:
             if cache:
                 batch.unpersist()
@@ -77,16 +82,20 @@ class GateBatch:
             broken = plan.error_rules(F.col(FLAGS_COLUMN))
             if entry.get("action") == "reroute":
                 rerouted = flagged.withColumn(REJECTED_RULES_COLUMN, F.array_union(broken, F.array(F.lit("rerouted"))))
-                reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target, batch_id=batch_id)
+                rejected = reject_adapter.write_micro_batch(rerouted.drop(FLAGS_COLUMN), reject_target,
+                                                            batch_id=batch_id)
+                self._committed(batch_df, entry, rejected=rejected)
                 return
             if not _breaks_routed_rule(entry.get("metrics", {}), side.routed):
-                self.adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), self.target, batch_id=batch_id)
+                sink = self.adapter.write_micro_batch(flagged.drop(FLAGS_COLUMN), self.target, batch_id=batch_id)
+                self._committed(batch_df, entry, sink=sink)
                 return
             split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
             is_rejected = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
-            reject_adapter.write_micro_batch(split.filter(is_rejected), reject_target, batch_id=batch_id)
-            self.adapter.write_micro_batch(split.filter(~is_rejected).drop(REJECTED_RULES_COLUMN),
-                                           self.target, batch_id=batch_id)
+            rejected = reject_adapter.write_micro_batch(split.filter(is_rejected), reject_target, batch_id=batch_id)
+            sink = self.adapter.write_micro_batch(split.filter(~is_rejected).drop(REJECTED_RULES_COLUMN),
+                                                  self.target, batch_id=batch_id)
+            self._committed(batch_df, entry, sink=sink, rejected=rejected)
         finally:
             flagged.unpersist()
 
@@ -165,6 +174,7 @@ class GateBatch:
 
         ``rejected``: the rejected rows already staged for the rejection sink, or None.
         """
+        commit = None
         try:
             entry = self.side.judge(batch_df, batch_id, metrics)  # raises: the staged files go
             if entry["status"] == "idle":
@@ -174,18 +184,47 @@ class GateBatch:
                 if entry.get("action") == "reroute":
                     _abort(rejected)
                     adapter, target = self.rejection
-                    adapter.write_micro_batch(self._rejected_rows(staged, rerouted=True), target, batch_id=batch_id)
+                    commit = adapter.write_micro_batch(self._rejected_rows(staged, rerouted=True), target,
+                                                       batch_id=batch_id)
                     staged.abort()
+                    self._committed(batch_df, entry, rejected=commit)
                     return
                 if rejected is not None:
                     rejected.commit()
                 elif _breaks_routed_rule(entry.get("metrics", {}), self.side.routed):
                     adapter, target = self.rejection
-                    adapter.write_micro_batch(self._rejected_rows(staged, rerouted=False), target, batch_id=batch_id)
+                    commit = adapter.write_micro_batch(self._rejected_rows(staged, rerouted=False), target,
+                                                       batch_id=batch_id)
         except BaseException:
             _abort(staged, rejected)
             raise
         staged.commit()
+        self._committed(batch_df, entry, rejected=commit)
+
+    # -- what the writes committed -----------------------------------------
+    def _key_replays(self, batch_df: Any) -> None:
+        """Once per run: targets whose format keys replays by writer get this query's id, which
+        Spark keeps in the checkpoint (a new checkpoint is a new writer, its batch ids start over)."""
+        if self._keyed:
+            return
+        self._keyed = True
+        keyed = [getattr(self.adapter, "keys_replays", False),
+                 self.rejection is not None and getattr(self.rejection[0], "keys_replays", False)]
+        if not any(keyed):
+            return
+        writer = f"dc43-{_query_id(batch_df.sparkSession, self.target.options.get('checkpointLocation'))}"
+        if keyed[0]:
+            self.target = attrs.evolve(self.target, writer_id=writer)
+        if keyed[1]:
+            adapter, target = self.rejection
+            self.rejection = (adapter, attrs.evolve(target, writer_id=f"{writer}-rejected"))
+
+    def _committed(self, batch_df: Any, entry: Mapping[str, Any], *, sink: Any = None, rejected: Any = None) -> None:
+        """Keep with the batch's verdict what its writes committed, where their formats say."""
+        commit = {role: dict(said) for role, said in (("sink", sink), ("rejection_sink", rejected))
+                  if isinstance(said, Mapping) and said}
+        if commit:
+            self.side.record_commit(batch_df.sparkSession, entry, commit)
 
     def _stage_rejected(self, batch_id: int, staged: Any) -> Any:
         """Stage the rows breaking error rules at the rejection sink; None if it cannot stage."""
@@ -205,6 +244,19 @@ class GateBatch:
         rows = staged.read(rejected_only=not rerouted)
         kept = [_quoted(name) for name in rows.columns if name != ROUTE_COLUMN]
         return rows.select(*kept, rules.alias(REJECTED_RULES_COLUMN))
+
+
+def _query_id(spark: Any, checkpoint: str | None) -> str:
+    """The id of the query running on ``checkpoint``, from the ``metadata`` file Spark writes there
+    when the query starts; without a checkpoint (no restart to replay), a new id."""
+    if not checkpoint:
+        import uuid
+
+        return uuid.uuid4().hex
+    import json
+
+    (line,) = spark.read.text(f"{checkpoint.rstrip('/')}/metadata").limit(1).collect()
+    return json.loads(line[0])["id"]
 
 
 def _abort(*staged: Any) -> None:

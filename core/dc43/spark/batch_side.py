@@ -271,6 +271,26 @@ class BatchSide:
             ), batch_id)
         return entry
 
+    def record_commit(self, session: Any, entry: Mapping[str, Any], commit: Mapping[str, Any]) -> None:
+        """Keep what the judged batch ``entry``'s write committed (``{"sink": {"delta_version": 7}}``)
+        with its verdict, behind any delivery that waits in the outbox."""
+        batch_id, version = entry["batch_id"], entry["dataset_version"]
+        self.link.publish(session, {"committed": {"batch_id": batch_id, "dataset_version": version,
+                                                  "commit": dict(commit)}})
+        governance = self.governance.get() if self.governance is not None else None
+        if governance is None or not hasattr(governance, "record_commit"):
+            return
+        payload = {"dataset_id": self.dataset_id, "dataset_version": version, "batch_id": batch_id,
+                   "commit": dict(commit)}
+        sent = Attempted(attempts=0, error="earlier deliveries wait in the outbox")
+        if not self._backlog:
+            sent = attempt(lambda: governance.record_commit(**payload), self.policy,
+                           f"recording what batch {batch_id} of '{self.dataset_id}' committed")
+        if not sent.ok:
+            self._backlog = True
+            self.outbox.put("commit", self.dataset_id, version, batch_id, payload, error=sent.error,
+                            attempts=sent.attempts)
+
     def record_lost(self, batch_id: int, reason: str) -> None:
         """Record an ``unknown`` verdict for a batch that was committed but can no longer be judged."""
         entry = {"batch_id": batch_id, "timestamp": utc_timestamp(), "row_count": 0, "intervention": None,
@@ -296,6 +316,9 @@ class BatchSide:
                 self._conclude(session, entry, judged.value, late=True)
             return judged.ok
         governance = self.governance.get()
+        if kind == "commit":
+            return attempt(lambda: governance.record_commit(**payload), once,
+                           f"delivering what batch {payload['batch_id']} of '{payload['dataset_id']}' committed").ok
         if kind == "verdict":
             verdict = BatchVerdict(**payload)
             sent = attempt(lambda: governance.record_verdict(verdict), once, f"delivering the verdict of batch "
@@ -362,7 +385,7 @@ class BatchSide:
 
 
 #: what the batch side delivers from the outbox (observations come from the caller's side)
-OWN_KINDS = ("observation", "judgement", "verdict")
+OWN_KINDS = ("observation", "judgement", "verdict", "commit")
 
 
 #: Adaptive execution runs each shuffle stage of the metric aggregation as a separate Spark

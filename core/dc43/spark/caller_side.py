@@ -78,6 +78,9 @@ class CallerSide:
         if "recorded" in message:  # governance took a verdict that waited in the outbox
             self._recorded(message["recorded"])
             return
+        if "committed" in message:  # what the judged batch's write committed
+            self._committed(message["committed"])
+            return
         entry, verdict = dict(message["entry"]), message.get("verdict")
         with self._lock:
             self._keep(entry, late=bool(message.get("late")))
@@ -127,6 +130,13 @@ class CallerSide:
                         entry["pending"] = pending
                     else:
                         entry.pop("pending", None)
+            self.result.details["streaming_batches"] = list(self._batches)
+
+    def _committed(self, committed: Mapping[str, Any]) -> None:
+        with self._lock:
+            for entry in self._batches:
+                if (entry["batch_id"], entry["dataset_version"]) == (committed["batch_id"], committed["dataset_version"]):
+                    entry["commit"] = dict(committed["commit"])
             self.result.details["streaming_batches"] = list(self._batches)
 
     def failed(self, failure: Mapping[str, Any], exc: BaseException | None = None) -> None:

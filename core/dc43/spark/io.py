@@ -7,6 +7,7 @@ hold every ``streaming_queries`` handle the helper started.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import check_schema
 from dc43.spark.types import schema_to_dict
+
+log = logging.getLogger(__name__)
 
 DEFAULT_OBSERVATION_WRITER = "foreach-batch"
 
@@ -144,9 +147,12 @@ def write_stream_with_contract(
         adapter.check_batch_writes(session, target)
     else:
         adapter = steps.format_for(target, "write_stream")
+    steps.check_session(session, adapter)
     strategy = resolve_strategy(streaming_intervention_strategy)
     steps.check_routing(writer, strategy, rejection_sink)  # before the sink's format is checked
     rejection = steps.rejection_target(rejection_sink, contract, micro_batches=True)
+    if rejection:
+        steps.check_session(session, rejection[0])
     if rejection:
         rejection[0].check_batch_writes(session, rejection[1])
         arguments.apart(target.path, rejection[1].path)
@@ -184,6 +190,9 @@ def write_stream_with_contract(
                         max_lag=max_observation_lag)
     request = ObservationRequest(source=df, side=side, caller=caller, adapter=adapter, target=target,
                                  mode=mode, trigger=trigger, rejection=rejection)
+    steps.prepare(session, adapter, target)
+    if rejection:
+        steps.prepare(session, *rejection)
     try:
         started = writer.start(request)
     except Exception as exc:
@@ -310,6 +319,8 @@ def write_with_contract(
                      fmt=format, path=path, table=table, options=options)
     adapter = steps.format_for(target, "write")
     rejection = steps.rejection_target(rejection_sink, contract)
+    for each in (adapter, rejection[0] if rejection else None):
+        steps.check_session(df.sparkSession, each)
     if (violation_strategy == "split") != (rejection is not None):
         raise InvalidArgumentError("violation_strategy='split' and rejection_sink=... go together: pass both or "
                                    "neither")
@@ -332,7 +343,13 @@ def write_with_contract(
                 f"nothing was written to '{target.dataset_id}': it violates contract "
                 f"{contract.id}@{contract.version}: {'; '.join(result.errors)}. Fix the data, "
                 "or pass enforce=False to write and record the violations.", result)
-        _write_split(source, columns, plan, adapter, target, mode, rejection)
+        steps.prepare(df.sparkSession, adapter, target)
+        if rejection:
+            steps.prepare(df.sparkSession, *rejection)
+        commit = _write_split(source, columns, plan, adapter, target, mode, rejection)
+        if commit:
+            result.details["commit"] = commit
+            _record_commit(governance, target, version, commit, result)
     finally:
         if rejection:
             source.unpersist()
@@ -343,13 +360,30 @@ def write_with_contract(
 
 
 def _write_split(df: DataFrame, columns: Mapping[str, Any], plan: Any, adapter: DatasetFormat,
-                 target: DatasetTarget, mode: str, rejection: Any) -> None:
-    """Write ``df`` aligned; with a rejection sink, rows breaking error rules go there."""
+                 target: DatasetTarget, mode: str, rejection: Any) -> dict[str, Any]:
+    """Write ``df`` aligned; with a rejection sink, rows breaking error rules go there.  Returns
+    what the writes committed, where their formats say (``{"sink": {"delta_version": 3}}``)."""
     projected = list(columns.values()) or [F.col(f"`{c}`") for c in df.columns]
     if rejection is None:
-        adapter.write(df.select(*projected), target, mode=mode)
-        return
+        return _commits(sink=adapter.write(df.select(*projected), target, mode=mode))
     flagged = df.select(*projected, plan.failed_rules().alias(REJECTED_RULES_COLUMN))
     broken = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
-    rejection[0].write(flagged.filter(broken), rejection[1], mode="append")
-    adapter.write(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN), target, mode=mode)
+    rejected = rejection[0].write(flagged.filter(broken), rejection[1], mode="append")
+    return _commits(sink=adapter.write(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN), target, mode=mode),
+                    rejection_sink=rejected)
+
+
+def _commits(**said: Any) -> dict[str, Any]:
+    return {role: dict(commit) for role, commit in said.items() if isinstance(commit, Mapping) and commit}
+
+
+def _record_commit(governance: Any, target: DatasetTarget, version: str, commit: Mapping[str, Any],
+                   result: ValidationResult) -> None:
+    """Keep what the batch write committed with its verdict; when governance cannot, the result says so."""
+    if governance is None or not hasattr(governance, "record_commit"):
+        return
+    try:
+        governance.record_commit(dataset_id=target.dataset_id, dataset_version=version, batch_id=0, commit=commit)
+    except Exception as exc:  # the rows are written and the verdict recorded: said, not raised
+        log.exception("could not record what the write of '%s' committed (%s)", target.dataset_id, commit)
+        result.add_warning(f"governance did not keep what the write committed ({commit}): {exc}")

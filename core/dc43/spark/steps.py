@@ -80,6 +80,21 @@ def writes_micro_batches(adapter: Any) -> bool:
     return supports() if callable(supports) else callable(getattr(adapter, "write_micro_batch", None))
 
 
+def check_session(spark: Any, adapter: Any) -> None:
+    """Let the format refuse a session it cannot work with, before anything is judged or written."""
+    check = getattr(adapter, "check_session", None)
+    if callable(check):
+        check(spark)
+
+
+def prepare(spark: Any, adapter: Any, target: DatasetTarget) -> None:
+    """Let the format create what writing ``target`` needs, once every check passed (formats not
+    built on DatasetFormat may have no ``prepare``)."""
+    prepare_write = getattr(adapter, "prepare", None)
+    if callable(prepare_write):
+        prepare_write(spark, target)
+
+
 def micro_batch_format_for(target: DatasetTarget, *, needs: str, choose: str,
                            alternative: str = "") -> DatasetFormat:
     """The adapter of ``target``, which must write micro-batches (``write_micro_batch``).
@@ -223,8 +238,8 @@ def rejection_target(spec: Any, contract: Any, *,
         locator, options = spec, {}
     else:
         raise InvalidArgumentError("rejection_sink must be a dataset locator or a mapping with format and path/table")
-    target = locate(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
-                     table=None, options=options)
+    target = attrs.evolve(locate(contract, operation="write", streaming=True, locator=locator, fmt=None, path=None,
+                                 table=None, options=options), rejects=True)
     if micro_batches:
         adapter = micro_batch_format_for(
             target, choose="a rejection_sink format",
