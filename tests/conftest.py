@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import pytest
 from dc43.plugins import reset_plugin_manager
 
-from tests.kafka_support import connector_jars, ensure_jars
+from tests.kafka_support import ensure_jars, spark_jars
 from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
 # Spark's driver must listen on loopback only; executors and foreachBatch workers use this Python.
@@ -68,7 +69,7 @@ def spark_remote(topology: str):
     if topology != "connect":
         pytest.skip("needs --topology=connect")
     ensure_jars()
-    server = ConnectServer(connector_jars()).start()
+    server = ConnectServer(spark_jars()).start()
     try:
         yield server.url
     finally:
@@ -78,7 +79,7 @@ def spark_remote(topology: str):
 @pytest.fixture(scope="session")
 def spark(topology: str, request: pytest.FixtureRequest):
     """One SparkSession for the whole session, on this process's topology, with Spark's
-    Kafka connector on its classpath."""
+    Kafka connector and Delta Lake on its classpath."""
     from pyspark.sql import SparkSession
 
     if topology == "connect":
@@ -88,12 +89,13 @@ def spark(topology: str, request: pytest.FixtureRequest):
         return
     ensure_jars()
     cluster = StandaloneCluster().start() if topology == "cluster" else None
-    builder = SparkSession.builder.master(cluster.url if cluster else "local[2]").appName("dc43-tests")
+    builder = (SparkSession.builder.master(cluster.url if cluster else "local[2]").appName("dc43-tests")
+               .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="dc43-warehouse-")))
     for key, value in SPARK_SETTINGS.items():
         builder = builder.config(key, value)
     if cluster:
         builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
-    session = builder.config("spark.jars", ",".join(connector_jars())).getOrCreate()
+    session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session

@@ -1,9 +1,9 @@
 """Jars and a real Apache Kafka broker (KRaft mode) for the test session.
 
 ``tests/kafka/pom.xml`` names the jars; Maven copies each profile into its own folder
-under ``${DC43_JARS_DIR:-<repo>/.cache/jars}``: ``broker/`` (the broker's classpath) and
-``connector/`` (Spark's Kafka connector, for ``spark.jars``).  A folder that already
-holds jars is not fetched again.
+under ``${DC43_JARS_DIR:-<repo>/.cache/jars}``: ``broker/`` (the broker's classpath),
+``connector/`` (Spark's Kafka connector) and ``delta/`` (Delta Lake), the last two for
+``spark.jars``.  A folder that already holds jars is not fetched again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 POM = REPO / "tests" / "kafka" / "pom.xml"
-PROFILES = ("broker", "connector")
+PROFILES = ("broker", "connector", "delta")
 INSTALL_HINT = "install Maven and a JDK 17: apt-get install maven openjdk-17-jdk"
 STARTUP_TIMEOUT = 90.0
 
@@ -62,7 +62,7 @@ def ensure_jars() -> None:
         )
         if run.returncode != 0 or not list(staging.glob("*.jar")):
             shutil.rmtree(staging, ignore_errors=True)
-            pytest.fail(f"Maven could not fetch the Kafka {profile} jars (exit {run.returncode}); "
+            pytest.fail(f"Maven could not fetch the {profile} jars (exit {run.returncode}); "
                         f"check access to Maven Central:\n{(run.stdout + run.stderr)[-3000:]}",
                         pytrace=False)
         shutil.rmtree(target, ignore_errors=True)
@@ -72,6 +72,11 @@ def ensure_jars() -> None:
 def connector_jars() -> list[str]:
     """Paths of Spark's Kafka connector and the few jars it adds to Spark's own."""
     return _jars("connector")
+
+
+def spark_jars() -> list[str]:
+    """Every jar the test sessions add to Spark's own: the Kafka connector and Delta Lake."""
+    return [*_jars("connector"), *_jars("delta")]
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ from tests.kafka_support import REPO, free_port, stop_process
 TOPOLOGIES = ("classic", "connect", "cluster")
 STARTUP_TIMEOUT = 120.0
 #: the plugins a server-side Python may load (the test process sets the same per test)
-BUNDLED_PLUGINS = "filesystem,memory,rate,kafka"
+BUNDLED_PLUGINS = "filesystem,memory,rate,kafka,delta"
 #: settings every topology's Spark shares: small, deterministic, on loopback only
 SPARK_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -38,6 +38,10 @@ SPARK_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
+    # Delta Lake (its jars are on spark.jars or the server's classpath); one snapshot task per core
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.databricks.delta.snapshotPartitions": "2",
 }
 
 
@@ -114,7 +118,8 @@ class ConnectServer:
     def start(self) -> ConnectServer:
         settings = {**SPARK_SETTINGS, "spark.master": "local[2]", "spark.app.name": "dc43-connect-tests",
                     "spark.connect.grpc.binding.address": "127.0.0.1",
-                    "spark.connect.grpc.binding.port": str(self.port)}
+                    "spark.connect.grpc.binding.port": str(self.port),
+                    "spark.sql.warehouse.dir": str(self.home / "warehouse")}
         conf = self.home / "conf"
         conf.mkdir()
         # spark-class passes conf/java-opts to the JVM: SparkConnectServer reads spark.* from there.

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
 FILES, ROWS = 8, 5  # one file per micro-batch
 CHILD = """
-import sys, time
+import os, sys, time
 from pyspark.sql import SparkSession
 from dc43.contracts import LocalContractServiceClient
 from dc43.governance import LocalGovernanceService
@@ -26,7 +27,7 @@ from dc43_memory.store import InMemoryContractStore
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 from tests.spark.orders import orders_contract
 
-writer, folder = sys.argv[1], sys.argv[2]
+writer, folder, fmt = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 class Announcing(LocalDataQualityService):
@@ -36,18 +37,24 @@ class Announcing(LocalDataQualityService):
         return super().evaluate(contract=contract, payload=payload)
 
 
-spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-         .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+builder = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+           .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+           .config("spark.sql.shuffle.partitions", "2"))
+if fmt == "delta":
+    from dc43_delta import configure
+
+    builder = (configure(builder, packages=False).config("spark.jars", os.environ["DC43_TEST_JARS"])
+               .config("spark.databricks.delta.snapshotPartitions", "2"))
+spark = builder.getOrCreate()
 store = InMemoryContractStore()
 store.put(orders_contract())
 services = {"contract_service": LocalContractServiceClient(store), "data_quality_service": Announcing(),
             "governance_service": LocalGovernanceService(f"{folder}/governance.db")}
 df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", format="parquet",
                                   path=f"{folder}/source", options={"maxFilesPerTrigger": "1"}, **services)
-extra = {"rejection_sink": {"format": "parquet", "path": f"{folder}/rejected"}} if writer == "inline" else {}
+extra = {"rejection_sink": {"format": fmt, "path": f"{folder}/rejected"}} if writer == "inline" else {}
 result = write_stream_with_contract(
-    df=df, contract_id="sales.orders", format="parquet", path=f"{folder}/main", enforce=False,
+    df=df, contract_id="sales.orders", format=fmt, path=f"{folder}/main", enforce=False,
     options={"checkpointLocation": f"{folder}/cp"}, observation_writer=writer, trigger={"availableNow": True},
     **services, **extra)
 for query in result.details["streaming_queries"]:
@@ -79,11 +86,13 @@ def write_source(spark, folder: Path) -> None:
         shutil.rmtree(stage)
 
 
-def child(writer: str, folder: Path) -> subprocess.Popen[str]:
+def child(writer: str, folder: Path, fmt: str = "parquet") -> subprocess.Popen[str]:
+    from tests.kafka_support import spark_jars
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
-    env.update(SPARK_LOCAL_IP="127.0.0.1", DC43_STATE_DIR=str(folder / ".dc43"),
+    env.update(SPARK_LOCAL_IP="127.0.0.1", DC43_STATE_DIR=str(folder / ".dc43"), DC43_TEST_JARS=",".join(spark_jars()),
                PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-c", CHILD, writer, str(folder)], cwd=folder, env=env, text=True,
+    return subprocess.Popen([sys.executable, "-c", CHILD, writer, str(folder), fmt], cwd=folder, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -130,3 +139,30 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(spark, tmp_
         assert json.dumps([v.row_count for v in judged]) == json.dumps([ROWS] * len(judged))
     else:
         assert json.dumps(sorted(v.row_count for v in verdicts)) == json.dumps([ROWS] * FILES)
+
+
+def test_sigkill_then_restart_on_delta_tables_writes_each_batch_once(spark, tmp_path: Path) -> None:
+    """The inline gate on Delta tables, killed mid-stream: every batch reaches each table once."""
+    write_source(spark, tmp_path)
+    kill_while_judging(child("inline", tmp_path, "delta"), 4)
+    again = child("inline", tmp_path, "delta")
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0 and "DONE" in out
+
+    def table(name: str) -> tuple[list[int], list[Any]]:
+        location = str(tmp_path / name)
+        rows = spark.read.format("delta").load(location).select("order_id").collect()
+        commits = [r for r in spark.sql(f"DESCRIBE HISTORY delta.`{location}`").collect() if r.operation == "WRITE"]
+        return [r.order_id for r in rows], commits
+
+    (main, main_commits), (rejected, rejected_commits) = table("main"), table("rejected")
+    assert sorted(main + rejected) == [row[0] for row in source_rows()]  # every row once, none twice
+    assert sorted(rejected) == [row[0] for row in source_rows() if row[2] < 0]
+    for commits in (main_commits, rejected_commits):  # one commit per published batch, tagged with it
+        assert sorted(int(r.userMetadata.rsplit(" ", 1)[1]) for r in commits) == list(range(FILES))
+    from dc43.governance import LocalGovernanceService
+
+    verdicts = LocalGovernanceService(tmp_path / "governance.db").verdicts(str(tmp_path / "main"))
+    assert sorted(v.batch_id for v in verdicts) == list(range(FILES))
+    versions = {r.version for r in main_commits}
+    assert all(v.commit["sink"]["delta_version"] in versions for v in verdicts)

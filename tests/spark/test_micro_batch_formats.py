@@ -74,7 +74,7 @@ def register(fmt: DatasetFormat) -> None:
 def test_bundled_formats_say_whether_they_can_write_micro_batches():
     formats = {name: provided.value for name, provided in get_plugin_manager().formats().items()}
     able = sorted(name for name, fmt in formats.items() if fmt.supports_micro_batches())
-    assert able == ["csv", "json", "kafka", "orc", "parquet"]
+    assert able == ["csv", "delta", "json", "kafka", "orc", "parquet"]
     assert not formats["memory"].supports_micro_batches() and not formats["rate"].supports_micro_batches()
     assert OnlyMicroBatches(Path()).supports_micro_batches() and not OnlyMicroBatches(Path()).supports("write")
     with pytest.raises(UnsupportedOperationError, match="format 'memory' does not support write"):
@@ -93,7 +93,7 @@ def test_an_inline_write_to_a_format_that_cannot_write_batches_fails_before_any_
     message = str(raised.value)
     assert "format 'memory' cannot write batches (it supports: write_stream)" in message
     assert "observation_writer='inline' needs its sink to write micro-batches" in message
-    assert ("Choose a sink format that supports batch writes (csv, json, kafka, orc, parquet), "
+    assert ("Choose a sink format that supports batch writes (csv, delta, json, kafka, orc, parquet), "
             "or another observation writer (foreach-batch, observe)") in message
     assert active(spark) == before  # no query was started
     assert not (tmp_path / "cp").exists()
@@ -112,7 +112,7 @@ def test_a_rejection_sink_that_cannot_write_batches_fails_before_any_query_start
     message = str(raised.value)
     assert "format 'memory' cannot write batches" in message
     assert "the rejection_sink needs to write micro-batches" in message
-    assert "Choose a rejection_sink format that supports batch writes (csv, json, kafka, orc, parquet)" in message
+    assert "Choose a rejection_sink format that supports batch writes (csv, delta, json, kafka, orc, parquet)" in message
     assert active(spark) == before
     assert not (tmp_path / "main").exists() and not (tmp_path / "cp").exists()
 

@@ -1,0 +1,86 @@
+"""The ``delta`` dataset format."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from dc43.formats import DatasetFormat, DatasetTarget, split_writer_options
+
+from dc43_delta import tables
+
+#: options that set the streaming query, never a Delta batch write
+QUERY_OPTIONS = ("checkpointLocation",)
+
+
+class DeltaFormat(DatasetFormat):
+    """Delta Lake tables by path or name: streams, batches and idempotent micro-batches."""
+
+    name = "delta"
+    description = "Delta Lake tables, by path or by table name"
+    keys_replays = True
+
+    def read_stream(self, spark: Any, target: DatasetTarget) -> Any:
+        tables.check_session(spark)
+        reader = spark.readStream.format("delta").options(**target.options)
+        return reader.table(target.table) if target.table else reader.load(self._path(target))
+
+    def read(self, spark: Any, target: DatasetTarget) -> Any:
+        tables.check_session(spark)
+        reader = spark.read.format("delta").options(**target.options)
+        return reader.table(target.table) if target.table else reader.load(self._path(target))
+
+    def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,
+                     trigger: Mapping[str, Any] | None) -> Any:
+        query_name, options = split_writer_options(target.options)
+        writer = df.writeStream.format("delta").outputMode(mode).options(**options)
+        if query_name:
+            writer = writer.queryName(query_name)
+        if trigger:
+            writer = writer.trigger(**trigger)
+        return writer.toTable(target.table) if target.table else writer.start(self._path(target))
+
+    def write(self, df: Any, target: DatasetTarget, *, mode: str) -> Mapping[str, Any]:
+        tag = f"dc43 write {uuid.uuid4().hex}"
+        self._save(df.write.format("delta").mode(mode).options(**_batch_options(target))
+                   .option("userMetadata", tag), target)
+        return {"delta_version": tables.committed_version(df.sparkSession, target, tag)}
+
+    def write_micro_batch(self, df: Any, target: DatasetTarget, *, batch_id: int) -> Mapping[str, Any] | None:
+        """Append the batch as one Delta commit; keyed by ``target.writer_id`` (set by the ``inline``
+        writer), a replayed batch is skipped by Delta itself and its first commit's version returned."""
+        writer = df.write.format("delta").mode("append").options(**_batch_options(target))
+        if not target.writer_id:  # outside the inline writer: at least once, as a plain append
+            self._save(writer, target)
+            return None
+        tag = tables.commit_tag(target.writer_id, batch_id)
+        self._save(writer.option("txnAppId", target.writer_id).option("txnVersion", str(batch_id))
+                   .option("userMetadata", tag), target)
+        return {"delta_version": tables.committed_version(df.sparkSession, target, tag)}
+
+    def check_session(self, spark: Any) -> None:
+        tables.check_session(spark)
+
+    def check_batch_writes(self, spark: Any, target: DatasetTarget) -> None:
+        tables.identifier(target)  # raises without a location
+
+    def prepare(self, spark: Any, target: DatasetTarget) -> None:
+        """Create the table from the contract unless it exists."""
+        tables.ensure_table(spark, target)
+
+    @staticmethod
+    def _path(target: DatasetTarget) -> str:
+        tables.identifier(target)  # raises without a location
+        return str(target.path)
+
+    def _save(self, writer: Any, target: DatasetTarget) -> None:
+        if target.table:
+            writer.saveAsTable(target.table)
+        else:
+            writer.save(self._path(target))
+
+
+def _batch_options(target: DatasetTarget) -> dict[str, str]:
+    _, options = split_writer_options(target.options)
+    return {key: value for key, value in options.items() if key not in QUERY_OPTIONS}
