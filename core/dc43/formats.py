@@ -131,6 +131,13 @@ class DatasetFormat:
             raise self._unsupported("write")
         self.write(df, target, mode="append")
 
+    def sink_commits(self, spark: SparkSession, target: DatasetTarget,
+                     query_id: str) -> Mapping[int, Mapping[str, Any]]:
+        """What the streaming sink query ``query_id`` committed to ``target``, by batch id, for its
+        latest batches (``{7: {"delta_version": 12}}``), kept with the verdicts of writers that
+        leave the sink to Spark (``foreach-batch``, ``observe``).  Default: nothing to say."""
+        return {}
+
     def supports_micro_batches(self) -> bool:
         """Whether :meth:`write_micro_batch` works: the format supports batch ``write`` or
         overrides ``write_micro_batch``."""

@@ -59,6 +59,10 @@ class DeltaFormat(DatasetFormat):
                    .option("userMetadata", tag), target)
         return {"delta_version": tables.committed_version(df.sparkSession, target, tag)}
 
+    def sink_commits(self, spark: Any, target: DatasetTarget, query_id: str) -> Mapping[int, Mapping[str, Any]]:
+        """The versions Delta's streaming sink committed for query ``query_id``, by batch id."""
+        return tables.streaming_commits(spark, target, query_id)
+
     def check_session(self, spark: Any) -> None:
         tables.check_session(spark)
 

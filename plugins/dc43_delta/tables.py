@@ -101,6 +101,18 @@ def _purpose(contract: Any) -> str | None:
     return getattr(description, "purpose", None) if description is not None else None
 
 
+def streaming_commits(spark: Any, target: DatasetTarget, query_id: str) -> dict[int, dict[str, int]]:
+    """The versions Delta's own streaming sink committed for query ``query_id`` (its commits name
+    the query and the batch, ``epochId``), by batch id, among the latest :data:`HISTORY_DEPTH`."""
+    from pyspark.sql import functions as F
+
+    parameters = F.col("operationParameters")
+    rows = (spark.sql(f"DESCRIBE HISTORY {identifier(target)} LIMIT {HISTORY_DEPTH}")
+            .where((F.col("operation") == "STREAMING UPDATE") & (parameters["queryId"] == query_id))
+            .select("version", parameters["epochId"].alias("batch_id")).collect())
+    return {int(row.batch_id): {"delta_version": int(row.version)} for row in rows}
+
+
 def commit_tag(writer_id: str, batch_id: int) -> str:
     """The ``userMetadata`` a micro-batch's commit carries: found again even when a replay was skipped."""
     return f"dc43 {writer_id} batch {batch_id}"

@@ -176,13 +176,18 @@ def test_delta_tables_by_name_stream_in_and_out(spark, parquet_batches, tmp_path
         df=source, contract_id="sales.orders", format="delta", table=name, enforce=False,
         options={"checkpointLocation": str(tmp_path / "cp")}, observation_writer=writer, **services)
     try:
-        result.details["streaming_queries"][0].processAllAvailable()
+        for query in result.details["streaming_queries"]:  # the sink, then (foreach-batch) the observation
+            query.processAllAvailable()
     finally:
         stop_all(result)
     written = sorted(r[0] for batch in clean for r in batch)
     assert sorted(r.order_id for r in spark.table(name).collect()) == written
     operations = [r.operation for r in sorted(spark.sql(f"DESCRIBE HISTORY {name}").collect(), key=lambda r: r.version)]
     assert operations == ["CREATE TABLE", "STREAMING UPDATE", "STREAMING UPDATE"]
+    # Delta's own sink committed each batch: its version is kept with the verdict all the same
+    versions = {0: {"sink": {"delta_version": 1}}, 1: {"sink": {"delta_version": 2}}}
+    assert {e["batch_id"]: e.get("commit") for e in result.details["streaming_batches"]} == versions
+    assert {v.batch_id: v.commit for v in services["governance_service"].verdicts(name)} == versions
     back, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", format="delta", table=name,
                                         **services)
     copy = str(tmp_path / "copy")

@@ -130,6 +130,7 @@ class EnforcedQuery:
         query.stop()
         self._caller.catch_up(query)
         self._caller.sync()
+        self._caller.resolve_commits()
 
     def _wait(self, wait: Callable[[], Any]) -> Any:
         try:
@@ -146,6 +147,7 @@ class EnforcedQuery:
             raise
         self._caller.catch_up(self.spark_query)
         self._caller.sync()
+        self._caller.resolve_commits()
         self._caller.waited_on(self.spark_query)
         stopped = self._caller.error()
         if stopped is not None and not self.spark_query.isActive:

@@ -65,6 +65,9 @@ class CallerSide:
         self.listeners: list[QueryEvents] = []
         #: those of them that judge batches (the ``observe`` writer's): waiting on a query waits for them
         self.judges: list[QueryEvents] = []
+        self._commits: tuple[Callable[[], Mapping[int, Any]], Callable[[dict[str, Any], dict[str, Any]], None]] | None = None
+        self._unversioned: dict[int, dict[str, Any]] = {}  # judged batches whose sink commit is not known yet
+        self._resolving = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CallerSide({self.result.details.get('dataset_id')!r}, judged up to batch {self._last_batch})"
@@ -105,12 +108,35 @@ class CallerSide:
             self.status.details.update(
                 {k: details[k] for k in ("dataset_id", "dataset_version") if k in details})
             unpack_state(self.strategy, message.get("strategy"))
+            if self._commits is not None and verdict is not None and "commit" not in entry:
+                self._unversioned[entry["batch_id"]] = entry
         self._notify(entry)
         with self._progress:
             self._last_batch = max(self._last_batch, entry["batch_id"])
             self._progress.notify_all()
         if self._reader is None and self._observed_apart:
             self._check_sinks()
+        self.resolve_commits()
+
+    def track_commits(self, read: Callable[[], Mapping[int, Any]],
+                      record: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+        """Keep what the sink committed with each verdict: ``read()`` says it by batch id,
+        ``record(entry, commit)`` keeps it (for sinks Spark writes, not the batch side)."""
+        self._commits = (read, record)
+
+    def resolve_commits(self) -> None:
+        """Give the judged batches whose sink commit is now known their commit."""
+        if self._commits is None or not self._unversioned:
+            return
+        read, record = self._commits
+        with self._resolving:
+            try:
+                found = read()
+            except Exception:  # not knowing a version must never stop the stream: said, tried again later
+                log.exception("could not read what the sink of '%s' committed", self.result.details.get("dataset_id"))
+                return
+            for batch_id in sorted(set(self._unversioned) & set(found)):
+                record(self._unversioned.pop(batch_id), {"sink": dict(found[batch_id])})
 
     def _keep(self, entry: dict[str, Any], *, late: bool) -> None:
         """Put ``entry`` on the timeline; a late verdict replaces the batch's earlier entry."""

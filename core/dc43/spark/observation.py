@@ -73,6 +73,14 @@ class ObservationRequest:
         self.caller.sinks.append(query)
         return query
 
+    def track_commits(self, sink: Any) -> None:
+        """When the sink's format can say what each batch committed, keep it with the verdicts."""
+        if type(self.adapter).sink_commits is DatasetFormat.sink_commits or not isinstance(self.adapter, DatasetFormat):
+            return
+        side, session, query_id = self.judge_here(), self.session, str(sink.id)
+        self.caller.track_commits(lambda: self.adapter.sink_commits(session, self.target, query_id),
+                                  lambda entry, commit: side.record_commit(None, entry, commit))
+
     def batch_side(self) -> BatchSide:
         """The batch side to call from ``foreachBatch`` (picklable), linked to the caller.
 
@@ -137,6 +145,7 @@ class ForeachBatchObservationWriter(ObservationWriter):
 
     def _start(self, request: ObservationRequest) -> list[Any]:
         sink = request.start_sink(request.sink_frame())
+        request.track_commits(sink)
         try:
             observer = request.start_batches(
                 f"dc43_observations_{uuid.uuid4().hex[:8]}", request.batch_side(),
@@ -184,6 +193,7 @@ class ObserveObservationWriter(ObservationWriter):
             events.close()
             raise
         started["sink"] = str(sink.id)
+        request.track_commits(sink)
         events.watch([sink])
         return [sink]
 
