@@ -104,6 +104,22 @@ def test_a_governance_outage_delays_the_versions_but_loses_none(spark, source_st
     assert Outbox(tmp_path / ".dc43" / "outbox.db").count() == 0
 
 
+def test_the_gate_writes_tables_by_name(spark, source_stream, tmp_path, services):
+    main, rejected = (f"orders_{role}_{uuid.uuid4().hex[:6]}" for role in ("main", "rejected"))
+    result = write_stream_with_contract(
+        df=source_stream, contract_id="sales.orders", format="delta", table=main,
+        options={"checkpointLocation": str(tmp_path / "cp")}, observation_writer="inline", enforce=False,
+        rejection_sink={"format": "delta", "table": rejected}, **services)
+    try:
+        result.details["streaming_queries"][0].processAllAvailable()
+    finally:
+        stop_all(result)
+    assert sorted(r.order_id for r in spark.table(main).collect()) == [1, 2, 5, 6, 7]
+    assert sorted(r.order_id for r in spark.table(rejected).collect()) == [3, 4, 6]
+    assert result.details["streaming_batches"][1]["commit"] == {"sink": {"delta_version": 2},
+                                                                "rejection_sink": {"delta_version": 1}}
+
+
 def test_the_contract_creates_the_table_with_comments_and_not_null(spark, tmp_path, services):
     from tests.spark.orders import orders_contract
 
