@@ -7,8 +7,10 @@ set-level rules read the staged files (or the batch again, beside the staging, w
 format does not store values exactly); the verdict then publishes the staged rows or drops
 them.  With a rejection sink one write stages both sinks' rows, routed clean or rejected,
 and the rejected rows are staged at the rejection sink while uniqueness is measured.
-Other sinks are measured first and written after the verdict.  Like :class:`~dc43.spark.batch_side.BatchSide`, it is built from
-picklable parts.
+Other sinks are measured first and written after the verdict; a format that keys replays
+itself (Delta's idempotent writes) gets the query's id as writer id, and what each write
+commits (a table version) is kept with the verdict.  Like
+:class:`~dc43.spark.batch_side.BatchSide`, it is built from picklable parts.
 """
 
 from __future__ import annotations
