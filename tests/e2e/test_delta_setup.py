@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.children import run_child
 
 pytestmark = [pytest.mark.e2e]
 
@@ -45,13 +46,12 @@ def test_a_session_without_delta_is_refused_with_the_fix(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
     env.update(SPARK_LOCAL_IP="127.0.0.1", DC43_STATE_DIR=str(tmp_path / ".dc43"),
                PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]))
-    run = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    refused = [line for line in run.stdout.splitlines() if "REFUSED" in line]
+    code, out, err = run_child([sys.executable, "-c", CHILD, str(tmp_path)], cwd=tmp_path, env=env)
+    assert code == 0, err[-3000:]
+    refused = [line for line in out.splitlines() if "REFUSED" in line]
     assert [line.split()[0] for line in refused] == ["batch", "inline"]
     for line in refused:
         assert "dc43_delta.configure(SparkSession.builder)" in line and "io.delta.sql.DeltaSparkSessionExtension" in line
-    assert "ACTIVE 0" in run.stdout  # refused before any query started
-    assert "VERDICTS 0" in run.stdout  # and before the batch was judged
+    assert "ACTIVE 0" in out  # refused before any query started
+    assert "VERDICTS 0" in out  # and before the batch was judged
     assert not (tmp_path / "t").exists() and not (tmp_path / "s").exists()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.children import run_child
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -45,9 +46,8 @@ spark.stop()
 def test_stopping_mid_stream_is_clean(tmp_path: Path, writer: str, stop: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
     env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    done = subprocess.run([sys.executable, "-c", SCRIPT, writer, stop], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "StackOverflowError" not in done.stderr
-    assert "ERROR None" in done.stdout
-    assert "EXCEPTIONS [None" in done.stdout and "Exception(" not in done.stdout
+    code, out, err = run_child([sys.executable, "-c", SCRIPT, writer, stop], cwd=tmp_path, env=env)
+    assert code == 0, err[-3000:]
+    assert "StackOverflowError" not in err
+    assert "ERROR None" in out
+    assert "EXCEPTIONS [None" in out and "Exception(" not in out
