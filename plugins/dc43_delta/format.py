@@ -6,12 +6,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from dc43.errors import InvalidArgumentError
 from dc43.formats import DatasetFormat, DatasetTarget, split_writer_options
 
 from dc43_delta import tables
 
 #: options that set the streaming query, never a Delta batch write
 QUERY_OPTIONS = ("checkpointLocation",)
+#: what Spark and Delta say when there is no table to read
+MISSING = ("PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "DELTA_SCHEMA_NOT_SET", "DELTA_MISSING_DELTA_TABLE",
+           "DELTA_TABLE_NOT_FOUND", "DELTA_PATH_DOES_NOT_EXIST")
 
 
 class DeltaFormat(DatasetFormat):
@@ -24,12 +28,14 @@ class DeltaFormat(DatasetFormat):
     def read_stream(self, spark: Any, target: DatasetTarget) -> Any:
         tables.check_session(spark)
         reader = spark.readStream.format("delta").options(**target.options)
-        return reader.table(target.table) if target.table else reader.load(self._path(target))
+        return _existing(lambda: reader.table(target.table) if target.table else reader.load(self._path(target)),
+                         target)
 
     def read(self, spark: Any, target: DatasetTarget) -> Any:
         tables.check_session(spark)
         reader = spark.read.format("delta").options(**target.options)
-        return reader.table(target.table) if target.table else reader.load(self._path(target))
+        return _existing(lambda: reader.table(target.table) if target.table else reader.load(self._path(target)),
+                         target)
 
     def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,
                      trigger: Mapping[str, Any] | None) -> Any:
@@ -83,6 +89,22 @@ class DeltaFormat(DatasetFormat):
             writer.saveAsTable(target.table)
         else:
             writer.save(self._path(target))
+
+
+def _existing(load: Any, target: DatasetTarget) -> Any:
+    """The DataFrame ``load()`` makes, resolved; no table there is an error naming where it looked."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        df = load()
+        df.schema  # noqa: B018 - resolves the plan (on Connect: asks the server)
+    except AnalysisException as exc:
+        if exc.getCondition() not in MISSING:
+            raise
+        where = f"table '{target.table}'" if target.table else f"path '{target.path}'"
+        raise InvalidArgumentError(f"there is no Delta table at {where} ({exc.getCondition()}); check the "
+                                   "name, or write the dataset first") from None
+    return df
 
 
 def _batch_options(target: DatasetTarget) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from dc43.delivery import Outbox
+from dc43.errors import InvalidArgumentError
 from dc43.governance import LocalGovernanceService
 from dc43.strategies import RerouteStrategy
 from dc43_integrations.spark.io import (
@@ -118,6 +119,14 @@ def test_the_gate_writes_tables_by_name(spark, source_stream, tmp_path, services
     assert sorted(r.order_id for r in spark.table(rejected).collect()) == [3, 4, 6]
     assert result.details["streaming_batches"][1]["commit"] == {"sink": {"delta_version": 2},
                                                                 "rejection_sink": {"delta_version": 1}}
+
+
+@pytest.mark.parametrize("where", ["path", "table"])
+@pytest.mark.parametrize("read", [read_with_contract, read_stream_with_contract], ids=["batch", "stream"])
+def test_reading_a_table_that_is_not_there_names_it(spark, tmp_path, services, read, where):
+    location = {"path": str(tmp_path / "nothing")} if where == "path" else {"table": f"nothing_{uuid.uuid4().hex[:6]}"}
+    with pytest.raises(InvalidArgumentError, match=f"there is no Delta table at {where} '.*nothing.*' .*; check the name"):
+        read(spark=spark, contract_id="sales.orders", format="delta", **location, **services)
 
 
 def test_the_contract_creates_the_table_with_comments_and_not_null(spark, tmp_path, services):
