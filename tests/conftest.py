@@ -52,12 +52,15 @@ def topology(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def only_bundled_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Keep whatever else is installed on the machine out of the tests, and keep the
-    embedded default's files (contracts, governance database) in the test's folder."""
+    embedded default's files (contracts, governance database) in the test's folder; send
+    OpenLineage events only where a test configures a transport."""
     monkeypatch.setenv("DC43_LOAD_PLUGINS", BUNDLED_PLUGINS)
     monkeypatch.setenv("DC43_CONTRACTS_DIR", str(tmp_path / "contracts"))
     monkeypatch.setenv("DC43_STATE_DIR", str(tmp_path / ".dc43"))
     monkeypatch.delenv("DC43_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("DC43_STRICT_PLUGINS", raising=False)
+    for name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:  # lineage only where a test asks
+        monkeypatch.delenv(name)
     reset_plugin_manager()
     yield
     reset_plugin_manager()

@@ -100,3 +100,14 @@ def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
     ``streaming_intervention_strategy="name"`` calls it with no arguments and
     :func:`dc43.plugins.resolve_strategy` passes any keyword options it is given.
     """
+
+
+@hookspec
+def dc43_run_listeners() -> Mapping[str, Callable[[], Any]]:
+    """Return run listener factories by name (for example ``openlineage``).
+
+    Every write calls each factory with no arguments; it returns a
+    :class:`dc43.runs.RunListener` told about the write's start, each judged
+    micro-batch and its end, or ``None`` when it has nothing to do (not configured).
+    Unlike the other catalogues, every listener returned is used.
+    """

@@ -16,7 +16,7 @@ from dc43.formats import DatasetFormat
 from dc43.plugins import PluginManager, get_plugin_manager, reset_plugin_manager
 from dc43.settings import Settings
 
-BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka", "delta"}
+BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka", "delta", "openlineage"}
 BUNDLED_HOOKS = {
     "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies",
                  "dc43_observation_writers"],
@@ -26,6 +26,7 @@ BUNDLED_HOOKS = {
     "rate": ["dc43_dataset_formats"],
     "kafka": ["dc43_dataset_formats"],
     "delta": ["dc43_dataset_formats"],
+    "openlineage": ["dc43_run_listeners"],
 }
 
 

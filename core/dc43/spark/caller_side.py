@@ -19,10 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dc43.errors import Dc43Error
+from dc43.redaction import redact_text
 from dc43.results import ValidationResult
 from dc43.spark.links import SessionLinkReader, apply_verdict, unpack_state
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from dc43.runs import RunListeners
     from dc43.spark.caller_queries import EnforcedQuery, QueryEvents
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ DEFAULT_MAX_BATCHES = 100
 DEFAULT_MAX_LAG = 100
 #: how long waiting on a query lets the write's listeners handle its latest events
 CATCH_UP_S = 60.0
+#: how often the thread telling run listeners about a write's end asks whether its queries ended
+END_POLL_S = 5.0
 
 
 class CallerSide:
@@ -68,6 +72,8 @@ class CallerSide:
         self._commits: tuple[Callable[[], Mapping[int, Any]], Callable[[dict[str, Any], dict[str, Any]], None]] | None = None
         self._unversioned: dict[int, dict[str, Any]] = {}  # judged batches whose sink commit is not known yet
         self._resolving = threading.Lock()
+        #: the write's run listeners (lineage), told of each judged batch and of the end
+        self.runs: RunListeners | None = None
 
     def __repr__(self) -> str:
         return f"CallerSide({self.result.details.get('dataset_id')!r}, judged up to batch {self._last_batch})"
@@ -111,6 +117,8 @@ class CallerSide:
             if self._commits is not None and verdict is not None and "commit" not in entry:
                 self._unversioned[entry["batch_id"]] = entry
         self._notify(entry)
+        if self.runs is not None:
+            self.runs.batch(entry, verdict)
         with self._progress:
             self._last_batch = max(self._last_batch, entry["batch_id"])
             self._progress.notify_all()
@@ -241,6 +249,36 @@ class CallerSide:
             self.listeners.append(events)
             events.watch(queries)
         return [EnforcedQuery(query, self) for query in queries]
+
+    def tell_end(self, runs: RunListeners, queries: Sequence[Any]) -> None:
+        """Tell ``runs`` once every one of ``queries`` has ended, and how (from a thread of its own)."""
+        threading.Thread(target=self._await_end, args=(runs, list(queries)), name="dc43-run-end",
+                         daemon=True).start()
+
+    def _await_end(self, runs: RunListeners, queries: list[Any]) -> None:
+        failed: str | None = None
+        for query in queries:
+            while True:
+                try:
+                    if query.awaitTermination(END_POLL_S) is not False:
+                        break
+                except Exception as exc:  # the query failed, or the session is gone
+                    from pyspark.errors import StreamingQueryException
+
+                    if not isinstance(exc, StreamingQueryException):
+                        failed = failed or f"the Spark session ended before the query did ({type(exc).__name__})"
+                    else:
+                        failed = failed or redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else
+                                                       type(exc).__name__)
+                    break
+        try:
+            for query in queries:
+                self.catch_up(query)
+            self.sync()
+        except Exception:  # the session is gone: what was heard is all there is
+            log.debug("could not read the last messages of '%s'", self.result.details.get("dataset_id"), exc_info=True)
+        stopped = self.error()
+        runs.ended(error=redact_text(str(stopped)) if stopped is not None else failed)
 
     def _progress_of(self, event: Any, sink_ids: set[str]) -> None:
         """A query made progress: read what the batch side sent; for a sink, check how far behind

@@ -25,6 +25,7 @@ from dc43.formats import (
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
+from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
@@ -193,23 +194,32 @@ def write_stream_with_contract(
     steps.prepare(session, adapter, target)
     if rejection:
         steps.prepare(session, *rejection)
+    caller.runs = runs = steps.run_listeners(df, target=target, contract=contract, streaming=True,
+                                             expectations=spec.plan.expectations, rejection=rejection,
+                                             context=pipeline_context, result=result)
+    if runs:
+        runs.started()
     try:
         started = writer.start(request)
+        if kept.repin:  # once the queries run: a write refused at start leaves its checkpoint alone
+            try:
+                contract_pins.pin(session, options["checkpointLocation"], contract)
+            except Exception:
+                for query in started:
+                    query.stop()
+                raise
     except Exception as exc:
         from dc43.spark.caller_queries import missing_module_error
 
         missing = missing_module_error(exc)
+        if runs:
+            runs.ended(error=_said(missing or exc))
         if missing is not None:
             raise missing from exc
         raise
-    if kept.repin:  # once the queries run: a write refused at start leaves its checkpoint alone
-        try:
-            contract_pins.pin(session, options["checkpointLocation"], contract)
-        except Exception:
-            for query in started:
-                query.stop()
-            raise
     queries = caller.follow(session, started)
+    if runs:
+        caller.tell_end(runs, started)
     if rejection:
         result.details["rejection_sink"] = rejection[1].describe()
     result.details.update({
@@ -329,13 +339,42 @@ def write_with_contract(
     version = target.dataset_version
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = steps.service("governance", governance_service)
+    dq = steps.service("data_quality", data_quality_service)
     steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context)
+    runs = steps.run_listeners(df, target=target, contract=contract, streaming=False,
+                               expectations=steps.expectations_of(dq, contract), rejection=rejection,
+                               context=pipeline_context, result=result)
+    if runs:
+        runs.started()
+    try:
+        verdict = _write_batch(df, contract, dq, governance, result, target, version, adapter, mode, rejection,
+                               enforce=enforce, auto_cast=auto_cast)
+    except Exception as exc:
+        if runs:  # a block after judging still says which rules failed
+            runs.ended(error=_said(exc), verdict=verdict_summary(result) if "rules" in result.details else None)
+        raise
+    if runs:
+        runs.ended(verdict=verdict_summary(result))
+    if rejection:
+        result.details["rejection_sink"] = rejection[1].describe()
+    steps.register_port(data_product_service, "output", data_product_output, contract, result)
+    return (result, verdict) if return_status else result
+
+
+def _said(exc: BaseException) -> str:
+    """An error as run listeners are told it: its type and message, secrets hidden."""
+    return redact_text(f"{type(exc).__name__}: {exc}")
+
+
+def _write_batch(df: DataFrame, contract: Any, dq: Any, governance: Any, result: ValidationResult,
+                 target: DatasetTarget, version: str, adapter: DatasetFormat, mode: str, rejection: Any, *,
+                 enforce: bool, auto_cast: bool) -> Any:
+    """Judge ``df``, record the verdict and, unless it blocks, write it; returns the verdict."""
     steps.enforce_schema(result, enforce, contract, target)
     columns = steps.aligned_map(df.schema, contract, auto_cast)
     source = df.persist() if rejection else df
     try:
-        verdict, plan = _judge_batch(source, contract, steps.service("data_quality", data_quality_service),
-                                     result, columns, auto_cast)
+        verdict, plan = _judge_batch(source, contract, dq, result, columns, auto_cast)
         _record_batch(governance, contract, target, version, result)
         routed = steps.routed_metrics(plan) if rejection else frozenset()
         if enforce and not result.ok and not all_routed(verdict, routed):
@@ -353,10 +392,7 @@ def write_with_contract(
     finally:
         if rejection:
             source.unpersist()
-    if rejection:
-        result.details["rejection_sink"] = rejection[1].describe()
-    steps.register_port(data_product_service, "output", data_product_output, contract, result)
-    return (result, verdict) if return_status else result
+    return verdict
 
 
 def _write_split(df: DataFrame, columns: Mapping[str, Any], plan: Any, adapter: DatasetFormat,

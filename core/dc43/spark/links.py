@@ -35,10 +35,17 @@ PREFIX = "spark.dc43.link."
 KEPT = 200
 
 
+#: what a verdict summary keeps of each rule's entry in ``details["rules"]``
+_RULE_FIELDS = ("key", "rule", "column", "severity", "metric", "passed", "violations")
+
+
 def verdict_summary(verdict: Any) -> dict[str, Any]:
-    """What the caller needs of a :class:`~dc43.results.ValidationResult` verdict."""
+    """What the caller needs of a :class:`~dc43.results.ValidationResult` verdict; ``rules`` says
+    of each rule whether it passed (``None``: not evaluated)."""
+    rules = [{key: rule.get(key) for key in _RULE_FIELDS} for rule in verdict.details.get("rules", [])]
     return {"status": verdict.status, "errors": list(verdict.errors), "warnings": list(verdict.warnings),
-            "metrics": dict(verdict.metrics), "reason": verdict.reason}
+            "metrics": dict(verdict.metrics), "reason": verdict.reason, "rules": rules}
+
 
 
 def apply_verdict(target: ValidationResult, verdict: Mapping[str, Any],

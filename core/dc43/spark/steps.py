@@ -25,6 +25,7 @@ from dc43.plugins import get_plugin_manager
 from dc43.quality.plan import Expectation
 from dc43.redaction import redact
 from dc43.results import ValidationResult
+from dc43.runs import DatasetRef, RunListeners, WriteRun, active_listeners, job_name
 from dc43.settings import Settings
 from dc43.spark.schema import aligned_columns, cast_loss_checks
 from dc43.spark.types import contract_properties, contract_struct
@@ -331,3 +332,33 @@ def register_port(products: Any, kind: str, binding: Any, contract: Any, result:
 
 def expectations_of(dq: Any, contract: Any) -> list[Expectation]:
     return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
+
+
+def run_listeners(df: DataFrame, *, target: DatasetTarget, contract: Any, streaming: bool,
+                  expectations: Any, rejection: Any, context: Mapping[str, Any] | None,
+                  result: ValidationResult) -> RunListeners | None:
+    """The installed run listeners with something to do for this write (``None``: none has)."""
+    active = active_listeners(get_plugin_manager())
+    if not active:
+        return None
+    from dc43.spark.sources import input_datasets
+
+    def report(key: str, value: Any) -> None:
+        result.details[key] = value
+
+    run = WriteRun(
+        dataset_id=target.dataset_id, output=_dataset_ref(target), inputs=input_datasets(df), contract=contract,
+        streaming=streaming, job=job_name(target.dataset_id, target.options, context),
+        expectations=tuple(expectations), rejection=_dataset_ref(rejection[1]) if rejection else None,
+        pipeline_context=redact(dict(context or {})), spark=df.sparkSession, report=report)
+    return RunListeners(run, active)
+
+
+def _dataset_ref(target: DatasetTarget) -> DatasetRef:
+    from dc43.spark.sources import IDENTIFYING_OPTIONS
+
+    options = {k: str(v) for k, v in target.options.items() if k in IDENTIFYING_OPTIONS}
+    host = getattr(target.server, "host", None)
+    if target.format == "kafka" and host and "kafka.bootstrap.servers" not in options:
+        options["kafka.bootstrap.servers"] = str(host)
+    return DatasetRef(format=target.format, path=target.path, table=target.table, options=options)
