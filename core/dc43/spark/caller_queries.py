@@ -131,6 +131,7 @@ class EnforcedQuery:
         self._caller.catch_up(query)
         self._caller.sync()
         self._caller.resolve_commits()
+        self._caller.end_run()
 
     def _wait(self, wait: Callable[[], Any]) -> Any:
         try:
@@ -138,6 +139,7 @@ class EnforcedQuery:
         except StreamingQueryException as exc:
             self._caller.catch_up(self.spark_query)
             self._caller.sync()
+            self._caller.end_run()
             stopped = self._caller.error()
             if stopped is not None:
                 raise stopped from exc
@@ -149,6 +151,7 @@ class EnforcedQuery:
         self._caller.sync()
         self._caller.resolve_commits()
         self._caller.waited_on(self.spark_query)
+        self._caller.end_run()
         stopped = self._caller.error()
         if stopped is not None and not self.spark_query.isActive:
             raise stopped

@@ -250,35 +250,45 @@ class CallerSide:
             events.watch(queries)
         return [EnforcedQuery(query, self) for query in queries]
 
-    def tell_end(self, runs: RunListeners, queries: Sequence[Any]) -> None:
-        """Tell ``runs`` once every one of ``queries`` has ended, and how (from a thread of its own)."""
-        threading.Thread(target=self._await_end, args=(runs, list(queries)), name="dc43-run-end",
-                         daemon=True).start()
+    def tell_end(self, queries: Sequence[Any]) -> None:
+        """Tell the run listeners when ``queries`` have all ended, even if nobody waits on them (from
+        a thread of its own); waiting on a query that ended tells them at once (:meth:`end_run`)."""
+        threading.Thread(target=self._await_end, args=(list(queries),), name="dc43-run-end", daemon=True).start()
 
-    def _await_end(self, runs: RunListeners, queries: list[Any]) -> None:
-        failed: str | None = None
+    def _await_end(self, queries: list[Any]) -> None:
+        from pyspark.errors import StreamingQueryException
+
         for query in queries:
-            while True:
-                try:
-                    if query.awaitTermination(END_POLL_S) is not False:
-                        break
-                except Exception as exc:  # the query failed, or the session is gone
-                    from pyspark.errors import StreamingQueryException
-
-                    if not isinstance(exc, StreamingQueryException):
-                        failed = failed or f"the Spark session ended before the query did ({type(exc).__name__})"
-                    else:
-                        failed = failed or redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else
-                                                       type(exc).__name__)
-                    break
+            try:
+                while not query.awaitTermination(END_POLL_S):
+                    pass
+            except StreamingQueryException:  # it failed: end_run reads why
+                pass
+            except Exception as exc:  # the session is gone
+                self.runs.ended(error=f"the Spark session ended before the write's queries did ({type(exc).__name__})")
+                return
         try:
             for query in queries:
                 self.catch_up(query)
             self.sync()
         except Exception:  # the session is gone: what was heard is all there is
             log.debug("could not read the last messages of '%s'", self.result.details.get("dataset_id"), exc_info=True)
+        self.end_run()
+
+    def end_run(self) -> None:
+        """Once none of the write's queries runs, tell the run listeners how it ended (once)."""
+        if self.runs is None:
+            return
+        try:
+            if any(q.isActive for q in self._queries):
+                return
+            raised = next((exc for exc in (q.exception() for q in self._queries) if exc is not None), None)
+        except Exception as exc:  # the session is gone
+            self.runs.ended(error=f"the Spark session ended before the write's queries did ({type(exc).__name__})")
+            return
         stopped = self.error()
-        runs.ended(error=redact_text(str(stopped)) if stopped is not None else failed)
+        failure = stopped if stopped is not None else raised
+        self.runs.ended(error=None if failure is None else redact_text(_first_line(failure)))
 
     def _progress_of(self, event: Any, sink_ids: set[str]) -> None:
         """A query made progress: read what the batch side sent; for a sink, check how far behind
@@ -327,6 +337,11 @@ class CallerSide:
         self.sync()
         if self._reader is not None:
             self._reader.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _stop(queries: Sequence[Any]) -> None:

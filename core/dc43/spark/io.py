@@ -219,7 +219,7 @@ def write_stream_with_contract(
         raise
     queries = caller.follow(session, started)
     if runs:
-        caller.tell_end(runs, started)
+        caller.tell_end(started)
     if rejection:
         result.details["rejection_sink"] = rejection[1].describe()
     result.details.update({
