@@ -30,6 +30,12 @@ BATCH_ID_COLUMN = "_dc43_batch_id"
 REJECTED_RULES_COLUMN = "_dc43_rejected_rules"
 
 
+def commits(**said: Any) -> dict[str, dict[str, Any]]:
+    """What writes committed, by role (``sink``, ``rejection_sink``), from what each write returned:
+    only the mappings a format gave (``{"sink": {"delta_version": 3}}``)."""
+    return {role: dict(commit) for role, commit in said.items() if isinstance(commit, Mapping) and commit}
+
+
 @attrs.frozen
 class StreamRead:
     """What ``read_stream`` may return instead of a bare DataFrame: the DataFrame plus

@@ -18,6 +18,10 @@ from dc43 import hookimpl
 
 
 def _listener() -> Any:
+    from dc43_openlineage import config
+
+    if config.fingerprint() is None:  # unconfigured: not even the client is imported
+        return None
     from dc43_openlineage.listener import OpenLineageListener
 
     return OpenLineageListener.if_configured()

@@ -197,6 +197,17 @@ def test_a_file_transport_from_openlineage_config_gets_the_events(spark, tmp_pat
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
 
 
+def test_an_explicitly_configured_console_transport_logs_the_events(spark, tmp_path, services, monkeypatch, caplog):
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "console")
+    df = spark.createDataFrame(BATCHES[0], SCHEMA)
+    with caplog.at_level(logging.INFO, logger="openlineage.client.transport.console"):
+        write_with_contract(df=df, contract_id="sales.orders", format="parquet", path=str(tmp_path / "out"),
+                            **services)
+        assert dc43_openlineage.flush(30)
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "openlineage.client.transport.console"]
+    assert [e["eventType"] for e in logged] == ["START", "COMPLETE"]
+
+
 def test_a_table_is_named_by_its_location_with_its_name_as_a_symlink(spark, tmp_path, services, receiver):
     table = f"lineage_{tmp_path.name.replace('-', '_')[-20:]}"
     df = spark.createDataFrame(BATCHES[0], SCHEMA)
@@ -225,3 +236,15 @@ def test_every_source_of_a_stream_is_an_input_and_no_credential_is_kept(spark, p
         ("kafka", None, {"kafka.bootstrap.servers": "127.0.0.1:9092,127.0.0.1:9093", "subscribe": "orders,refunds"}),
     ]
     assert SECRET not in repr(found)
+
+
+def test_a_rejection_sink_is_a_second_output(spark, tmp_path, services, receiver):
+    df = spark.createDataFrame(BATCHES[1], SCHEMA)
+    write_with_contract(df=df, contract_id="sales.orders", format="parquet", path=str(tmp_path / "out"),
+                        violation_strategy="split", rejection_sink={"format": "parquet", "path": str(tmp_path / "bad")},
+                        **services)
+    events = sent(receiver)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    main, rejected = events[-1]["outputs"]
+    assert (main["name"], rejected["name"]) == (str(tmp_path / "out"), str(tmp_path / "bad"))
+    assert "dataQualityAssertions" in main["facets"] and not rejected.get("facets")

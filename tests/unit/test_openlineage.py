@@ -84,3 +84,17 @@ def test_a_failing_listener_is_logged_and_the_end_is_told_once(caplog):
         listeners.ended(error="again")
     assert broken.ended == 1
     assert sum("run listener 'broken' failed" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_unconfigured_the_listener_factory_imports_no_openlineage(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
+    env["HOME"] = str(tmp_path)
+    code = ("import sys, dc43_openlineage as p; (factory,) = p.dc43_run_listeners().values(); "
+            "print(factory(), 'openlineage.client' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["None", "False"]

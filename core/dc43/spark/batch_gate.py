@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget
+from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget, commits
 from dc43.spark.batch_side import ONE_JOB, BatchSide
 from dc43.spark.topology import parallel_thread, tune_batch_session
 
@@ -223,8 +223,7 @@ class GateBatch:
 
     def _committed(self, batch_df: Any, entry: Mapping[str, Any], *, sink: Any = None, rejected: Any = None) -> None:
         """Keep with the batch's verdict what its writes committed, where their formats say."""
-        commit = {role: dict(said) for role, said in (("sink", sink), ("rejection_sink", rejected))
-                  if isinstance(said, Mapping) and said}
+        commit = commits(sink=sink, rejection_sink=rejected)
         if commit:
             self.side.record_commit(batch_df.sparkSession, entry, commit)
 

@@ -21,6 +21,7 @@ from dc43.formats import (
     DatasetFormat,
     DatasetTarget,
     StreamRead,
+    commits,
 )
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
@@ -154,7 +155,6 @@ def write_stream_with_contract(
     rejection = steps.rejection_target(rejection_sink, contract, micro_batches=True)
     if rejection:
         steps.check_session(session, rejection[0])
-    if rejection:
         rejection[0].check_batch_writes(session, rejection[1])
         arguments.apart(target.path, rejection[1].path)
     arguments.checkpoint(session, target.options, sink_path=target.path,
@@ -401,16 +401,12 @@ def _write_split(df: DataFrame, columns: Mapping[str, Any], plan: Any, adapter: 
     what the writes committed, where their formats say (``{"sink": {"delta_version": 3}}``)."""
     projected = list(columns.values()) or [F.col(f"`{c}`") for c in df.columns]
     if rejection is None:
-        return _commits(sink=adapter.write(df.select(*projected), target, mode=mode))
+        return commits(sink=adapter.write(df.select(*projected), target, mode=mode))
     flagged = df.select(*projected, plan.failed_rules().alias(REJECTED_RULES_COLUMN))
     broken = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
     rejected = rejection[0].write(flagged.filter(broken), rejection[1], mode="append")
-    return _commits(sink=adapter.write(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN), target, mode=mode),
-                    rejection_sink=rejected)
-
-
-def _commits(**said: Any) -> dict[str, Any]:
-    return {role: dict(commit) for role, commit in said.items() if isinstance(commit, Mapping) and commit}
+    return commits(sink=adapter.write(flagged.filter(~broken).drop(REJECTED_RULES_COLUMN), target, mode=mode),
+                   rejection_sink=rejected)
 
 
 def _record_commit(governance: Any, target: DatasetTarget, version: str, commit: Mapping[str, Any],
