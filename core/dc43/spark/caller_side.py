@@ -174,8 +174,12 @@ class CallerSide:
             self.result.details["streaming_batches"] = list(self._batches)
 
     def failed(self, failure: Mapping[str, Any], exc: BaseException | None = None) -> None:
-        """Record why the batch side stopped the write (``details["streaming_error"]``)."""
+        """Record why the batch side stopped the write (``details["streaming_error"]``). The first
+        failure stands: a batch the sink committed before it stopped may fail too (``observe``
+        judges after the commit), but the write stopped at the first."""
         with self._lock:
+            if self._failure is not None:
+                return
             self.result.details["streaming_error"] = f"{failure['name']}: {failure['message']}"
             self._failure, self._error = dict(failure), exc
         with self._progress:
