@@ -1,4 +1,4 @@
-"""An OpenLineage HTTP receiver on 127.0.0.1, and a check of events against the client's model.
+"""A check of OpenLineage events against the client's model (the receiver: tests/http_receiver.py).
 
 ``openlineage-python`` ships no JSON schema files: its facet and event classes are generated
 from the OpenLineage JSON schemas and validate what they are built from.  :func:`conforms`
@@ -13,10 +13,8 @@ import enum
 import importlib
 import json
 import pkgutil
-import threading
 import types
 import typing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attr
@@ -24,32 +22,6 @@ from openlineage.client import generated
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.generated.base import BaseFacet
 from openlineage.client.serde import Serde
-
-
-class Receiver:
-    """Collects the events POSTed to it, in arrival order."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        received = self.events
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _facet_classes() -> dict[str, type]:

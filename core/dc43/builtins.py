@@ -52,3 +52,10 @@ def dc43_intervention_strategies() -> Mapping[str, Callable[..., Any]]:
         "warn": WarnStrategy,
         "reroute": RerouteStrategy,
     }
+
+
+@hookimpl
+def dc43_notifiers() -> Mapping[str, Callable[..., Any]]:
+    from dc43.alerts import LogNotifier, WebhookNotifier
+
+    return {"log": LogNotifier, "webhook": WebhookNotifier}

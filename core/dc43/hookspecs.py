@@ -111,3 +111,13 @@ def dc43_run_listeners() -> Mapping[str, Callable[[], Any]]:
     micro-batch and its end, or ``None`` when it has nothing to do (not configured).
     Unlike the other catalogues, every listener returned is used.
     """
+
+
+@hookspec
+def dc43_notifiers() -> Mapping[str, Callable[[], Any]]:
+    """Return notifier factories by name (for example ``webhook``).
+
+    ``notifiers=["name"]`` on a streaming write calls the factory with no arguments; it
+    returns an object whose ``notify(alert)`` sends a :class:`dc43.alerts.Alert` (a status
+    change of the write) and raises when it could not.
+    """

@@ -215,6 +215,9 @@ class PluginManager:
     def run_listeners(self) -> dict[str, Provided]:
         return self._catalogue("dc43_run_listeners")
 
+    def notifiers(self) -> dict[str, Provided]:
+        return self._catalogue("dc43_notifiers")
+
     def lookup(self, kind: str, name: str) -> Provided:
         """Find component ``name`` of ``kind`` or raise an error listing what exists."""
         catalogue = {
@@ -244,7 +247,7 @@ class PluginManager:
         Every catalogue is built first, so a plugin whose hook raises shows its error.
         """
         for catalogue in (self.formats, self.locators, self.observation_writers,
-                          self.intervention_strategies, self.run_listeners):
+                          self.intervention_strategies, self.run_listeners, self.notifiers):
             catalogue()
         listing = []
         for name, record in sorted(self.records.items()):

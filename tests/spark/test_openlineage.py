@@ -16,8 +16,9 @@ import dc43_openlineage
 import pytest
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract, write_with_contract
 
+from tests.http_receiver import Receiver
 from tests.kafka_support import free_port
-from tests.lineage import Receiver, conforms
+from tests.lineage import conforms
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]

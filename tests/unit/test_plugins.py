@@ -18,7 +18,7 @@ from dc43.settings import Settings
 
 BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka", "delta", "openlineage"}
 BUNDLED_HOOKS = {
-    "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies",
+    "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies", "dc43_notifiers",
                  "dc43_observation_writers"],
     "filesystem": ["dc43_contract_service", "dc43_data_product_service", "dc43_dataset_formats",
                    "dc43_governance_service"],

@@ -14,6 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from dc43 import alerts
 from dc43.delivery import OutagePolicy, Outbox
 from dc43.errors import ContractViolationError, InvalidArgumentError, did_you_mean
 from dc43.formats import (
@@ -105,7 +106,7 @@ def write_stream_with_contract(
     observation_writer: str = DEFAULT_OBSERVATION_WRITER, rejection_sink: Any = None,
     trigger: Mapping[str, Any] | None = None, allow_inactive: bool = False,
     allow_contract_upgrade: bool = False, outage_policy: Any = None,
-    max_observation_lag: int | None = DEFAULT_MAX_LAG,
+    max_observation_lag: int | None = DEFAULT_MAX_LAG, notifiers: Any = None, alert_interval_s: float = 0.0,
 ) -> Any:
     """Start a contract-enforced streaming write and its observation writer.
 
@@ -116,7 +117,8 @@ def write_stream_with_contract(
     checkpoint, the write keeps the contract version it started with unless
     ``allow_contract_upgrade=True`` (:mod:`dc43.spark.contract_pins`). ``outage_policy`` says what a
     batch does while the data-quality service is down (:class:`dc43.delivery.OutagePolicy`; verdicts
-    governance cannot take wait in an outbox either way).
+    governance cannot take wait in an outbox either way). ``notifiers`` (names or objects) are told
+    each change of the write's status, at most one alert per ``alert_interval_s`` (:mod:`dc43.alerts`).
     """
     arguments.dataframe(df, streaming=True, helper="write_stream_with_contract")
     options = arguments.common(
@@ -129,6 +131,7 @@ def write_stream_with_contract(
     arguments.callback(on_streaming_batch)
     arguments.bound("max_observation_lag", max_observation_lag)
     manager = get_plugin_manager()
+    watch = alerts.watch(notifiers, alert_interval_s, manager)
     session = df.sparkSession
     contracts = steps.service("contract", contract_service)
     kept = contract_pins.keep(
@@ -196,7 +199,8 @@ def write_stream_with_contract(
         steps.prepare(session, *rejection)
     caller.runs = runs = steps.run_listeners(df, target=target, contract=contract, streaming=True,
                                              expectations=spec.plan.expectations, rejection=rejection,
-                                             context=pipeline_context, result=result)
+                                             context=pipeline_context, result=result,
+                                             own=[("alerts", watch)] if watch else ())
     if runs:
         runs.started()
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -336,9 +336,10 @@ def expectations_of(dq: Any, contract: Any) -> list[Expectation]:
 
 def run_listeners(df: DataFrame, *, target: DatasetTarget, contract: Any, streaming: bool,
                   expectations: Any, rejection: Any, context: Mapping[str, Any] | None,
-                  result: ValidationResult) -> RunListeners | None:
-    """The installed run listeners with something to do for this write (``None``: none has)."""
-    active = active_listeners(get_plugin_manager())
+                  result: ValidationResult, own: Sequence[tuple[str, Any]] = ()) -> RunListeners | None:
+    """The installed run listeners with something to do for this write, and the write's ``own``
+    (its alerts); ``None`` when there is none."""
+    active = [*active_listeners(get_plugin_manager()), *own]
     if not active:
         return None
     from dc43.spark.sources import input_datasets
