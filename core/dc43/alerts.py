@@ -8,7 +8,8 @@ where the status went from the last alert, with how many changes it folds in.  W
 ends (its queries stop), held alerts go out and the end waits for them, up to 10 s.  Notifiers come
 from the ``dc43_notifiers`` hook (bundled: ``log`` and ``webhook``) or are passed as objects;
 they are called from a thread of the write's own, so a slow or failing one never holds up or
-fails the stream; failures are logged and counted in ``result.details["alerts"]``.
+fails the stream; failures are logged and counted in ``result.details["alerts"]``.  Governance
+keeps each alert, with the notifiers that sent it, for ``dc43 report``.
 """
 
 from __future__ import annotations
@@ -134,21 +135,23 @@ def resolve_notifiers(value: Any, manager: Any) -> list[tuple[str, Any]]:
     return resolved
 
 
-def watch(notifiers: Any, interval_s: Any, manager: Any) -> StatusWatch | None:
-    """The write's :class:`StatusWatch` for ``notifiers=`` and ``alert_interval_s=``; ``None``
-    without notifiers.  Raises ``InvalidArgumentError`` on a bad name or interval."""
+def watch(notifiers: Any, interval_s: Any, manager: Any, governance: Any = None) -> StatusWatch | None:
+    """The write's :class:`StatusWatch` for ``notifiers=`` and ``alert_interval_s=`` (alerts kept in
+    ``governance`` when it can); ``None`` without notifiers.  Raises ``InvalidArgumentError`` on a
+    bad name or interval."""
     if isinstance(interval_s, bool) or not isinstance(interval_s, (int, float)) or interval_s < 0:
         raise InvalidArgumentError(f"alert_interval_s must be a number of seconds >= 0, got {interval_s!r}")
     resolved = resolve_notifiers(notifiers, manager)
-    return StatusWatch(resolved, interval_s=float(interval_s)) if resolved else None
+    return StatusWatch(resolved, interval_s=float(interval_s), governance=governance) if resolved else None
 
 
 class StatusWatch:
     """A run listener that turns one write's judged batches into alerts."""
 
-    def __init__(self, notifiers: Sequence[tuple[str, Any]], *, interval_s: float = 0.0,
+    def __init__(self, notifiers: Sequence[tuple[str, Any]], *, interval_s: float = 0.0, governance: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._notifiers = list(notifiers)
+        self._governance = governance if callable(getattr(governance, "record_alert", None)) else None
         self._interval = interval_s
         self._clock = clock
         self._status = INITIAL_STATUS  # the latest judged status
@@ -237,12 +240,12 @@ class StatusWatch:
             try:
                 if alert is None:
                     return
-                for name, notifier in self._notifiers:
-                    self._notify(name, notifier, alert)
+                delivered = {name: self._notify(name, notifier, alert) for name, notifier in self._notifiers}
+                self._record(alert, delivered)
             finally:
                 self._queue.task_done()
 
-    def _notify(self, name: str, notifier: Any, alert: Alert) -> None:
+    def _notify(self, name: str, notifier: Any, alert: Alert) -> bool:
         try:
             notifier.notify(alert)
         except Exception as exc:  # a notifier must never fail the stream
@@ -250,10 +253,22 @@ class StatusWatch:
             log.warning("dc43 notifier '%s' could not send the alert %s: %s", name, alert.describe(), error)
             self._said["failed"] += 1
             self._said["last_error"] = error
+            sent = False
         else:
             self._said["sent"] += 1
             self._said["recent"] = [*self._said["recent"], {**alert.to_dict(), "notifier": name}][-KEPT_ALERTS:]
+            sent = True
         self._run.report("alerts", {**self._said, "recent": list(self._said["recent"])})
+        return sent
+
+    def _record(self, alert: Alert, delivered: Mapping[str, bool]) -> None:
+        """Keep the alert in governance, for the report; one governance cannot take is logged."""
+        if self._governance is None:
+            return
+        try:
+            self._governance.record_alert(alert.to_dict(), delivered)
+        except Exception:
+            log.warning("governance could not keep the alert %s", alert.describe(), exc_info=True)
 
 
 def _now() -> str:

@@ -25,6 +25,7 @@ from dc43.redaction import redact
 PLOT_LIMIT = 500
 RECENT_OBSERVATIONS = 20
 RECENT_VERDICTS = 10
+RECENT_ALERTS = 10
 STATUSES = ("ok", "warn", "block", "unknown")
 
 
@@ -104,6 +105,16 @@ def _verdicts_html(rows: list[dict[str, Any]]) -> str:
                   numeric={0, 3, 4}, wrap={6})
 
 
+def _alerts_html(alerts: list[dict[str, Any]]) -> str:
+    """The alerts sent for a dataset, newest first: when, the change, the batch, why, and who got it."""
+    rows = ([escape(a["at"]), f'{_badge(a["previous"])} → {_badge(a["status"])}',
+             "" if a.get("batch_id") is None else str(a["batch_id"]),
+             escape(a.get("reason") or "") + (f' ({a["folded"]} more folded in)' if a.get("folded") else ""),
+             escape(", ".join(f"{name}: {'sent' if ok else 'failed'}" for name, ok in a["delivered"].items()))]
+            for a in alerts[::-1])
+    return _table(["at", "change", "batch", "reason", "notifiers"], rows, numeric={2}, wrap={3})
+
+
 def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: dict[str, Any] | None) -> str:
     dataset_id = dataset["dataset_id"]
     parts = [f'<section class="dataset" id="dataset-{index}">',
@@ -119,6 +130,9 @@ def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: d
                   f"<h3>Latest batches</h3>{_verdicts_html(chart['recent'])}"]
     else:
         parts.append('<p class="empty">No batch verdicts recorded.</p>')
+    alerts = service.alerts(dataset_id, limit=RECENT_ALERTS) if hasattr(service, "alerts") else []
+    if alerts:
+        parts.append(f"<h3>Alerts sent</h3>{_alerts_html(alerts)}")
     observations = service.observations(dataset_id)[::-1][:RECENT_OBSERVATIONS]
     parts += [f"<h3>Versions and contracts</h3>{_versions_html(service.dataset_versions(dataset_id))}",
               f"<h3>Recent schema observations</h3>{_observations_html(observations)}", "</section>"]

@@ -59,6 +59,9 @@ def test_the_webhook_gets_exactly_one_alert_per_status_change(spark, parquet_bat
     assert result.details["alerts"]["sent"] == 2 and result.details["alerts"]["failed"] == 0
     assert [a["status"] for a in result.details["alerts"]["recent"]] == ["block", "ok"]
     assert "s3cr3t" not in repr(notifier) + repr(result.details)
+    kept = services["governance_service"].alerts(str(tmp_path / "sink"))  # for dc43 report
+    assert [(a["status"], a["batch_id"], a["delivered"]) for a in kept] == [
+        ("block", 1, {"webhook": True}), ("ok", 3, {"webhook": True})]
 
 
 def test_an_interval_folds_flapping_into_one_alert(spark, parquet_batches, services, tmp_path, webhook):

@@ -149,3 +149,21 @@ def test_the_installed_command_runs_as_a_subprocess(db: Path, tmp_path: Path) ->
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [r["batch_id"] for r in json.loads(done.stdout)] == [2, 1, 0]
+
+
+def test_the_alerts_a_stream_sent_are_in_its_section_newest_first(tmp_path: Path) -> None:
+    service = fill(LocalGovernanceService(tmp_path / "gov.db"))
+    base = {"dataset_id": "orders", "contract": "sales.orders@1.0.0", "dataset_version": "1", "job": "ingest"}
+    service.record_alert({**base, "previous": "ok", "status": "block", "batch_id": 1, "reason": NASTY,
+                          "at": "2026-01-01T00:00:01+00:00", "folded": 0}, {"webhook": False, "log": True})
+    service.record_alert({**base, "previous": "block", "status": "ok", "batch_id": 3, "reason": None,
+                          "at": "2026-01-01T00:00:03+00:00", "folded": 2}, {"webhook": True, "log": True})
+    assert [a["status"] for a in service.alerts("orders")] == ["block", "ok"]
+    assert service.alerts("orders", limit=1)[0]["delivered"] == {"webhook": True, "log": True}
+    html = build_report(service)
+    start = html.index("<h3>Alerts sent</h3>")
+    section = html[start:html.index("<h3>Versions and contracts</h3>", start)]
+    assert section.index("2026-01-01T00:00:03") < section.index("2026-01-01T00:00:01")  # newest first
+    assert "webhook: failed, log: sent" in section and "(2 more folded in)" in section
+    assert NASTY not in html and escape(NASTY) in section
+    assert html.count("<h3>Alerts sent</h3>") == 1  # only the dataset that sent alerts

@@ -96,6 +96,16 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE batch_verdicts ADD COLUMN commit_json TEXT;
     """,
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id TEXT NOT NULL,
+        alert_json TEXT NOT NULL,
+        delivered_json TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_dataset ON alerts (dataset_id, id);
+    """,
 )
 
 

@@ -3,18 +3,21 @@
 It records datasets, their versions and the contract each version is linked
 to, schema observations with the pipeline activity behind them, and every
 micro-batch verdict keyed by (dataset id, dataset version, batch id): a batch
-replayed after a restart updates its row instead of adding one.
+replayed after a restart updates its row instead of adding one; and the alerts
+streaming writes sent (:mod:`dc43.alerts`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dc43.governance.database import Database
 from dc43.governance.service import BatchVerdict, MetricsRequest, SchemaObservation
+from dc43.locators import utc_timestamp
 from dc43.quality.plan import total_violations
 
 #: with ``keep_verdicts``, old verdicts are pruned after this many new ones
@@ -144,6 +147,18 @@ class LocalGovernanceService:
         self.db.write(lambda conn: conn.execute(
             "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND batch_id = ?",
             (json.dumps(dict(commit)), dataset_id, dataset_version, batch_id)))
+
+    def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool]) -> None:
+        """Keep an alert (:meth:`dc43.alerts.Alert.to_dict`) and whether each notifier sent it."""
+        self.db.write(lambda conn: conn.execute(
+            "INSERT INTO alerts (dataset_id, alert_json, delivered_json, recorded_at) VALUES (?, ?, ?, ?)",
+            (alert["dataset_id"], json.dumps(dict(alert), default=str), json.dumps(dict(delivered)), utc_timestamp())))
+
+    def alerts(self, dataset_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` alerts of ``dataset_id`` (all when None), oldest first, each with ``delivered``."""
+        rows = self.db.rows("SELECT * FROM alerts WHERE dataset_id = ? ORDER BY id DESC LIMIT ?",
+                            (dataset_id, -1 if limit is None else limit))
+        return [{**json.loads(r["alert_json"]), "delivered": json.loads(r["delivered_json"])} for r in rows[::-1]]
 
     def prune(self, dataset_id: str) -> int:
         """Delete the verdicts of ``dataset_id`` beyond the newest ``keep_verdicts``; returns how many."""

@@ -131,7 +131,6 @@ def write_stream_with_contract(
     arguments.callback(on_streaming_batch)
     arguments.bound("max_observation_lag", max_observation_lag)
     manager = get_plugin_manager()
-    watch = alerts.watch(notifiers, alert_interval_s, manager)
     session = df.sparkSession
     contracts = steps.service("contract", contract_service)
     kept = contract_pins.keep(
@@ -165,6 +164,7 @@ def write_stream_with_contract(
     arguments.free_query_name(session, target.options)
     dq = steps.service_ref("data_quality", data_quality_service)
     governance = steps.service_ref("governance", governance_service)
+    watch = alerts.watch(notifiers, alert_interval_s, manager, governance.get())
 
     report = check_schema(steps.data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=steps.extra_columns_policy(contract, "write"))
