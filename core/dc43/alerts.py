@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -132,7 +132,12 @@ def resolve_notifiers(value: Any, manager: Any) -> list[tuple[str, Any]]:
         else:
             raise InvalidArgumentError(f"notifiers takes notifier names or objects with a notify(alert) method, "
                                        f"got {type(item).__name__}")
-    return resolved
+    seen: dict[str, int] = {}
+    named = []
+    for name, notifier in resolved:  # two webhooks are "webhook" and "webhook#2"
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name}#{seen[name]}", notifier))
+    return named
 
 
 def watch(notifiers: Any, interval_s: Any, manager: Any, governance: Any = None) -> StatusWatch | None:
@@ -148,12 +153,11 @@ def watch(notifiers: Any, interval_s: Any, manager: Any, governance: Any = None)
 class StatusWatch:
     """A run listener that turns one write's judged batches into alerts."""
 
-    def __init__(self, notifiers: Sequence[tuple[str, Any]], *, interval_s: float = 0.0, governance: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, notifiers: Sequence[tuple[str, Any]], *, interval_s: float = 0.0,
+                 governance: Any = None) -> None:
         self._notifiers = list(notifiers)
         self._governance = governance if callable(getattr(governance, "record_alert", None)) else None
         self._interval = interval_s
-        self._clock = clock
         self._status = INITIAL_STATUS  # the latest judged status
         self._alerted = INITIAL_STATUS  # what the last alert said
         self._last_sent: float | None = None
@@ -205,7 +209,7 @@ class StatusWatch:
             alert = Alert(dataset_id=self._run.dataset_id, contract=f"{self._run.contract.id}@{self._run.contract.version}",
                           previous=self._alerted, status=status, batch_id=batch_id, dataset_version=dataset_version,
                           reason=redact_text(reason) if reason else None, at=_now(), job=self._run.job)
-            now = self._clock()
+            now = time.monotonic()
             if self._last_sent is not None and now - self._last_sent < self._interval:
                 self._folded += 1 if self._held is not None else 0
                 self._held = attrs.evolve(alert, folded=self._folded)
@@ -231,19 +235,16 @@ class StatusWatch:
                 return
             alert = attrs.evolve(alert, previous=self._alerted)
             self._alerted = alert.status
-            self._last_sent = self._clock()
+            self._last_sent = time.monotonic()
         self._queue.put(alert)
 
     def _deliver(self) -> None:
         while True:
             alert = self._queue.get()
-            try:
-                if alert is None:
-                    return
-                delivered = {name: self._notify(name, notifier, alert) for name, notifier in self._notifiers}
-                self._record(alert, delivered)
-            finally:
-                self._queue.task_done()
+            if alert is None:
+                return
+            delivered = {name: self._notify(name, notifier, alert) for name, notifier in self._notifiers}
+            self._record(alert, delivered)
 
     def _notify(self, name: str, notifier: Any, alert: Alert) -> bool:
         try:

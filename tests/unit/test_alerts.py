@@ -76,3 +76,10 @@ def test_bad_notifier_arguments_name_the_fix(monkeypatch):
     assert watch(["webhook"], 0, manager) is not None
     assert "pw" not in repr(WebhookNotifier())
     assert watch(None, 0, manager) is None
+
+
+def test_two_notifiers_of_a_kind_keep_names_of_their_own():
+    from dc43.alerts import resolve_notifiers
+
+    names = [name for name, _ in resolve_notifiers([Kept(), Kept(), "log"], get_plugin_manager())]
+    assert names == ["Kept", "Kept#2", "log"]
