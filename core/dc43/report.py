@@ -115,6 +115,14 @@ def _alerts_html(alerts: list[dict[str, Any]]) -> str:
     return _table(["at", "change", "batch", "reason", "notifiers"], rows, numeric={2}, wrap={3})
 
 
+def _stale_html(periods: list[dict[str, Any]]) -> str:
+    """The stale periods of a stream, newest first; one still open says so."""
+    rows = ([escape(p["since"]), escape(p["ended_at"] or "still stale"), escape(p["detected_at"]),
+             "" if p["last_batch_id"] is None else str(p["last_batch_id"]), f'{p["frequency_s"]:g} s']
+            for p in periods[::-1])
+    return _table(["stale since", "until", "detected at", "last batch", "frequency"], rows, numeric={3})
+
+
 def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: dict[str, Any] | None) -> str:
     dataset_id = dataset["dataset_id"]
     parts = [f'<section class="dataset" id="dataset-{index}">',
@@ -133,6 +141,9 @@ def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: d
     alerts = service.alerts(dataset_id, limit=RECENT_ALERTS) if hasattr(service, "alerts") else []
     if alerts:
         parts.append(f"<h3>Alerts sent</h3>{_alerts_html(alerts)}")
+    stale = service.stale_periods(dataset_id, limit=RECENT_ALERTS) if hasattr(service, "stale_periods") else []
+    if stale:
+        parts.append(f"<h3>Stale periods</h3>{_stale_html(stale)}")
     observations = service.observations(dataset_id)[::-1][:RECENT_OBSERVATIONS]
     parts += [f"<h3>Versions and contracts</h3>{_versions_html(service.dataset_versions(dataset_id))}",
               f"<h3>Recent schema observations</h3>{_observations_html(observations)}", "</section>"]

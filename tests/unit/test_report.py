@@ -167,3 +167,18 @@ def test_the_alerts_a_stream_sent_are_in_its_section_newest_first(tmp_path: Path
     assert "webhook: failed, log: sent" in section and "(2 more folded in)" in section
     assert NASTY not in html and escape(NASTY) in section
     assert html.count("<h3>Alerts sent</h3>") == 1  # only the dataset that sent alerts
+
+
+def test_stale_periods_are_listed_and_an_open_one_says_so(tmp_path: Path) -> None:
+    service = fill(LocalGovernanceService(tmp_path / "gov.db"))
+    first = service.record_stale({"dataset_id": "orders", "since": "2026-01-01T00:00:10+00:00",
+                                  "detected_at": "2026-01-01T00:00:11+00:00", "last_batch_id": 2, "frequency_s": 60.0})
+    service.end_stale(first, "2026-01-01T00:05:00+00:00")
+    service.record_stale({"dataset_id": "orders", "since": "2026-01-01T01:00:00+00:00",
+                          "detected_at": "2026-01-01T01:00:01+00:00", "last_batch_id": None, "frequency_s": 60.0})
+    assert [p["ended_at"] for p in service.stale_periods("orders")] == ["2026-01-01T00:05:00+00:00", None]
+    html = build_report(service)
+    start = html.index("<h3>Stale periods</h3>")
+    section = html[start:html.index("<h3>Versions and contracts</h3>", start)]
+    assert section.index("still stale") < section.index("2026-01-01T00:05:00")  # newest first
+    assert "60 s" in section

@@ -105,6 +105,16 @@ MIGRATIONS: Sequence[str] = (
         recorded_at TEXT NOT NULL
     );
     CREATE INDEX alerts_by_dataset ON alerts (dataset_id, id);
+    CREATE TABLE stale_periods (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id TEXT NOT NULL,
+        since TEXT NOT NULL,
+        detected_at TEXT NOT NULL,
+        ended_at TEXT,
+        last_batch_id INTEGER,
+        frequency_s REAL NOT NULL
+    );
+    CREATE INDEX stale_by_dataset ON stale_periods (dataset_id, id);
     """,
 )
 

@@ -160,6 +160,25 @@ class LocalGovernanceService:
                             (dataset_id, -1 if limit is None else limit))
         return [{**json.loads(r["alert_json"]), "delivered": json.loads(r["delivered_json"])} for r in rows[::-1]]
 
+    def record_stale(self, period: Mapping[str, Any]) -> int:
+        """Record that a stream went stale (:mod:`dc43.freshness`); returns the period's id."""
+        return self.db.write(lambda conn: conn.execute(
+            "INSERT INTO stale_periods (dataset_id, since, detected_at, last_batch_id, frequency_s) "
+            "VALUES (?, ?, ?, ?, ?)", (period["dataset_id"], period["since"], period["detected_at"],
+                                        period["last_batch_id"], period["frequency_s"])).lastrowid)
+
+    def end_stale(self, period_id: int, ended_at: str) -> None:
+        """The stream delivered again (or stopped): the stale period ends."""
+        self.db.write(lambda conn: conn.execute("UPDATE stale_periods SET ended_at = ? WHERE id = ?",
+                                                (ended_at, period_id)))
+
+    def stale_periods(self, dataset_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` stale periods of ``dataset_id`` (all when None), oldest first;
+        ``ended_at`` is None while the stream is still stale."""
+        rows = self.db.rows("SELECT * FROM stale_periods WHERE dataset_id = ? ORDER BY id DESC LIMIT ?",
+                            (dataset_id, -1 if limit is None else limit))
+        return [dict(r) for r in rows[::-1]]
+
     def prune(self, dataset_id: str) -> int:
         """Delete the verdicts of ``dataset_id`` beyond the newest ``keep_verdicts``; returns how many."""
         if not self.keep_verdicts:

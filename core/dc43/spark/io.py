@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dc43 import alerts
+from dc43.contracts import sla
 from dc43.delivery import OutagePolicy, Outbox
 from dc43.errors import ContractViolationError, InvalidArgumentError, did_you_mean
 from dc43.formats import (
@@ -24,6 +25,7 @@ from dc43.formats import (
     StreamRead,
     commits,
 )
+from dc43.freshness import FreshnessWatch
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
@@ -165,6 +167,9 @@ def write_stream_with_contract(
     dq = steps.service_ref("data_quality", data_quality_service)
     governance = steps.service_ref("governance", governance_service)
     watch = alerts.watch(notifiers, alert_interval_s, manager, governance.get())
+    frequency = sla.frequency_s(contract)
+    freshness = FreshnessWatch(frequency, governance=governance.get(),
+                               on_change=watch.observe if watch else None) if frequency else None
 
     report = check_schema(steps.data_schema(df), contract, auto_cast=auto_cast,
                           extra_columns=steps.extra_columns_policy(contract, "write"))
@@ -200,7 +205,8 @@ def write_stream_with_contract(
     caller.runs = runs = steps.run_listeners(df, target=target, contract=contract, streaming=True,
                                              expectations=spec.plan.expectations, rejection=rejection,
                                              context=pipeline_context, result=result,
-                                             own=[("alerts", watch)] if watch else ())
+                                             own=[(name, own) for name, own in (("freshness", freshness),
+                                                                                ("alerts", watch)) if own])
     if runs:
         runs.started()
     try:
