@@ -22,9 +22,12 @@ def _listener() -> Any:
 
     if config.fingerprint() is None:  # unconfigured: not even the client is imported
         return None
+    client = config.client()  # None, with a warning naming the extra, without openlineage-python
+    if client is None:
+        return None
     from dc43_openlineage.listener import OpenLineageListener
 
-    return OpenLineageListener.if_configured()
+    return OpenLineageListener(client)
 
 
 @hookimpl

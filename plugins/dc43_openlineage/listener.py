@@ -15,7 +15,7 @@ from dc43.runs import WriteRun
 from openlineage.client.event_v2 import RunState
 from openlineage.client.uuid import generate_new_uuid
 
-from dc43_openlineage import config, naming
+from dc43_openlineage import naming
 from dc43_openlineage.emitter import emitter_for
 from dc43_openlineage.events import event, schema_facet
 
@@ -37,11 +37,6 @@ class OpenLineageListener:
         self._outcome: dict[str, Any] = {"run_id": self.run_id, "sent": 0, "failed": 0}
         self._lock = threading.Lock()
         self._run: WriteRun | None = None  # while the run is open
-
-    @classmethod
-    def if_configured(cls) -> OpenLineageListener | None:
-        client = config.client()
-        return cls(client) if client is not None else None
 
     def run_started(self, run: WriteRun) -> None:
         self._run = run

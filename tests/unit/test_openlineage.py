@@ -98,3 +98,18 @@ def test_unconfigured_the_listener_factory_imports_no_openlineage(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["None", "False"]
+
+
+def test_configured_without_openlineage_python_the_warning_names_the_extra(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
+    env.update(HOME=str(tmp_path), OPENLINEAGE_URL="http://127.0.0.1:1")
+    code = ("import sys; sys.modules['openlineage'] = None\n"  # as if it were not installed
+            "import dc43_openlineage as p; (factory,) = p.dc43_run_listeners().values(); print(factory())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["None"]
+    assert "pip install 'dc43[openlineage]'" in done.stderr and "Traceback" not in done.stderr
