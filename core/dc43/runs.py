@@ -89,12 +89,13 @@ class RunListeners:
             self._call("batch_judged", self.run, dict(entry), verdict)
 
     def ended(self, *, error: str | None = None, verdict: Mapping[str, Any] | None = None) -> None:
-        """Tell the listeners the write is over (once; later calls do nothing)."""
+        """Tell the listeners the write is over, once: a later call (the thread watching the queries
+        and a wait on one can both see the end) returns when the listeners have heard it."""
         with self._lock:
             if self._ended:
                 return
             self._ended = True
-        self._call("run_ended", self.run, error=error, verdict=verdict)
+            self._call("run_ended", self.run, error=error, verdict=verdict)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
         for name, listener in self._listeners:
