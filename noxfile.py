@@ -81,6 +81,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_keys(session: nox.Session) -> None:
+    """What keys unique across micro-batches cost per batch after 10 and 100 batches (prints only)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/key_history.py", *session.posargs, env=SPARK_ENV)
+
+
+@nox.session
 def soak(session: nox.Session) -> None:
     """A 1,000-batch run per writer: memory, result size, lag, governance size (prints, asserts nothing)."""
     session.install("-e", ".[test]")

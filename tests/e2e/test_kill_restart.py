@@ -37,6 +37,19 @@ class Announcing(LocalDataQualityService):
         return super().evaluate(contract=contract, payload=payload)
 
 
+if os.environ.get("ANNOUNCE_KEYS"):  # the parent kills the process once a batch's keys are kept
+    from dc43.key_index import KeyIndex
+
+    keep = KeyIndex.publish
+
+    def announcing(self, rule, keys, batch_id, *args, **kwargs):
+        keep(self, rule, keys, batch_id, *args, **kwargs)
+        print("KEPT", batch_id, flush=True)
+        time.sleep(0.5)  # before Spark commits the batch
+
+    KeyIndex.publish = announcing
+
+
 builder = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
            .config("spark.sql.shuffle.partitions", "2"))
@@ -86,21 +99,24 @@ def write_source(spark, folder: Path) -> None:
         shutil.rmtree(stage)
 
 
-def child(writer: str, folder: Path, fmt: str = "parquet") -> subprocess.Popen[str]:
+def child(writer: str, folder: Path, fmt: str = "parquet", *, announce_keys: bool = False) -> subprocess.Popen[str]:
     from tests.kafka_support import spark_jars
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
     env.update(SPARK_LOCAL_IP="127.0.0.1", DC43_STATE_DIR=str(folder / ".dc43"), DC43_TEST_JARS=",".join(spark_jars()),
                PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]))
+    if announce_keys:
+        env["ANNOUNCE_KEYS"] = "1"
     return subprocess.Popen([sys.executable, "-c", CHILD, writer, str(folder), fmt], cwd=folder, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def kill_while_judging(process: subprocess.Popen[str], judged: int) -> None:
-    """SIGKILL the child's process group once it starts judging its ``judged``-th batch."""
+def kill_while_judging(process: subprocess.Popen[str], judged: int, said: str = "JUDGING") -> None:
+    """SIGKILL the child's process group once it starts judging its ``judged``-th batch (or says
+    ``said`` for the ``judged``-th time)."""
     seen = 0
     for line in process.stdout:
-        if line.startswith("JUDGING"):
+        if line.startswith(said):
             seen += 1
             if seen == judged:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -139,6 +155,30 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(spark, tmp_
         assert json.dumps([v.row_count for v in judged]) == json.dumps([ROWS] * len(judged))
     else:
         assert json.dumps(sorted(v.row_count for v in verdicts)) == json.dumps([ROWS] * FILES)
+        assert {v.metrics["violations.unique_across:order_id"] for v in verdicts} == {0}
+
+
+@pytest.mark.parametrize("writer", ["foreach-batch", "inline"])
+def test_a_batch_replayed_after_its_keys_were_kept_finds_none_of_them_repeated(spark, tmp_path: Path,
+                                                                             writer: str) -> None:
+    """Killed after batch 2 kept its keys but before Spark committed it: the replay of batch 2
+    finds its own keys in the history and counts none of them."""
+    write_source(spark, tmp_path)
+    kill_while_judging(child(writer, tmp_path, announce_keys=True), 3, said="KEPT")
+    again = child(writer, tmp_path, announce_keys=True)
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0 and "DONE" in out
+    kept = [int(line.split()[1]) for line in out.splitlines() if line.startswith("KEPT")]
+    assert kept == list(range(2, FILES))  # batch 2 was replayed
+    from dc43.governance import LocalGovernanceService
+
+    verdicts = LocalGovernanceService(tmp_path / "governance.db").verdicts(str(tmp_path / "main"))
+    assert sorted(v.batch_id for v in verdicts) == list(range(FILES))
+    assert {v.batch_id: v.metrics["violations.unique_across:order_id"] for v in verdicts} == dict.fromkeys(
+        range(FILES), 0)
+    ids = sorted(r.order_id for folder in ("main", "rejected") if (tmp_path / folder).exists()
+                 for r in spark.read.parquet(str(tmp_path / folder)).select("order_id").collect())
+    assert ids == [row[0] for row in source_rows()]
 
 
 def test_sigkill_then_restart_on_delta_tables_writes_each_batch_once(spark, tmp_path: Path) -> None:

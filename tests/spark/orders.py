@@ -25,6 +25,13 @@ BATCHES = [
 ]
 
 
+
+def apart(batches: list[list[tuple]]) -> list[list[tuple]]:
+    """``batches`` with order ids 100 apart from one batch to the next: a batch repeated keeps its
+    hand-counted rules without repeating an earlier batch's keys (``unique_across:order_id``)."""
+    return [[(row[0] + 100 * index, *row[1:]) for row in rows] for index, rows in enumerate(batches)]
+
+
 def orders_contract() -> OpenDataContractStandard:
     return OpenDataContractStandard.model_validate({
         "apiVersion": "3.0.2", "kind": "DataContract", "id": "sales.orders", "version": "1.0.0",

@@ -88,7 +88,7 @@ def test_composite_keys_and_many_rules_cost_one_aggregation(spark, copies):
         "id bigint, name string, score double",
     )
     plan, unsupported = plan_contract(orders_contract(copies))
-    assert unsupported == [] and len(plan) == 6 + 5 * copies
+    assert unsupported == [] and len(plan) == 8 + 5 * copies  # unique_across:name and :id,name
     compiled = compile_plan(plan, types={"id": LongType(), "name": StringType(), "score": DoubleType()})
     metrics, jobs = jobs_of(spark, lambda: compiled.measure(df))
     _, baseline = jobs_of(spark, lambda: df.agg(F.count(F.lit(1))).collect())

@@ -46,7 +46,7 @@ def test_observe_counts_match_foreach_batch_without_a_second_query(
     assert per_batch(observed) == per_batch(reference)
     assert len(per_batch(observed)) == 4
     assert observed["result"].details["uniqueness"] == "not checked"
-    assert observed["result"].details["unmeasured"] == ["unique:order_id"]
+    assert observed["result"].details["unmeasured"] == ["unique:order_id", "unique_across:order_id"]
     assert reference["result"].details["uniqueness"] == "exact"
     statuses = [e["status"] for e in observed["result"].details["streaming_batches"]]
     assert statuses == ["unknown", "block", "block", "unknown"]  # unique:order_id is never measured

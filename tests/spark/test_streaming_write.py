@@ -6,9 +6,12 @@ import uuid
 from typing import Any
 
 import pytest
+from dc43.contracts import LocalContractServiceClient
 from dc43.errors import ContractViolationError, StreamingInterventionError, UnknownFormatError
 from dc43.strategies import StreamingInterventionContext, StreamingInterventionStrategy
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from dc43_memory.store import InMemoryContractStore
+from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.errors import StreamingQueryException
 
 from tests.spark.orders import start_write, stop_all
@@ -182,8 +185,23 @@ def test_observation_writers_are_single_use(source_stream):
 
 
 @pytest.mark.classic_only  # counts jobs with sparkContext.statusTracker()
-def test_each_micro_batch_is_measured_by_one_spark_job(spark, source_stream, tmp_path, services):
-    result, _ = start_write(source_stream, tmp_path, services, enforce=False)
+@pytest.mark.parametrize(("horizon", "per_batch", "once"), [
+    ("batch", 1, 0),       # one aggregation job per batch: 5 rules, exact uniqueness included
+    ("unbounded", 2, 1),   # and one collecting the batch's keys; the checkpoint's query id is read once
+])
+def test_each_micro_batch_is_measured_by_one_spark_job(spark, parquet_batches, tmp_path, services,
+                                                        horizon, per_batch, once):
+    from tests.spark.orders import BATCHES, SCHEMA, orders_contract
+
+    document = orders_contract().model_dump(by_alias=True, exclude_none=True)
+    document["schema"][0]["customProperties"] = [{"property": "dc43.keyHorizon", "value": horizon}]
+    store = InMemoryContractStore()
+    store.put(OpenDataContractStandard.model_validate(document))
+    services = {**services, "contract_service": LocalContractServiceClient(store)}
+    df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", format="parquet",
+                                      path=parquet_batches(SCHEMA, BATCHES), options={"maxFilesPerTrigger": "1"},
+                                      **services)
+    result, _ = start_write(df, tmp_path, services, enforce=False)
     sink, observer = result.details["streaming_queries"]
     try:
         for query in (sink, observer):
@@ -193,4 +211,4 @@ def test_each_micro_batch_is_measured_by_one_spark_job(spark, source_stream, tmp
     # A streaming query runs each micro-batch's jobs in the job group of its run id.
     jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(str(observer.runId))
     assert len(result.details["streaming_batches"]) == 4
-    assert len(jobs) == 4  # one aggregation job per batch: 5 rules, exact uniqueness included
+    assert len(jobs) == 4 * per_batch + once

@@ -33,19 +33,22 @@ def summary(e: Expectation) -> tuple[Any, ...]:
     return base if e.threshold is None else (*base, dict(e.threshold), e.unit)
 
 
+ACROSS_ID = ("unique_across:id", "unique_across", {"columns": ["id"], "horizon": {}}, "error")
+
 # (id, properties, object-level quality, expected summaries)
 CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]] | None, list[tuple[Any, ...]]]] = [
     ("required", [prop("id", "bigint", required=True)], None,
      [("not_null:id", "not_null", {}, "error")]),
     ("unique", [prop("id", "bigint", unique=True)], None,
-     [("unique:id", "unique", {}, "error")]),
+     [("unique:id", "unique", {}, "error"), ACROSS_ID]),
     ("single primary key = not null + unique, merged with required/unique",
      [prop("id", "bigint", primaryKey=True, required=True, unique=True)], None,
-     [("not_null:id", "not_null", {}, "error"), ("unique:id", "unique", {}, "error")]),
+     [("not_null:id", "not_null", {}, "error"), ("unique:id", "unique", {}, "error"), ACROSS_ID]),
     ("composite primary key in primaryKeyPosition order",
      [prop("a", "bigint", primaryKey=True, primaryKeyPosition=2),
       prop("b", primaryKey=True, primaryKeyPosition=1)], None,
-     [("primary_key:b,a", "primary_key", {"columns": ["b", "a"]}, "error")]),
+     [("primary_key:b,a", "primary_key", {"columns": ["b", "a"]}, "error"),
+      ("unique_across:b,a", "unique_across", {"columns": ["b", "a"], "horizon": {}}, "error")]),
     ("value checks", [prop("x", "double", quality=[
         {"mustBe": 1}, {"mustNotBe": 2}, {"mustBeGreaterThan": 3}, {"mustBeGreaterOrEqualTo": 4},
         {"mustBeLessThan": 5}, {"mustBeLessOrEqualTo": 6}, {"mustBeBetween": [7, 8]},

@@ -48,7 +48,9 @@ Semantics the compiler implements:
   rows compare whole tuples, nulls included; ``missingValues`` defaults to null
   and ``""`` for strings, null otherwise;
 * uniqueness is exact within one batch (or approximate, when the compiler is
-  asked to), never across batches.
+  asked to); each ``unique`` and primary key also has a ``unique_across:<columns>``
+  rule, which streaming writes check against the keys earlier micro-batches
+  published (:mod:`dc43.quality.across`); a key with a null part is not kept.
 
 Rules the engine cannot evaluate are returned as :class:`Unsupported`, never
 dropped; an unknown ``severity`` is treated as ``error`` and noted.
@@ -63,6 +65,8 @@ from typing import Any
 import attrs
 
 from dc43.errors import InvalidArgumentError, SchemaMappingError
+from dc43.quality.across import RULE as ACROSS
+from dc43.quality.across import horizon_of
 
 ROW_COUNT = "row_count"
 SEVERITIES = ("error", "warning", "info")
@@ -194,7 +198,7 @@ def plan_contract(contract: Any, object_name: str | None = None
         return [], []
     plan: list[Expectation] = []
     unsupported: list[Unsupported] = []
-    for item in _object_items(obj):
+    for item in _object_items(obj, horizon_of(contract, obj)):
         if isinstance(item, Unsupported):
             unsupported.append(item)
         else:
@@ -236,7 +240,7 @@ def _add(plan: list[Expectation], new: Expectation) -> None:
     plan.append(attrs.evolve(new, key=key))
 
 
-def _object_items(obj: Any) -> Iterator[Expectation | Unsupported]:
+def _object_items(obj: Any, horizon: Mapping[str, Any] | None) -> Iterator[Expectation | Unsupported]:
     properties = list(obj.properties or [])
     keyed: list[tuple[int, int, _Scope]] = []
     for index, (path, prop, scope) in enumerate(_walk(properties, "", "", in_array=False)):
@@ -245,9 +249,9 @@ def _object_items(obj: Any) -> Iterator[Expectation | Unsupported]:
             continue
         if prop.primaryKey:
             keyed.append((prop.primaryKeyPosition or 0, index, scope))
-        yield from _property_items(scope, prop)
+        yield from _property_items(scope, prop, horizon)
     ordered = [scope for *_, scope in sorted(keyed, key=lambda k: (k[0] <= 0, k[0], k[1]))]
-    yield from _primary_key(ordered)
+    yield from _primary_key(ordered, horizon)
     columns = [prop.name for prop in properties if prop.name]
     for rule in obj.quality or []:
         yield _reported(_object_rule(obj.name or "object", columns, rule), rule)
@@ -285,11 +289,12 @@ def _array_element_items(path: str, prop: Any) -> Iterator[Unsupported]:
         yield scope.unsupported(name, "rules on array elements are not evaluated")
 
 
-def _property_items(scope: _Scope, prop: Any) -> Iterator[Expectation | Unsupported]:
+def _property_items(scope: _Scope, prop: Any, horizon: Mapping[str, Any] | None) -> Iterator[Expectation | Unsupported]:
     if prop.required:
         yield scope.expectation("not_null", optional=False)
     if prop.unique:
         yield scope.expectation("unique")
+        yield from _across(scope, [scope.path], horizon)
     if prop.enum:
         yield scope.expectation("enum", params={"values": [v.value for v in prop.enum]}, description="enum")
     yield from _type_options(scope, dict(prop.logicalTypeOptions or {}))
@@ -297,14 +302,25 @@ def _property_items(scope: _Scope, prop: Any) -> Iterator[Expectation | Unsuppor
         yield from (_reported(item, rule) for item in _property_rule(scope, rule))
 
 
-def _primary_key(scopes: list[_Scope]) -> Iterator[Expectation]:
+def _primary_key(scopes: list[_Scope], horizon: Mapping[str, Any] | None) -> Iterator[Expectation]:
     if len(scopes) == 1:
         yield scopes[0].expectation("not_null", optional=False)
         yield scopes[0].expectation("unique")
+        yield from _across(scopes[0], [scopes[0].path], horizon)
     elif scopes:
         paths = [scope.path for scope in scopes]
-        yield _Scope(",".join(paths), optional=False).expectation(
-            "primary_key", params={"columns": paths}, description="primaryKey")
+        scope = _Scope(",".join(paths), optional=False)
+        yield scope.expectation("primary_key", params={"columns": paths}, description="primaryKey")
+        yield from _across(scope, paths, horizon)
+
+
+def _across(scope: _Scope, paths: list[str], horizon: Mapping[str, Any] | None) -> Iterator[Expectation]:
+    """The rule keeping a key unique across a stream's micro-batches (:mod:`dc43.quality.across`),
+    unless the contract keeps keys unique within each batch only (``horizon`` None)."""
+    if horizon is None:
+        return
+    yield scope.expectation(ACROSS, params={"columns": paths, "horizon": dict(horizon)},
+                             description="unique across micro-batches")
 
 
 def _type_options(scope: _Scope, options: dict[str, Any]) -> Iterator[Expectation | Unsupported]:

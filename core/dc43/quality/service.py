@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dc43.quality.across import RULE as ACROSS
 from dc43.quality.plan import ROW_COUNT, Expectation, Unsupported, plan_contract
 from dc43.results import ObservationPayload, ValidationResult
 
@@ -65,7 +66,7 @@ class LocalDataQualityService:
     ``row_count`` for ``unit: percent``) misses their threshold.  Any other
     ``violations.*`` metric above zero (cast losses) blocks.  A rule the engine
     cannot evaluate is a warning.  When a planned metric is missing the verdict
-    is ``unknown``.  ``details["rules"]`` holds one entry per rule.
+    is ``unknown``, except a ``unique_across`` rule's, which only streams measure.  ``details["rules"]`` holds one entry per rule.
     """
 
     def describe_expectations(self, *, contract: Any) -> list[Expectation]:
@@ -79,7 +80,9 @@ class LocalDataQualityService:
         for expectation in plan:
             entry, message = _judge(expectation, metrics)
             rules.append(entry)
-            if not entry["evaluated"]:
+            if not entry["evaluated"] and expectation.rule == ACROSS:
+                entry["note"] = "checked by streaming writes only (a batch write is one batch)"
+            elif not entry["evaluated"]:
                 missing.append(expectation.key)
             elif message and expectation.severity == "error":
                 result.add_error(message)

@@ -22,6 +22,7 @@ import attrs
 
 from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget, commits
 from dc43.spark.batch_side import ONE_JOB, BatchSide
+from dc43.spark.checkpoints import query_id
 from dc43.spark.topology import parallel_thread, tune_batch_session
 
 #: one open file per route and task, instead of sorting the batch by route
@@ -38,6 +39,7 @@ class GateBatch:
         self.target = target
         self.rejection = rejection
         self._keyed = False  # whether the targets carry their writer id (once per run)
+        self._marks: Any = None  # what the key history found in the batch being written
 
     def __repr__(self) -> str:  # targets hold options, which may hold secrets
         rejected = self.rejection[1].describe() if self.rejection else None
@@ -47,6 +49,8 @@ class GateBatch:
         with self.side.reporting(batch_df, batch_id):
             tune_batch_session(batch_df, ONE_JOB)
             self._key_replays(batch_df)
+            clean = self.side.plan.clean_of_errors(besides=self.side.plan.across) if self.rejection else None
+            batch_df, self._marks = self.side.mark_keys(batch_df, batch_id, clean)
             if self._stage_in_one_pass(batch_df, batch_id):
                 return
             if self.rejection is None:
@@ -214,7 +218,7 @@ class GateBatch:
                  self.rejection is not None and getattr(self.rejection[0], "keys_replays", False)]
         if not any(keyed):
             return
-        writer = f"dc43-{_query_id(batch_df.sparkSession, self.target.options.get('checkpointLocation'))}"
+        writer = f"dc43-{query_id(batch_df.sparkSession, self.target.options.get('checkpointLocation'))}"
         if keyed[0]:
             self.target = attrs.evolve(self.target, writer_id=writer)
         if keyed[1]:
@@ -222,7 +226,9 @@ class GateBatch:
             self.rejection = (adapter, attrs.evolve(target, writer_id=f"{writer}-rejected"))
 
     def _committed(self, batch_df: Any, entry: Mapping[str, Any], *, sink: Any = None, rejected: Any = None) -> None:
-        """Keep with the batch's verdict what its writes committed, where their formats say."""
+        """Keep the published batch's keys, and with its verdict what its writes committed, where
+        their formats say."""
+        self.side.keep_keys(self._marks, entry, clean_only=self.rejection is not None)
         commit = commits(sink=sink, rejection_sink=rejected)
         if commit:
             self.side.record_commit(batch_df.sparkSession, entry, commit)
@@ -245,19 +251,6 @@ class GateBatch:
         rows = staged.read(rejected_only=not rerouted)
         kept = [_quoted(name) for name in rows.columns if name != ROUTE_COLUMN]
         return rows.select(*kept, rules.alias(REJECTED_RULES_COLUMN))
-
-
-def _query_id(spark: Any, checkpoint: str | None) -> str:
-    """The id of the query running on ``checkpoint``, from the ``metadata`` file Spark writes there
-    when the query starts; without a checkpoint (no restart to replay), a new id."""
-    if not checkpoint:
-        import uuid
-
-        return uuid.uuid4().hex
-    import json
-
-    (line,) = spark.read.text(f"{checkpoint.rstrip('/')}/metadata").limit(1).collect()
-    return json.loads(line[0])["id"]
 
 
 def _abort(*staged: Any) -> None:

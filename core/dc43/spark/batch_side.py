@@ -28,6 +28,7 @@ from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
+from dc43.spark.key_history import KeyHistory, Marks
 from dc43.spark.links import failure_of, pack_state, verdict_summary
 from dc43.strategies import InterventionDecision, StreamingInterventionContext
 
@@ -68,7 +69,8 @@ class PlanSpec:
             columns = steps.aligned_map(self.schema, self.contract, self.auto_cast)
             plan = compile_plan(self.expectations, columns=columns,
                                 row_checks=steps.row_checks(self.schema, self.contract, self.auto_cast),
-                                types=steps.column_types(self.contract), skip_distinct=self.skip_distinct)
+                                types=steps.column_types(self.contract), skip_distinct=self.skip_distinct,
+                                across=True)
             self._compiled = (plan, columns)
         return self._compiled
 
@@ -78,19 +80,33 @@ class PlanSpec:
         return self._compile()[0]
 
     @property
+    def aligned(self) -> dict[str, Any]:
+        """Contract column -> its aligned expression (empty when not aligning)."""
+        return self._compile()[1]
+
+    @property
     def sink_columns(self) -> list[Any] | None:
         """The projection to the contract's columns, or None to write the source as it is."""
-        return list(self._compile()[1].values()) if self.auto_cast else None
+        return list(self.aligned.values()) if self.auto_cast else None
 
     def sink_frame(self, df: Any) -> Any:
+        """``df`` as the sink takes it: aligned, without the key history's marks."""
+        from dc43.spark.metrics import SEEN_PREFIX
+
         columns = self.sink_columns
-        return df.select(*columns) if columns is not None else df
+        if columns is not None:
+            return df.select(*columns)
+        marks = [c for c in df.columns if c.startswith(SEEN_PREFIX)]
+        return df.drop(*marks) if marks else df
 
     def projection(self, df: Any) -> list[Any]:
-        """The aligned columns, or every column of ``df`` when not aligning."""
+        """The aligned columns, or every column of ``df`` but the key history's marks when not aligning."""
         from pyspark.sql import functions as F
 
-        return self.sink_columns or [F.col(f"`{c}`") for c in df.columns]
+        from dc43.spark.metrics import SEEN_PREFIX
+
+        return self.sink_columns or [F.col("`" + c.replace("`", "``") + "`") for c in df.columns
+                                     if not c.startswith(SEEN_PREFIX)]
 
 
 def _class_path(obj: Any) -> str:
@@ -143,7 +159,8 @@ class BatchSide:
                  schema: Mapping[str, Any] | None, enforce: bool, strategy: Any, quality: ServiceRef,
                  governance: ServiceRef | None, can_reroute: bool = False,
                  routed: frozenset[str] = frozenset(), link: Any = None,
-                 policy: OutagePolicy | None = None, outbox: Outbox | None = None) -> None:
+                 policy: OutagePolicy | None = None, outbox: Outbox | None = None,
+                 keys: KeyHistory | None = None) -> None:
         self.spec = spec
         self.contract = contract
         self.dataset_id = dataset_id
@@ -160,16 +177,19 @@ class BatchSide:
         self.policy = policy or OutagePolicy()
         #: deliveries that failed, until their service takes them (default: under the settings' state dir)
         self.outbox = outbox or Outbox(quality.settings.outbox_path)
+        #: the keys earlier batches published, for the ``unique_across`` rules (None: no such rule)
+        self.keys = keys
         self._reported: BaseException | None = None
         self._backlog = False
 
     def __repr__(self) -> str:
         return f"BatchSide({self.dataset_id!r}, contract={self.contract.id}@{self.contract.version})"
 
-    def linked(self, link: Any) -> BatchSide:
-        """A copy of this batch side that reports through ``link``."""
+    def linked(self, link: Any, checkpoint: str | None = None) -> BatchSide:
+        """A copy of this batch side that reports through ``link``, for the query on ``checkpoint``."""
         copy = object.__new__(BatchSide)
-        copy.__dict__.update(self.__dict__, link=link, _reported=None)
+        copy.__dict__.update(self.__dict__, link=link, _reported=None,
+                             keys=self.keys.at(checkpoint) if self.keys is not None else None)
         return copy
 
     @property
@@ -182,7 +202,19 @@ class BatchSide:
 
         with self.reporting(batch_df, batch_id):
             tune_batch_session(batch_df, ONE_JOB)
-            self.judge(batch_df, batch_id, self.plan.measure(batch_df))
+            marked, marks = self.mark_keys(batch_df, batch_id)
+            self.keep_keys(marks, self.judge(batch_df, batch_id, self.plan.measure(marked)))
+
+    def mark_keys(self, batch_df: Any, batch_id: int, clean: Any = None) -> tuple[Any, Marks | None]:
+        """``batch_df`` with the rows whose key an earlier batch published marked (:mod:`dc43.spark.key_history`)."""
+        if self.keys is None:
+            return batch_df, None
+        return self.keys.mark(batch_df, batch_id, self.spec.aligned, clean)
+
+    def keep_keys(self, marks: Marks | None, entry: Mapping[str, Any], *, clean_only: bool = False) -> None:
+        """Keep the keys of a batch that was published (not idle, not rerouted)."""
+        if marks is not None and entry["status"] != "idle" and entry.get("action") != "reroute":
+            self.keys.publish(marks, clean_only=clean_only)
 
     def reporting(self, batch_df: Any, batch_id: int) -> _Reporting:
         """A context that tells the caller, and stops the sinks, when the batch fails."""

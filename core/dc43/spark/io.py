@@ -29,11 +29,13 @@ from dc43.freshness import FreshnessWatch
 from dc43.governance.service import BatchVerdict
 from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
+from dc43.quality.across import describe as describe_horizon
 from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult
 from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
 from dc43.spark.caller_side import DEFAULT_MAX_LAG, CallerSide
+from dc43.spark.key_history import KeyHistory
 from dc43.spark.links import apply_verdict, verdict_summary
 from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
@@ -187,6 +189,8 @@ def write_stream_with_contract(
         can_reroute=rejection is not None, routed=steps.routed_metrics(spec.plan) if rejection else frozenset(),
         policy=OutagePolicy.coerce(outage_policy, gate_enforced=writer.routes_rows and enforce),
         outbox=Outbox(dq.settings.outbox_path),
+        keys=KeyHistory(spec.plan.across, state_dir=dq.settings.absolute().state_dir, dataset_id=target.dataset_id)
+        if spec.plan.across else None,
     )
     steps.check_patterns(session, contract, spec.plan)
     steps.check_portable(session, side, adapter, target, rejection)
@@ -237,6 +241,7 @@ def write_stream_with_contract(
         "observation_writer": observation_writer,
         "expectations": [e.key for e in spec.plan.expectations],
         "uniqueness": "not checked" if spec.plan.unmeasured else "exact",
+        "key_horizons": {e.key: describe_horizon(e.params["horizon"]) for e in spec.plan.across},
         "unmeasured": list(spec.plan.unmeasured),
     })
     return (result, status) if return_status else result

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DoubleType, FloatType, StringType
 
 from dc43.errors import Dc43Error
+from dc43.quality.across import RULE as ACROSS
 from dc43.quality.plan import ROW_COUNT, Expectation
 
 _NUMERIC_RULES = ("eq", "ne", "gt", "ge", "lt", "le", "between", "not_between")
@@ -55,11 +56,18 @@ FLAGS_COLUMN = "_dc43_flags"
 MASK_COLUMN = "_dc43_mask"
 #: The bits of :data:`MASK_COLUMN` that route a row to a rejection sink (error rules); 0: the main sink.
 ROUTE_COLUMN = "_dc43_route"
+#: Prefix of the columns marking rows whose key an earlier batch published (:func:`seen_column`).
+SEEN_PREFIX = "_dc43_seen:"
 #: A mask is one signed 64-bit integer.
 MAX_MASKED_FLAGS = 63
-DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows")
-KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, "sql")
+DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows", ACROSS)
+KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, ACROSS, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
+
+
+def seen_column(key: str) -> str:
+    """The column, added by :mod:`dc43.spark.key_history`, TRUE on a row breaking ``unique_across`` rule ``key``."""
+    return SEEN_PREFIX + key
 
 
 def balanced(combine: Callable[[Column, Column], Column], columns: list[Column]) -> Column:
@@ -178,6 +186,8 @@ def row_failure(expectation: Expectation, columns: Mapping[str, Column], *,
     e = expectation
     if e.rule in _MEASURES or e.rule == "sql":
         return None
+    if e.rule == ACROSS:  # the column the batch side's key history adds (dc43.spark.key_history)
+        return F.coalesce(F.col("`" + seen_column(e.key).replace("`", "``") + "`"), F.lit(False))
     raw = column_for(e.column, columns) if e.column else F.lit(None)
     col, params, dtype = raw, e.params, (types or {}).get(e.column)
     if e.rule in _TYPED_RULES:
@@ -317,9 +327,15 @@ class CompiledPlan:
     def recheckable(self) -> bool:
         """Whether every per-row rule can be evaluated again on the aligned values alone.
 
-        Not when a row check looks at the source's values (a cast's losses, a decode error).
+        Not when a row check looks at the source's values (a cast's losses, a decode error), nor
+        with keys checked across batches (the batch side marks those rows).
         """
-        return not self.check_keys
+        return not self.check_keys and not self.across
+
+    @property
+    def across(self) -> tuple[Expectation, ...]:
+        """The measured rules keeping keys unique across micro-batches."""
+        return tuple(e for e in self.expectations if e.rule == ACROSS and e.metric in self.keys)
 
     def aligned_error_rules(self) -> Column:
         """``array<string>``: the error rules a row of aligned values (a staged row) breaks.
@@ -348,6 +364,12 @@ class CompiledPlan:
             return balanced(lambda a, b: a.bitwiseOR(b), [F.lit(0).cast("bigint"), *bits])
 
         return self._once("flag_mask", build)
+
+    def clean_of_errors(self, besides: Iterable[Expectation] = ()) -> Column:
+        """TRUE on a row that breaks no per-row error rule (``besides`` those)."""
+        skipped = {e.key for e in besides}
+        bad = [flag for key, severity, flag in self.row_flags if severity == "error" and key not in skipped]
+        return ~balanced(lambda a, b: a | b, bad) if bad else F.lit(True)
 
     def error_bits(self) -> int:
         return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
@@ -433,6 +455,11 @@ class CompiledPlan:
 
     def measure(self, df: DataFrame) -> dict[str, int | float | None]:
         """Every metric of ``df``: one aggregation, plus one query per SQL rule."""
+        if self.across and any(seen_column(e.key) not in df.columns for e in self.across):
+            raise Dc43Error(
+                f"this plan checks {', '.join(e.key for e in self.across)} against earlier micro-batches, "
+                "and the batch was not marked: measure it through the batch side (side(batch_df, batch_id)), "
+                "or measure side.mark_keys(batch_df, batch_id)[0]")
         if self.row_aggregations_only:
             return self._aggregate(df)
         cached = df.is_cached
@@ -466,7 +493,8 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
                  columns: Mapping[str, Column] | None = None,
                  row_checks: Mapping[str, Column] | None = None,
                  types: Mapping[str, DataType] | None = None,
-                 approximate_distinct: bool = False, skip_distinct: bool = False) -> CompiledPlan:
+                 approximate_distinct: bool = False, skip_distinct: bool = False,
+                 across: bool = False) -> CompiledPlan:
     """Compile ``expectations`` (and extra row checks) against ``columns`` once.
 
     ``row_checks`` maps a key to a boolean column TRUE on a bad row; each is
@@ -478,13 +506,15 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     ``approx_count_distinct``; ``skip_distinct`` leaves rules that count distinct
     values out (listed in ``unmeasured``): ``DataFrame.observe`` cannot count them
     exactly, and an approximation of duplicates is off by thousands on large batches.
+    ``across``: keep the ``unique_across`` rules, which read the columns a stream's key history
+    adds (:mod:`dc43.spark.key_history`); without it they are left out (a batch write is one batch).
     """
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
     flags, flag_metrics, unmeasured, set_level = [], [], [], []
     for expectation in plan:
-        if expectation.rule == "sql":
+        if expectation.rule == "sql" or (expectation.rule == ACROSS and not across):
             continue
         if skip_distinct and expectation.rule in DISTINCT_RULES:
             unmeasured.append(expectation.key)

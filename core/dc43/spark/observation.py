@@ -81,16 +81,19 @@ class ObservationRequest:
         self.caller.track_commits(lambda: self.adapter.sink_commits(session, self.target, query_id),
                                   lambda entry, commit: side.record_commit(None, entry, commit))
 
-    def batch_side(self) -> BatchSide:
+    def batch_side(self, checkpoint: str | None = None) -> BatchSide:
         """The batch side to call from ``foreachBatch`` (picklable), linked to the caller.
 
-        Call it after starting the sinks, which it stops when the write must stop.
+        ``checkpoint``: that of the query calling it (default: the write's), where the keys
+        checked across batches find their history again after a restart. Call it after
+        starting the sinks, which it stops when the write must stop.
         """
+        checkpoint = checkpoint or self.target.options.get("checkpointLocation")
         if not is_connect(self.session):
-            return self.side.linked(InProcessLink(self.caller))
+            return self.side.linked(InProcessLink(self.caller), checkpoint)
         link = SessionLink.new(str(query.id) for query in self.caller.sinks)
         self.caller.read_through(SessionLinkReader(self.session, link.token))
-        return self.side.linked(link)
+        return self.side.linked(link, checkpoint)
 
     def judge_here(self) -> BatchSide:
         """A batch side for judging in the caller's process (from a listener)."""
@@ -146,10 +149,10 @@ class ForeachBatchObservationWriter(ObservationWriter):
     def _start(self, request: ObservationRequest) -> list[Any]:
         sink = request.start_sink(request.sink_frame())
         request.track_commits(sink)
+        checkpoint = observation_checkpoint(request.target.options.get("checkpointLocation"))
         try:
-            observer = request.start_batches(
-                f"dc43_observations_{uuid.uuid4().hex[:8]}", request.batch_side(),
-                checkpoint=observation_checkpoint(request.target.options.get("checkpointLocation")))
+            observer = request.start_batches(f"dc43_observations_{uuid.uuid4().hex[:8]}",
+                                             request.batch_side(checkpoint), checkpoint=checkpoint)
         except Exception:
             sink.stop()
             raise
@@ -258,7 +261,7 @@ class InlineObservationWriter(ObservationWriter):
     def _start(self, request: ObservationRequest) -> list[Any]:
         from dc43.spark.batch_gate import GateBatch
 
-        gate = GateBatch(request.batch_side(), request.adapter, request.target, request.rejection)
+        checkpoint = request.target.options.get("checkpointLocation")
+        gate = GateBatch(request.batch_side(checkpoint), request.adapter, request.target, request.rejection)
         # The gate is the sink: raising from it is what stops the write.
-        return [request.start_batches(f"dc43_inline_{uuid.uuid4().hex[:8]}", gate,
-                                      checkpoint=request.target.options.get("checkpointLocation"))]
+        return [request.start_batches(f"dc43_inline_{uuid.uuid4().hex[:8]}", gate, checkpoint=checkpoint)]

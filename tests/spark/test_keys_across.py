@@ -1,0 +1,198 @@
+"""Keys unique across micro-batches: hand-counted file streams, one file per micro-batch.
+
+A key an earlier batch published breaks ``unique_across:<columns>`` in the later one; the
+inline gate rejects that row or blocks the batch; the history survives a restart, bounds
+itself by the contract's horizon and never counts a key with a null part.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dc43.contracts import LocalContractServiceClient
+from dc43.errors import ContractFormatError, ContractViolationError
+from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from dc43_memory.store import InMemoryContractStore
+from open_data_contract_standard.model import OpenDataContractStandard
+
+from tests.spark.orders import stop_all
+
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+
+SCHEMA = "id bigint, region string, amount double, ts timestamp"
+ACROSS = "violations.unique_across:id"
+
+
+def events_contract(*, key: str = "id", horizon: Any = None, event_time: str | None = None) -> dict[str, Any]:
+    keyed = {"id": {}, "region": {}}
+    if key == "id":
+        keyed["id"] = {"primaryKey": True}
+    else:  # composite (region, id)
+        keyed = {"region": {"primaryKey": True, "primaryKeyPosition": 1},
+                 "id": {"primaryKey": True, "primaryKeyPosition": 2}}
+    custom = [{"property": "dc43.keyHorizon", "value": horizon}] if horizon is not None else []
+    if event_time:
+        custom.append({"property": "dc43.keyEventTime", "value": event_time})
+    return {
+        "apiVersion": "3.0.2", "kind": "DataContract", "id": "t.events", "version": "1.0.0", "status": "active",
+        "schema": [{"name": "events", "customProperties": custom, "properties": [
+            {"name": "id", "physicalType": "bigint", **keyed["id"]},
+            {"name": "region", "physicalType": "string", **keyed["region"]},
+            {"name": "amount", "physicalType": "double", "quality": [{"mustBeGreaterOrEqualTo": 0}]},
+            {"name": "ts", "physicalType": "timestamp"},
+        ]}],
+    }
+
+
+def with_contract(services: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
+    store = InMemoryContractStore()
+    store.put(OpenDataContractStandard.model_validate(contract))
+    return {**services, "contract_service": LocalContractServiceClient(store)}
+
+
+def at(hhmm: str) -> datetime:
+    return datetime.fromisoformat(f"2026-12-01T{hhmm}:00")
+
+
+def row(key: int, region: str = "eu", amount: float = 1.0, ts: str = "10:00") -> tuple:
+    return (key, region, amount, at(ts))
+
+
+def write(spark, services, source: str, tmp_path: Path, *, name: str = "main", **kwargs: Any) -> Any:
+    df, _ = read_stream_with_contract(spark=spark, contract_id="t.events", format="parquet", path=source,
+                                      options={"maxFilesPerTrigger": "1"}, **services)
+    return write_stream_with_contract(df=df, contract_id="t.events", format="parquet", path=str(tmp_path / name),
+                                      options={"checkpointLocation": str(tmp_path / f"cp-{name}")},
+                                      **services, **kwargs)
+
+
+def run(spark, services, source: str, tmp_path: Path, **kwargs: Any) -> Any:
+    result = write(spark, services, source, tmp_path, **kwargs)
+    try:
+        for query in result.details["streaming_queries"]:
+            query.processAllAvailable()
+    finally:
+        stop_all(result)
+    return result
+
+
+def across(result: Any, metric: str = ACROSS) -> list[int]:
+    return [e["metrics"][metric] for e in result.details["streaming_batches"] if "metrics" in e]
+
+
+def ids(spark, path: Path) -> list[int]:
+    return sorted(r.id for r in spark.read.parquet(str(path)).select("id").collect()) if path.exists() else []
+
+
+@pytest.mark.parametrize("writer", ["foreach-batch", "inline"])
+def test_a_key_repeated_from_an_earlier_batch_is_caught(spark, parquet_batches, tmp_path, services, writer):
+    services = with_contract(services, events_contract())
+    source = parquet_batches(SCHEMA, [[row(1), row(2)], [row(3), row(9)], [row(4)], [row(9), row(5)]])
+    result = run(spark, services, source, tmp_path, observation_writer=writer, enforce=False)
+    assert across(result) == [0, 0, 0, 1]
+    assert [e["status"] for e in result.details["streaming_batches"]] == ["ok", "ok", "ok", "block"]
+    assert "unique_across:id: 1 row(s) violate unique_across" in result.details["streaming_batches"][3]["errors"]
+    assert ids(spark, tmp_path / "main") == [1, 2, 3, 4, 5, 9, 9]  # enforce=False: recorded, written
+    assert result.details["key_horizons"] == {"unique_across:id": "unbounded"}
+
+
+def test_the_gate_rejects_the_repeated_row_and_keeps_only_published_keys(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract())
+    source = parquet_batches(SCHEMA, [
+        [row(1), row(7, amount=-1.0)],   # 7 is rejected (amount): its key is not published
+        [row(2), row(1)],                # 1 again: rejected, by the rule across batches
+        [row(7), row(3)],                # 7 corrected: published, not a repeat
+    ])
+    result = run(spark, services, source, tmp_path, observation_writer="inline", enforce=True,
+                 rejection_sink={"format": "parquet", "path": str(tmp_path / "rejected")})
+    assert across(result) == [0, 1, 0]
+    assert ids(spark, tmp_path / "main") == [1, 2, 3, 7]
+    rejected = sorted((r.id, list(r._dc43_rejected_rules))
+                      for r in spark.read.parquet(str(tmp_path / "rejected")).collect())
+    assert rejected == [(1, ["unique_across:id"]), (7, ["ge:amount"])]
+
+
+def test_without_a_rejection_sink_the_gate_blocks_the_batch(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract())
+    source = parquet_batches(SCHEMA, [[row(1)], [row(2)], [row(1), row(3)]])
+    result = write(spark, services, source, tmp_path, observation_writer="inline", enforce=True)
+    (query,) = result.details["streaming_queries"]
+    try:
+        with pytest.raises(ContractViolationError, match="unique_across:id"):
+            query.processAllAvailable()
+    finally:
+        stop_all(result)
+    assert ids(spark, tmp_path / "main") == [1, 2]  # nothing of batch 2
+    assert "micro-batch 2" in result.details["streaming_error"]
+
+
+def test_the_history_survives_a_restart_on_the_checkpoint(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract())
+    parquet_batches(SCHEMA, [[row(1)], [row(2)]])
+    first = run(spark, services, str(tmp_path / "source"), tmp_path, observation_writer="inline", enforce=False)
+    assert across(first) == [0, 0]
+    parquet_batches(SCHEMA, [[row(2), row(3)]], first=2)
+    again = run(spark, services, str(tmp_path / "source"), tmp_path, observation_writer="inline", enforce=False)
+    assert [e["batch_id"] for e in again.details["streaming_batches"]] == [2]
+    assert across(again) == [1]
+
+
+def test_a_composite_key_with_a_null_part_is_never_kept(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract(key="composite"))
+    source = parquet_batches(SCHEMA, [
+        [row(1, "eu"), row(1, None), row(2, "us")],
+        [row(1, "eu"), row(1, None), row(2, "eu")],  # (eu, 1) again; (None, 1) breaks the key, not across
+    ])
+    result = run(spark, services, source, tmp_path, enforce=False)
+    assert across(result, "violations.unique_across:region,id") == [0, 1]
+    assert across(result, "violations.primary_key:region,id") == [1, 1]  # the null part, in each batch
+
+
+def test_a_horizon_in_batches_forgets_a_key_exactly_after_it(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract(horizon="2 batches"))
+    source = parquet_batches(SCHEMA, [[row(1)], [row(2)], [row(1)], [row(2)], [row(1)]])
+    result = run(spark, services, source, tmp_path, observation_writer="inline", enforce=False)
+    # 1 (batch 0) is checked in batches 1 and 2; 2 (batch 1) in 2 and 3; 1 is forgotten in batch 4
+    assert across(result) == [0, 0, 1, 1, 0]
+    assert result.details["key_horizons"] == {"unique_across:id": "2 batch(es)"}
+
+
+def test_an_event_time_horizon_forgets_keys_behind_it(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract(horizon="1 h", event_time="ts"))
+    source = parquet_batches(SCHEMA, [
+        [row(1, ts="10:00"), row(3, ts="10:45"), row(4, ts="10:30")],
+        [row(2, ts="11:30")],                           # newest event time: 11:30, keeps keys from 10:30
+        [row(1, ts="12:00"), row(3, ts="12:00"), row(4, ts="12:00")],
+    ])
+    result = run(spark, services, source, tmp_path, enforce=False)
+    assert across(result) == [0, 0, 2]  # 3 and 4 (10:30 exactly) are kept; 1 (10:00) is forgotten
+    assert result.details["key_horizons"] == {"unique_across:id": "3600 s of event time (ts)"}
+
+
+def test_the_observe_writer_says_it_does_not_check_keys_across_batches(spark, parquet_batches, tmp_path, services):
+    services = with_contract(services, events_contract())
+    source = parquet_batches(SCHEMA, [[row(1)], [row(1)]])
+    result = run(spark, services, source, tmp_path, observation_writer="observe", enforce=False)
+    assert result.details["unmeasured"] == ["unique:id", "unique_across:id"]
+    assert result.details["key_horizons"] == {}
+
+
+@pytest.mark.parametrize(("custom", "problem"), [
+    ([{"property": "dc43.keyHorizon", "value": "3 weeks"}], "'3 weeks' is not a horizon dc43 knows"),
+    ([{"property": "dc43.keyHorizon", "value": "1 h"}, {"property": "dc43.keyEventTime", "value": "when"}],
+     "'when' is not a property of 'events'"),
+    ([{"property": "dc43.keyEventTime", "value": "ts"}], "needs dc43.keyHorizon set to a duration"),
+])
+def test_a_bad_horizon_is_refused_before_any_query_starts(spark, parquet_batches, tmp_path, services,
+                                                          custom, problem):
+    contract = events_contract()
+    contract["schema"][0]["customProperties"] = custom
+    services = with_contract(services, contract)
+    source = parquet_batches(SCHEMA, [[row(1)]])
+    before = len(spark.streams.active)
+    with pytest.raises(ContractFormatError, match=problem):
+        write(spark, services, source, tmp_path)
+    assert len(spark.streams.active) == before
