@@ -41,6 +41,12 @@ def utc_timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def epoch_micros(timestamp: str) -> int:
+    """Microseconds since the epoch of a :func:`utc_timestamp`, exactly."""
+    moment = _dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
+    return (moment - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)) // _dt.timedelta(microseconds=1)
+
+
 def _server_for(contract: Any, wanted_format: str | None) -> Any:
     servers = list(getattr(contract, "servers", None) or [])
     if wanted_format:

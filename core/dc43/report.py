@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dc43.governance import BatchVerdict, SchemaObservation
+from dc43.quality.across import RULE as ACROSS
 from dc43.quality.plan import total_violations
 from dc43.redaction import redact
 
@@ -123,6 +124,40 @@ def _stale_html(periods: list[dict[str, Any]]) -> str:
     return _table(["stale since", "until", "detected at", "last batch", "frequency"], rows, numeric={3})
 
 
+def _repeated_html(verdicts: list[BatchVerdict]) -> str:
+    """The batches that repeated keys of earlier batches, newest first: batch, rule, rows, status."""
+    rows = [[str(v.batch_id), f"<code>{escape(key.removeprefix('violations.'))}</code>", f"{int(count):,}",
+             _badge(v.status)]
+            for v in verdicts[::-1] for key, count in sorted(v.metrics.items())
+            if key.startswith(f"violations.{ACROSS}:") and count]
+    return _table(["batch", "rule", "rows", "status"], rows[:RECENT_VERDICTS], numeric={0, 2}) if rows else ""
+
+
+def _latency_html(verdicts: list[BatchVerdict]) -> str:
+    """The lag of the plotted batches over time (an inline SVG, no script) and of the newest ones."""
+    points = [(v.batch_id, key.split(":", 1)[1], v.metrics[key], v.metrics.get(f"metrics.latency_p95:{key.split(':', 1)[1]}"))
+              for v in verdicts for key in sorted(v.metrics) if key.startswith("metrics.latency:")
+              and v.metrics[key] is not None]
+    if not points:
+        return ""
+    top = max(p[2] for p in points) or 1.0
+    width, height = 960, 120
+
+    def line(values: list[float | None], cls: str) -> str:
+        step = width / max(len(values) - 1, 1)
+        xy = " ".join(f"{i * step:.1f},{height - 10 - (height - 20) * v / top:.1f}" for i, v in enumerate(values)
+                      if v is not None)
+        return f'<polyline class="{cls}" points="{xy}"/>'
+
+    chart = (f'<svg class="dc43-lag" viewBox="0 0 {width} {height}" role="img" aria-label="lag per micro-batch">'
+             f'{line([p[2] for p in points], "max")}{line([p[3] for p in points], "p95")}'
+             f'<text x="4" y="12">max {top:,.1f} s</text></svg>'
+             '<p class="meta">largest lag (dark) and 95th percentile (light) per batch, in seconds</p>')
+    rows = ([str(b), f"<code>{escape(c)}</code>", f"{m:,.3f}", "" if p is None else f"{p:,.3f}"]
+            for b, c, m, p in points[::-1][:RECENT_VERDICTS])
+    return chart + _table(["batch", "column", "max lag (s)", "p95 lag (s)"], rows, numeric={0, 2, 3})
+
+
 def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: dict[str, Any] | None) -> str:
     dataset_id = dataset["dataset_id"]
     parts = [f'<section class="dataset" id="dataset-{index}">',
@@ -136,6 +171,10 @@ def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: d
                   f'<svg class="dc43-chart" data-dataset-id="{escape(dataset_id, quote=True)}" '
                   f'viewBox="0 0 960 330" role="img" aria-label="rows and violations per micro-batch"></svg>',
                   f"<h3>Latest batches</h3>{_verdicts_html(chart['recent'])}"]
+        for title, html in (("Keys repeated across batches", _repeated_html(chart["verdicts"])),
+                            ("Latency", _latency_html(chart["verdicts"]))):
+            if html:
+                parts.append(f"<h3>{title}</h3>{html}")
     else:
         parts.append('<p class="empty">No batch verdicts recorded.</p>')
     alerts = service.alerts(dataset_id, limit=RECENT_ALERTS) if hasattr(service, "alerts") else []
@@ -160,7 +199,7 @@ def _chart(service: Any, dataset_id: str) -> dict[str, Any] | None:
     return {
         "dataset_id": dataset_id, "total": len(verdicts), "plotted": len(plotted),
         "latest": verdicts[-1].status, "counts": {s: counts[s] for s in STATUSES if counts[s]},
-        "recent": plotted[::-1][:RECENT_VERDICTS],
+        "recent": plotted[::-1][:RECENT_VERDICTS], "verdicts": verdicts[-PLOT_LIMIT:],
         "batches": [{"batch_id": r["batch_id"], "version": r["dataset_version"], "status": r["status"],
                      "rows": r["row_count"], "violations": r["violations"], "recorded_at": r["recorded_at"],
                      "reason": r["reason"]} for r in plotted],
@@ -237,6 +276,11 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .toc a{color:var(--ink)}
 .dataset{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 20px;margin:18px 0}
 .dc43-chart{width:100%;height:auto;display:block;margin-top:8px}
+.dc43-lag{width:100%;height:auto;display:block;margin-top:8px}
+.dc43-lag polyline{fill:none;stroke-width:1.5}
+.dc43-lag polyline.max{stroke:var(--ink)}
+.dc43-lag polyline.p95{stroke:var(--muted)}
+.dc43-lag text{font:11px system-ui,sans-serif;fill:var(--muted)}
 .dc43-chart text{font:11px system-ui,sans-serif;fill:var(--muted)}
 .dc43-chart text.title{font-weight:600;font-size:12px;fill:var(--ink)}
 .dc43-chart circle{stroke:#fff;stroke-width:1}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 
+import attrs
 import pytest
 from dc43.cli import main
 from dc43.governance import BatchVerdict, LocalGovernanceService, SchemaObservation
@@ -182,3 +183,24 @@ def test_stale_periods_are_listed_and_an_open_one_says_so(tmp_path: Path) -> Non
     section = html[start:html.index("<h3>Versions and contracts</h3>", start)]
     assert section.index("still stale") < section.index("2026-01-01T00:05:00")  # newest first
     assert "60 s" in section
+
+
+def test_keys_repeated_across_batches_and_latency_over_time_are_shown(tmp_path: Path) -> None:
+    service = LocalGovernanceService(tmp_path / "gov.db")
+    lags = [(12.5, 3.0), (40.25, 9.5), (7.0, None)]
+    for batch_id, (largest, p95) in enumerate(lags):
+        record = verdict(batch_id, "block" if batch_id == 1 else "ok")
+        metrics = {**record.metrics, "violations.unique_across:id": 3 if batch_id == 1 else 0,
+                   "metrics.latency:ts": largest, "metrics.latency_p95:ts": p95}
+        service.record_verdict(attrs.evolve(record, metrics=metrics))
+    html = build_report(service)
+    start = html.index("<h3>Keys repeated across batches</h3>")
+    keys = html[start:html.index("<h3>", start + 5)]
+    assert re.findall(r"<tr><td class=num>(\d+)</td><td><code>([^<]+)</code></td><td class=num>(\d+)</td>", keys) == [
+        ("1", "unique_across:id", "3")]  # batches without a repeat are not listed
+    start = html.index("<h3>Latency</h3>")
+    latency = html[start:html.index("<h3>", start + 5)]
+    assert latency.count("<polyline") == 2 and "max 40.2 s" in latency
+    rows = re.findall(r"<tr><td class=num>(\d+)</td><td><code>ts</code></td><td class=num>([^<]+)</td>"
+                      r"<td class=num>([^<]*)</td>", latency)
+    assert rows == [("2", "7.000", ""), ("1", "40.250", "9.500"), ("0", "12.500", "3.000")]  # newest first

@@ -1,14 +1,21 @@
-"""The contract's service levels dc43 watches: ``slaProperties`` with ``property: frequency``.
+"""The contract's service levels dc43 watches: ``slaProperties`` ``frequency`` and ``latency``.
 
 ``frequency`` (``value`` and ``unit``) is how often the data must arrive: a stream that
 delivers no batch, or only empty ones, for longer is stale (:mod:`dc43.freshness`).
-Units: ``s``/``sec``/``seconds``, ``m``/``min``/``minutes``, ``h``/``hr``/``hours``,
-``d``/``day``/``days``.
+``latency`` is how old a row may be when it is judged, measured from the event-time column
+its ``element`` names (``<object>.<property>`` or ``<property>``): each micro-batch's largest
+lag and its 95th percentile (nearest rank) are threshold rules ``latency:<column>`` and
+``latency_p95:<column>``, of severity ``warning`` unless the property's customProperties set
+``dc43.severity``.  Units: ``s``/``sec``/``seconds``, ``m``/``min``/``minutes``,
+``h``/``hr``/``hours``, ``d``/``day``/``days``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from dc43.errors import ContractFormatError
 
@@ -46,3 +53,63 @@ def frequency_s(contract: Any) -> float | None:
         if str(prop.property or "").strip().lower() == "frequency":
             return duration_s(contract, prop)
     return None
+
+
+#: the latency rules: a batch's largest lag, and the lag 95% of its rows are within
+LATENCY_RULES = ("latency", "latency_p95")
+SEVERITY = "dc43.severity"
+_SEVERITIES = ("error", "warning", "info")
+
+
+@attrs.frozen
+class Latency:
+    """A ``latency`` SLA: rows of ``obj`` judged at most ``seconds`` after their ``column``'s time."""
+
+    obj: str
+    column: str
+    seconds: float
+    severity: str
+
+
+def latencies(contract: Any) -> list[Latency]:
+    """The contract's ``latency`` SLAs; a malformed one names the field and the fix."""
+    found = []
+    for prop in getattr(contract, "slaProperties", None) or []:
+        if str(prop.property or "").strip().lower() == "latency":
+            found.append(_latency(contract, prop))
+    return found
+
+
+def _latency(contract: Any, prop: Any) -> Latency:
+    field = f"slaProperties[{prop.property}]"
+    seconds = duration_s(contract, prop)
+    objects = {obj.name: obj for obj in contract.schema_ or []}
+    element = str(prop.element or "").strip()
+    if not element:
+        raise ContractFormatError(_label(contract), f"{field}.element", "a latency SLA needs 'element' naming its "
+                                  "event-time column ('<object>.<property>' or '<property>')")
+    name, _, column = element.partition(".") if element.split(".", 1)[0] in objects else ("", "", element)
+    obj = objects.get(name) if name else next(iter(objects.values()), None)
+    columns = {p.name for p in (obj.properties or [])} if obj is not None else set()
+    if obj is None or column not in columns:
+        raise ContractFormatError(_label(contract), f"{field}.element",
+                                  f"'{column}' is not a property of '{getattr(obj, 'name', None)}'; name the "
+                                  "event-time column the latency is measured from")
+    severity = next((str(c.value).strip().lower() for c in prop.customProperties or [] if c.property == SEVERITY),
+                    "warning")
+    if severity not in _SEVERITIES:
+        raise ContractFormatError(_label(contract), f"{field}.customProperties[{SEVERITY}]",
+                                  f"'{severity}' is not a severity; use one of {', '.join(_SEVERITIES)}")
+    return Latency(obj=obj.name, column=column, seconds=seconds, severity=severity)
+
+
+def is_lag(metric: str) -> bool:
+    """Whether ``metric`` is a latency rule's (a lag, not a count)."""
+    return metric.split(".", 1)[-1].split(":", 1)[0] in LATENCY_RULES
+
+
+def lags(metrics: Mapping[str, Any], now_micros: int) -> dict[str, Any]:
+    """``metrics`` with each latency rule's measure (the negated event time, in microseconds) turned
+    into the lag at ``now_micros``, in seconds; ``None`` stays (no row had an event time)."""
+    return {key: (now_micros + value) / 1_000_000 if is_lag(key) and value is not None else value
+            for key, value in metrics.items()}

@@ -64,13 +64,16 @@ from typing import Any
 
 import attrs
 
+from dc43.contracts.sla import LATENCY_RULES, latencies
 from dc43.errors import InvalidArgumentError, SchemaMappingError
 from dc43.quality.across import RULE as ACROSS
 from dc43.quality.across import horizon_of
 
 ROW_COUNT = "row_count"
+#: rules only streaming writes measure: keys across micro-batches, and the lag of each batch
+STREAM_RULES = (ACROSS, *LATENCY_RULES)
 SEVERITIES = ("error", "warning", "info")
-UNITS = ("rows", "percent")
+UNITS = ("rows", "percent")  # and "seconds", for latency rules
 VALUE_RULES = {
     "mustBe": "eq",
     "mustNotBe": "ne",
@@ -203,6 +206,12 @@ def plan_contract(contract: Any, object_name: str | None = None
             unsupported.append(item)
         else:
             _add(plan, item)
+    for sla in latencies(contract):
+        if sla.obj == obj.name:
+            for rule, what in zip(LATENCY_RULES, ("largest lag", "95th percentile lag"), strict=True):
+                _add(plan, Expectation(key=f"{rule}:{sla.column}", rule=rule, column=sla.column, severity=sla.severity,
+                                       threshold={"mustBeLessOrEqualTo": sla.seconds}, unit="seconds",
+                                       description=f"slaProperties latency: the {what} of a micro-batch"))
     return plan, unsupported
 
 

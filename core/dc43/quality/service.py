@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dc43.quality.across import RULE as ACROSS
-from dc43.quality.plan import ROW_COUNT, Expectation, Unsupported, plan_contract
+from dc43.contracts.sla import LATENCY_RULES
+from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation, Unsupported, plan_contract
 from dc43.results import ObservationPayload, ValidationResult
 
 # operator -> (test of a measured value against the operand, how to print the operand)
@@ -43,6 +43,8 @@ def _judge(e: Expectation, metrics: Mapping[str, Any]) -> tuple[dict[str, Any], 
         return _entry(e, **base, violations=count, passed=not count, evaluated=True), message
     threshold = dict(e.threshold)
     entry = _entry(e, **base, threshold=threshold, evaluated=True)
+    if raw is None and e.rule in LATENCY_RULES:
+        return entry, f"{e.key}: no row of the batch has an event time in '{e.column}'"
     if raw is None:
         entry["passed"] = False
         return entry, f"{e.key}: the query returned NULL; it must return a number"
@@ -50,6 +52,8 @@ def _judge(e: Expectation, metrics: Mapping[str, Any]) -> tuple[dict[str, Any], 
     if e.unit == "percent":
         rows = int(metrics[ROW_COUNT] or 0)
         value, suffix = (100.0 * raw / rows if rows else 0.0), "%"
+    elif e.unit == "seconds":
+        suffix = " s"
     entry.update(violations=value, passed=all(_OPERATORS[op][0](value, t) for op, t in threshold.items()))
     if entry["passed"]:
         return entry, None
@@ -66,7 +70,8 @@ class LocalDataQualityService:
     ``row_count`` for ``unit: percent``) misses their threshold.  Any other
     ``violations.*`` metric above zero (cast losses) blocks.  A rule the engine
     cannot evaluate is a warning.  When a planned metric is missing the verdict
-    is ``unknown``, except a ``unique_across`` rule's, which only streams measure.  ``details["rules"]`` holds one entry per rule.
+    is ``unknown``, except for the rules only streams measure (keys across batches, latency).
+    ``details["rules"]`` holds one entry per rule.
     """
 
     def describe_expectations(self, *, contract: Any) -> list[Expectation]:
@@ -80,10 +85,12 @@ class LocalDataQualityService:
         for expectation in plan:
             entry, message = _judge(expectation, metrics)
             rules.append(entry)
-            if not entry["evaluated"] and expectation.rule == ACROSS:
-                entry["note"] = "checked by streaming writes only (a batch write is one batch)"
+            if not entry["evaluated"] and expectation.rule in STREAM_RULES:
+                entry["note"] = "checked by streaming writes only"
             elif not entry["evaluated"]:
                 missing.append(expectation.key)
+            elif message and entry["passed"] is None:  # a latency no row could measure: said, never blocks
+                result.add_warning(message)
             elif message and expectation.severity == "error":
                 result.add_error(message)
             elif message and expectation.severity == "warning":

@@ -286,7 +286,9 @@ def _in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
 
 def _observed(observation: Any, keys: Sequence[str]) -> dict[str, int]:
     """The observed aggregates, in the order observed, by metric key."""
-    return {key: int(value or 0) for key, value in zip(keys, observation.get.values(), strict=True)}
+    from dc43.spark.metrics import measured
+
+    return {key: measured(key, value) for key, value in zip(keys, observation.get.values(), strict=True)}
 
 
 def _quoted(name: str) -> Any:

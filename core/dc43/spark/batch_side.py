@@ -20,10 +20,11 @@ from typing import Any
 
 import attrs
 
+from dc43.contracts.sla import lags
 from dc43.delivery import Attempted, OutagePolicy, Outbox, ServiceUnavailableError, attempt
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
 from dc43.governance.service import BatchVerdict, observation_from
-from dc43.locators import resolve_version, utc_timestamp
+from dc43.locators import epoch_micros, resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult
@@ -70,7 +71,7 @@ class PlanSpec:
             plan = compile_plan(self.expectations, columns=columns,
                                 row_checks=steps.row_checks(self.schema, self.contract, self.auto_cast),
                                 types=steps.column_types(self.contract), skip_distinct=self.skip_distinct,
-                                across=True)
+                                streaming=True)
             self._compiled = (plan, columns)
         return self._compiled
 
@@ -228,6 +229,7 @@ class BatchSide:
         """:meth:`judge` with the session the link talks through (``None`` in the caller's process)."""
         self._catch_up(session)
         timestamp = utc_timestamp()
+        metrics = lags(metrics, epoch_micros(timestamp))  # latency rules: lags at the time of judging
         version = resolve_version(self.version_template, batch_id=batch_id, timestamp=timestamp)
         entry: dict[str, Any] = {
             "batch_id": batch_id, "timestamp": timestamp, "dataset_version": version,

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dc43.contracts.sla import is_lag
 from dc43.errors import Dc43Error
 from dc43.redaction import redact_text
 from dc43.results import ValidationResult
@@ -98,7 +99,8 @@ class CallerSide:
             details["dataset_version"] = entry["dataset_version"]
             if verdict is not None:
                 for key, value in verdict["metrics"].items():
-                    self._totals[key] = self._totals.get(key, 0) + int(value or 0)
+                    if not is_lag(key):  # counts add up; a lag is the batch's own
+                        self._totals[key] = self._totals.get(key, 0) + int(value or 0)
                 details["streaming_metrics"] = dict(verdict["metrics"])
                 details["streaming_totals"] = dict(self._totals)
                 apply_verdict(self.status, verdict)

@@ -23,9 +23,10 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DoubleType, FloatType, StringType
 
+from dc43.contracts.sla import LATENCY_RULES, is_lag
 from dc43.errors import Dc43Error
 from dc43.quality.across import RULE as ACROSS
-from dc43.quality.plan import ROW_COUNT, Expectation
+from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation
 
 _NUMERIC_RULES = ("eq", "ne", "gt", "ge", "lt", "le", "between", "not_between")
 _CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
@@ -49,7 +50,9 @@ _CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
     "expression": lambda c, p: F.expr(p["expression"]),
 }
 _MEASURES = ("unique", "primary_key", "row_count", "null_values", "missing_values", "invalid_values",
-             "duplicate_values", "duplicate_rows")
+             "duplicate_values", "duplicate_rows", *LATENCY_RULES)
+#: rank accuracy of the latency percentile: exact up to this many rows, 1/this of the rank beyond
+LATENCY_ACCURACY = 10_000
 #: The column :meth:`CompiledPlan.flag_frame` adds: keys of the per-row rules a row breaks.
 FLAGS_COLUMN = "_dc43_flags"
 #: Bit ``i`` set: the row breaks ``row_flags[i]`` (:meth:`CompiledPlan.flag_mask`).
@@ -63,6 +66,14 @@ MAX_MASKED_FLAGS = 63
 DISTINCT_RULES = ("unique", "primary_key", "duplicate_values", "duplicate_rows", ACROSS)
 KNOWN_RULES = ("not_null", *_CHECKS, *_MEASURES, ACROSS, "sql")
 _TYPED_RULES = (*_NUMERIC_RULES, "enum", "not_enum", "missing_values", "invalid_values")
+
+
+def measured(key: str, value: Any) -> int | None:
+    """An aggregate's value as a metric: a count (0 when NULL), or a latency measure (NULL kept:
+    no row had an event time)."""
+    if value is None:
+        return None if is_lag(key) else 0
+    return int(value)
 
 
 def seen_column(key: str) -> str:
@@ -166,6 +177,9 @@ def _measure(e: Expectation, raw: Column, col: Column, params: Mapping[str, Any]
         return _surplus(F.count(F.lit(1)), _distinct(row, approximate), approximate)
     if e.rule == "row_count":
         return F.count(F.lit(1))
+    if e.rule in LATENCY_RULES:  # the negated event time: the batch side adds the time it judges at
+        negated = -F.unix_micros(raw.cast("timestamp"))
+        return F.max(negated) if e.rule == "latency" else F.percentile_approx(negated, 0.95, LATENCY_ACCURACY)
     if e.rule == "null_values":
         return _count_if(raw.isNull())
     if e.rule == "missing_values":
@@ -312,7 +326,7 @@ class CompiledPlan:
         if not keys:
             return {}
         row = df.agg(*aggs).collect()[0]
-        return {key: int(row[n] or 0) for n, key in enumerate(keys)}
+        return {key: measured(key, row[n]) for n, key in enumerate(keys)}
 
     def _set_level(self, aligned: bool) -> tuple[list[str], list[Column]]:
         if aligned:
@@ -435,7 +449,7 @@ class CompiledPlan:
             keys.append(e.metric)
             aggs.append(violation_count(e, {}, types=self.types, approximate=self.approximate))
         row = flagged.agg(*(a.alias(f"_m{i}") for i, a in enumerate(aggs))).collect()[0]
-        metrics = {key: int(row[i] or 0) for i, key in enumerate(keys)}
+        metrics = {key: measured(key, row[i]) for i, key in enumerate(keys)}
         if self.sql_rules:
             metrics.update(attrs.evolve(self, columns={})._sql_metrics(flagged))
         return metrics
@@ -451,7 +465,7 @@ class CompiledPlan:
 
     def metrics_from_row(self, row: Row) -> dict[str, int]:
         """Metrics from the row of :attr:`aggregations` (from ``agg`` or ``observe``)."""
-        return {key: int(row[i] or 0) for i, key in enumerate(self.keys)}
+        return {key: measured(key, row[i]) for i, key in enumerate(self.keys)}
 
     def measure(self, df: DataFrame) -> dict[str, int | float | None]:
         """Every metric of ``df``: one aggregation, plus one query per SQL rule."""
@@ -494,7 +508,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
                  row_checks: Mapping[str, Column] | None = None,
                  types: Mapping[str, DataType] | None = None,
                  approximate_distinct: bool = False, skip_distinct: bool = False,
-                 across: bool = False) -> CompiledPlan:
+                 streaming: bool = False) -> CompiledPlan:
     """Compile ``expectations`` (and extra row checks) against ``columns`` once.
 
     ``row_checks`` maps a key to a boolean column TRUE on a bad row; each is
@@ -506,15 +520,16 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     ``approx_count_distinct``; ``skip_distinct`` leaves rules that count distinct
     values out (listed in ``unmeasured``): ``DataFrame.observe`` cannot count them
     exactly, and an approximation of duplicates is off by thousands on large batches.
-    ``across``: keep the ``unique_across`` rules, which read the columns a stream's key history
-    adds (:mod:`dc43.spark.key_history`); without it they are left out (a batch write is one batch).
+    ``streaming``: keep the rules only streams measure: ``unique_across`` (it reads the columns a
+    stream's key history adds, :mod:`dc43.spark.key_history`) and latency (turned into lags by the
+    batch side); without it they are left out.
     """
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
     flags, flag_metrics, unmeasured, set_level = [], [], [], []
     for expectation in plan:
-        if expectation.rule == "sql" or (expectation.rule == ACROSS and not across):
+        if expectation.rule == "sql" or (expectation.rule in STREAM_RULES and not streaming):
             continue
         if skip_distinct and expectation.rule in DISTINCT_RULES:
             unmeasured.append(expectation.key)
