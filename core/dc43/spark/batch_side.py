@@ -180,6 +180,8 @@ class BatchSide:
         self.outbox = outbox or Outbox(quality.settings.outbox_path)
         #: the keys earlier batches published, for the ``unique_across`` rules (None: no such rule)
         self.keys = keys
+        #: whether each batch's message lists its rules (the write has run listeners to tell)
+        self.tells_rules = False
         self._reported: BaseException | None = None
         self._backlog = False
 
@@ -288,7 +290,8 @@ class BatchSide:
                 verdict.warnings.append(decision.reason)
                 entry["warnings"] = list(verdict.warnings)
         self._record(entry, verdict)
-        message: dict[str, Any] = {"entry": entry, "verdict": verdict_summary(verdict), "late": late}
+        message: dict[str, Any] = {"entry": entry, "verdict": verdict_summary(verdict, rules=self.tells_rules),
+                                   "late": late}
         if self.link.carries_state():
             message["strategy"] = pack_state(self.strategy)
         self.link.publish(session, message)

@@ -212,6 +212,7 @@ def write_stream_with_contract(
                                              own=[(name, own) for name, own in (("freshness", freshness),
                                                                                 ("alerts", watch)) if own])
     if runs:
+        side.tells_rules = True
         runs.started()
     try:
         started = writer.start(request)

@@ -39,12 +39,15 @@ KEPT = 200
 _RULE_FIELDS = ("key", "rule", "column", "severity", "metric", "passed", "violations")
 
 
-def verdict_summary(verdict: Any) -> dict[str, Any]:
+def verdict_summary(verdict: Any, *, rules: bool = True) -> dict[str, Any]:
     """What the caller needs of a :class:`~dc43.results.ValidationResult` verdict; ``rules`` says
-    of each rule whether it passed (``None``: not evaluated)."""
-    rules = [{key: rule.get(key) for key in _RULE_FIELDS} for rule in verdict.details.get("rules", [])]
-    return {"status": verdict.status, "errors": list(verdict.errors), "warnings": list(verdict.warnings),
-            "metrics": dict(verdict.metrics), "reason": verdict.reason, "rules": rules}
+    of each rule whether it passed (``None``: not evaluated), for run listeners (``rules=False``:
+    left out, when nobody listens)."""
+    summary = {"status": verdict.status, "errors": list(verdict.errors), "warnings": list(verdict.warnings),
+               "metrics": dict(verdict.metrics), "reason": verdict.reason}
+    if rules:
+        summary["rules"] = [{key: rule.get(key) for key in _RULE_FIELDS} for rule in verdict.details.get("rules", [])]
+    return summary
 
 
 
