@@ -76,3 +76,13 @@ def start_write(df: Any, tmp_path: Any, services: dict[str, Any], **kwargs: Any)
 def stop_all(result: Any) -> None:
     for query in result.details.get("streaming_queries", []):
         query.stop()
+
+
+def drained(result: Any) -> Any:
+    """``result`` once its queries processed everything available, then stopped."""
+    try:
+        for query in result.details["streaming_queries"]:
+            query.processAllAvailable()
+    finally:
+        stop_all(result)
+    return result

@@ -10,7 +10,7 @@ import pytest
 from dc43.governance import LocalGovernanceService
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 
-from tests.spark.orders import BATCHES, SCHEMA, stop_all
+from tests.spark.orders import BATCHES, SCHEMA, drained, stop_all
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
@@ -19,14 +19,6 @@ def stream(spark: Any, path: str, services: dict[str, Any]) -> Any:
     df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", format="parquet",
                                       path=path, options={"maxFilesPerTrigger": "1"}, **services)
     return df
-
-
-def run_to_end(result: Any) -> None:
-    try:
-        for query in result.details["streaming_queries"]:
-            query.processAllAvailable()
-    finally:
-        stop_all(result)
 
 
 def parquet_write(spark, df, tmp_path: Path, services, name: str, **kwargs: Any) -> Any:
@@ -39,13 +31,13 @@ def parquet_write(spark, df, tmp_path: Path, services, name: str, **kwargs: Any)
 def test_restart_from_the_checkpoint_leaves_no_duplicate_and_no_gap(spark, parquet_batches, tmp_path, services):
     services["governance_service"] = governance = LocalGovernanceService(tmp_path / "gov.db")
     source = parquet_batches(SCHEMA, BATCHES[:2])
-    run_to_end(parquet_write(spark, stream(spark, source, services), tmp_path, services, "out"))
+    drained(parquet_write(spark, stream(spark, source, services), tmp_path, services, "out"))
     assert [v.batch_id for v in governance.verdicts(str(tmp_path / "out"))] == [0, 1]
 
     parquet_batches(SCHEMA, BATCHES[2:], first=2)  # more data arrives while the job is down
     reopened = LocalGovernanceService(tmp_path / "gov.db")  # as a new process would
     services["governance_service"] = reopened
-    run_to_end(parquet_write(spark, stream(spark, source, services), tmp_path, services, "out"))
+    drained(parquet_write(spark, stream(spark, source, services), tmp_path, services, "out"))
     verdicts = reopened.verdicts(str(tmp_path / "out"))
     assert [v.batch_id for v in verdicts] == [0, 1, 2, 3]
     assert [v.row_count for v in verdicts] == [2, 3, 2, 1]
@@ -59,7 +51,7 @@ def test_two_streams_sharing_one_governance_file_lose_no_verdict(spark, parquet_
     results = [parquet_write(spark, stream(spark, first, services), tmp_path, services, "out-a"),
                parquet_write(spark, stream(spark, second, services), tmp_path, services, "out-b")]
     for result in results:
-        run_to_end(result)
+        drained(result)
     assert len(governance.verdicts(str(tmp_path / "out-a"))) == 4
     assert len(governance.verdicts(str(tmp_path / "out-b"))) == 8
 

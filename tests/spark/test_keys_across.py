@@ -18,7 +18,7 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 from dc43_memory.store import InMemoryContractStore
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from tests.spark.orders import stop_all
+from tests.spark.orders import drained, stop_all
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
@@ -70,13 +70,7 @@ def write(spark, services, source: str, tmp_path: Path, *, name: str = "main", *
 
 
 def run(spark, services, source: str, tmp_path: Path, **kwargs: Any) -> Any:
-    result = write(spark, services, source, tmp_path, **kwargs)
-    try:
-        for query in result.details["streaming_queries"]:
-            query.processAllAvailable()
-    finally:
-        stop_all(result)
-    return result
+    return drained(write(spark, services, source, tmp_path, **kwargs))
 
 
 def across(result: Any, metric: str = ACROSS) -> list[int]:

@@ -12,7 +12,7 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 from dc43_memory.store import InMemoryContractStore
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from tests.spark.orders import stop_all
+from tests.spark.orders import drained
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
@@ -38,14 +38,10 @@ def services_with(services: dict[str, Any], document: dict[str, Any]) -> dict[st
 def run(spark, services, source: str, tmp_path, **kwargs: Any) -> Any:
     df, _ = read_stream_with_contract(spark=spark, contract_id="t.late", format="parquet", path=source,
                                       options={"maxFilesPerTrigger": "1"}, **services)
-    result = write_stream_with_contract(df=df, contract_id="t.late", format="parquet", path=str(tmp_path / "out"),
-                                        options={"checkpointLocation": str(tmp_path / "cp")}, **services, **kwargs)
-    try:
-        for query in result.details["streaming_queries"]:
-            query.processAllAvailable()
-    finally:
-        stop_all(result)
-    return result
+    return drained(write_stream_with_contract(df=df, contract_id="t.late", format="parquet",
+                                              path=str(tmp_path / "out"),
+                                              options={"checkpointLocation": str(tmp_path / "cp")},
+                                              **services, **kwargs))
 
 
 def judged_at(entry: dict[str, Any]) -> datetime:

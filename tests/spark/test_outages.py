@@ -12,7 +12,7 @@ from dc43.governance import LocalGovernanceService
 from dc43.quality import LocalDataQualityService
 from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
 
-from tests.spark.orders import BATCHES, SCHEMA, stop_all
+from tests.spark.orders import BATCHES, SCHEMA, drained
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
@@ -66,14 +66,6 @@ def write(df: Any, tmp_path: Path, services: dict[str, Any], **kwargs: Any) -> A
         **services, **kwargs})
 
 
-def run(result: Any) -> None:
-    try:
-        for query in result.details["streaming_queries"]:
-            query.processAllAvailable()
-    finally:
-        stop_all(result)
-
-
 def outbox(tmp_path: Path) -> Outbox:
     return Outbox(tmp_path / ".dc43" / "outbox.db")  # the test's state dir (tests/conftest.py)
 
@@ -83,7 +75,7 @@ def test_a_governance_outage_delays_verdicts_but_loses_none(spark, parquet_batch
     governance = services["governance_service"] = FlakyGovernance(tmp_path / "gov.db", batches={1, 2})
     result = write(stream(spark, parquet_batches(SCHEMA, BATCHES), services), tmp_path, services,
                    observation_writer=writer)
-    run(result)
+    drained(result)
     verdicts = LocalGovernanceService(tmp_path / "gov.db").verdicts(str(tmp_path / "out"))
     assert sorted(v.batch_id for v in verdicts) == [0, 1, 2, 3]  # each once
     assert [v.status for v in sorted(verdicts, key=lambda v: v.batch_id)] == ["ok", "block", "block", "ok"]
@@ -98,12 +90,12 @@ def test_verdicts_still_waiting_when_a_run_ends_go_out_with_the_next_run(spark, 
     services["governance_service"] = FlakyGovernance(tmp_path / "gov.db", batches={2}, failures=10)
     source = parquet_batches(SCHEMA, BATCHES[:3])
     first = write(stream(spark, source, services), tmp_path, services)
-    run(first)
+    drained(first)
     assert first.details["streaming_batches"][-1]["pending"] == ["governance"]  # batch 2 waits
     assert outbox(tmp_path).count() == 1
     services["governance_service"] = LocalGovernanceService(tmp_path / "gov.db")  # back up
     parquet_batches(SCHEMA, BATCHES[3:], first=3)
-    run(write(stream(spark, source, services), tmp_path, services))
+    drained(write(stream(spark, source, services), tmp_path, services))
     verdicts = LocalGovernanceService(tmp_path / "gov.db").verdicts(str(tmp_path / "out"))
     assert sorted(v.batch_id for v in verdicts) == [0, 1, 2, 3]
     assert outbox(tmp_path).count() == 0
@@ -120,7 +112,7 @@ def test_a_data_quality_outage_leaves_batches_unknown_until_judged(spark, parque
 
     result = write(stream(spark, parquet_batches(SCHEMA, BATCHES), services), tmp_path, services,
                    on_streaming_batch=follow)
-    run(result)
+    drained(result)
     assert seen[0] == (0, "unknown")  # said at once, judged when the service answered again
     final = {e["batch_id"]: e["status"] for e in result.details["streaming_batches"]}
     assert final == {0: "ok", 1: "block", 2: "block", 3: "ok"}
@@ -137,7 +129,7 @@ def test_the_gate_under_enforce_waits_then_stops_without_publishing(spark, parqu
     result = write(stream(spark, parquet_batches(SCHEMA, BATCHES), services), tmp_path, services,
                    observation_writer="inline", enforce=True, outage_policy={"action": "wait", "wait": 0.5})
     with pytest.raises(ServiceUnavailableError, match="micro-batch 1 .* could not be judged"):
-        run(result)
+        drained(result)
     published = spark.read.parquet(str(tmp_path / "out")).select("_dc43_batch_id").distinct().collect()
     assert {r[0] for r in published} == {0}  # nothing of batch 1
     assert "ServiceUnavailableError" in result.details["streaming_error"]

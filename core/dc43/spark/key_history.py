@@ -1,7 +1,7 @@
 """Keys across micro-batches, where the batches are judged (:mod:`dc43.quality.across`).
 
-Before a batch is measured, :meth:`KeyHistory.mark` collects its distinct keys (one
-aggregation), asks the query's :class:`~dc43.key_index.KeyIndex` which an earlier batch
+Before a batch is measured, :meth:`KeyHistory.mark` collects its keys (one job, no
+shuffle) and groups them, asks the query's :class:`~dc43.key_index.KeyIndex` which an earlier batch
 published, and adds a boolean column per ``unique_across`` rule, TRUE on a row with such
 a key: the compiled plan counts it and the inline gate routes it like any per-row rule.
 The column is a literal FALSE when no key was seen before (the usual case); otherwise the
@@ -92,7 +92,7 @@ class KeyHistory:
         return self._index
 
     def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], clean: Any = None) -> tuple[Any, Marks]:
-        """``batch_df`` with a :func:`seen_column` per rule, and what it found.
+        """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, and what it found.
 
         ``columns``: the aligned expressions the keys are read through; ``clean``: TRUE on a row
         the write publishes (breaking no other error rule), when rows are routed.
@@ -107,12 +107,11 @@ class KeyHistory:
         seen: dict[str, int] = {}
         marked = batch_df
         for rule in self.rules:
-            keys, rows, schema = self._distinct_keys(batch_df, rule, columns, clean)
-            texts = {key_text(row[:len(keys)]): row for row in rows}
+            keys, texts, schema = self._distinct_keys(batch_df, rule, columns, clean)
             found = index.seen(rule.key, list(texts), batch_id, rule.params["horizon"], now=now)
             fresh[rule.key] = [(text, row[len(keys)], bool(row[len(keys) + 1]))
                                for text, row in texts.items() if text not in found]
-            events = [row[len(keys)] for row in rows if row[len(keys)] is not None]
+            events = [row[len(keys)] for row in texts.values() if row[len(keys)] is not None]
             newest[rule.key] = max(events) if events else None
             seen[rule.key] = len(found)
             flag = seen_column(rule.key)
@@ -128,9 +127,13 @@ class KeyHistory:
         return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest, seen=seen)
 
     def _distinct_keys(self, batch_df: Any, rule: Expectation, columns: Mapping[str, Any],
-                       clean: Any) -> tuple[list[Any], list[Any], Any]:
-        """The key columns, the batch's distinct complete keys (with newest event time and whether
-        any of its rows is clean) and the keys' schema."""
+                       clean: Any) -> tuple[list[Any], dict[str, tuple[Any, ...]], Any]:
+        """The key columns, the batch's distinct complete keys by their text (each with its newest
+        event time and whether any of its rows is clean) and the keys' schema.
+
+        The key columns are collected as they are and grouped here: grouping in Spark would
+        shuffle every batch into ``spark.sql.shuffle.partitions`` tasks.
+        """
         from pyspark.sql import functions as F
         from pyspark.sql.types import StructType
 
@@ -143,13 +146,18 @@ class KeyHistory:
                  else F.lit(None).cast("bigint"))
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in keys])
         published = F.lit(True) if clean is None else clean
-        grouped = (batch_df.where(complete)
-                   .select(*[key.alias(name) for key, name in zip(keys, names, strict=True)],
-                           event.alias("_dc43_e"), published.cast("int").alias("_dc43_c"))
-                   .groupBy(*names).agg(F.max("_dc43_e").alias("_dc43_e"), F.max("_dc43_c").alias("_dc43_c")))
-        rows = grouped.collect()
-        schema = StructType([grouped.schema[name] for name in names])
-        return keys, rows, schema
+        selected = batch_df.where(complete).select(*[key.alias(name) for key, name in zip(keys, names, strict=True)],
+                                                   event.alias("_dc43_e"), published.alias("_dc43_c"))
+        grouped: dict[str, list[Any]] = {}
+        width = len(keys)
+        for row in selected.collect():
+            values = tuple(row[:width])
+            found = grouped.setdefault(key_text(values), [*values, None, False])
+            if row[width] is not None and (found[width] is None or row[width] > found[width]):
+                found[width] = row[width]
+            found[width + 1] = found[width + 1] or bool(row[width + 1])
+        schema = StructType([selected.schema[name] for name in names])
+        return keys, {text: tuple(found) for text, found in grouped.items()}, schema
 
     def publish(self, marks: Marks, *, clean_only: bool = False) -> None:
         """Keep the new keys of a published batch (``clean_only``: of the rows it published)."""
