@@ -151,7 +151,8 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(spark, tmp_
     if writer == "observe":  # it judges after the commit: the batch killed while judged has no metrics left
         lost = [v for v in verdicts if "the driver stopped" in (v.reason or "")]  # said, never silent
         judged = [v for v in verdicts if v not in lost]
-        assert len(lost) <= 2 and all(v.status == "unknown" for v in lost)
+        # those judged before the kill stand; how far the sink ran ahead of the judging varies
+        assert all(v.batch_id >= kill_at - 1 and v.status == "unknown" for v in lost)
         assert json.dumps([v.row_count for v in judged]) == json.dumps([ROWS] * len(judged))
     else:
         assert json.dumps(sorted(v.row_count for v in verdicts)) == json.dumps([ROWS] * FILES)

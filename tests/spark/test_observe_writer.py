@@ -98,3 +98,31 @@ def test_waiting_on_an_observe_write_returns_with_every_batch_judged(
         stop_all(result)
     assert judged == [0, 1, 2, 3]
     assert sorted(v.batch_id for v in recorded) == [0, 1, 2, 3]
+
+
+def test_a_replayed_batch_the_sink_skips_gets_an_unknown_verdict_said_why(spark, source_stream, tmp_path):
+    """The driver died after the sink wrote batch 3 but before Spark committed it, and before
+    it was judged: the restart replays batch 3, the file sink skips it (nothing is measured),
+    and the verdict says so. That replay is the restart's first event, heard as the sink starts."""
+    from dc43_integrations.spark.io import write_stream_with_contract
+
+    from tests.spark.orders import governance_file, orders_services
+
+    def write(services: dict) -> None:
+        result = write_stream_with_contract(
+            df=source_stream, contract_id="sales.orders", format="parquet", path=str(tmp_path / "main"),
+            options={"checkpointLocation": str(tmp_path / "cp")}, observation_writer="observe", enforce=False,
+            trigger={"availableNow": True}, **services)
+        for query in result.details["streaming_queries"]:
+            query.awaitTermination(120)
+
+    write(orders_services())
+    for name in ("3", ".3.crc"):  # Spark had not committed batch 3
+        (tmp_path / "cp" / "commits" / name).unlink()
+    restarted = {**orders_services(), "governance_service": governance_file()}  # nor had dc43 judged it
+    write(restarted)
+    verdicts = restarted["governance_service"].verdicts(str(tmp_path / "main"))
+    assert [v.batch_id for v in verdicts] == [0, 1, 2, 3]
+    assert {v.status for v in verdicts} == {"unknown"}
+    assert ["the sink skipped it" in v.reason for v in verdicts] == [False, False, False, True]
+    assert spark.read.parquet(str(tmp_path / "main")).count() == 8  # the skipped batch is not written twice

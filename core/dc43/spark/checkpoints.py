@@ -14,3 +14,19 @@ def query_id(spark: Any, checkpoint: str | None) -> str:
         return uuid.uuid4().hex
     (line,) = spark.read.text(f"{checkpoint.rstrip('/')}/metadata").limit(1).collect()
     return json.loads(line[0])["id"]
+
+
+def logged_batches(spark: Any, checkpoint: str, log: str) -> set[int]:
+    """The batch ids in one of a checkpoint's logs: ``offsets`` (planned) or ``commits`` (done)."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        files = spark.read.text(f"{checkpoint.rstrip('/')}/{log}").select(F.input_file_name()).distinct().collect()
+    except AnalysisException as exc:
+        if exc.getCondition() == "PATH_NOT_FOUND":
+            return set()
+        raise
+    names = (row[0].rstrip("/").rsplit("/", 1)[-1] for row in files)
+    return {int(name) for name in names if name.isdigit()}
+

@@ -32,9 +32,11 @@ import attrs
 
 from dc43.errors import Dc43Error
 from dc43.formats import DatasetFormat, DatasetTarget
+from dc43.quality.plan import ROW_COUNT
 from dc43.spark.batch_side import BatchSide
 from dc43.spark.caller_queries import QueryEvents
 from dc43.spark.caller_side import CallerSide
+from dc43.spark.checkpoints import logged_batches
 from dc43.spark.links import InProcessLink, SessionLink, SessionLinkReader
 from dc43.spark.topology import is_connect
 
@@ -173,20 +175,25 @@ class ObserveObservationWriter(ObservationWriter):
             )
         name = f"dc43_observe_{uuid.uuid4().hex[:12]}"
         plan, side = request.plan, request.judge_here()
-        started: dict[str, str] = {}
+        checkpoint = request.target.options.get("checkpointLocation")
+        committed = logged_batches(request.session, checkpoint, "commits") if checkpoint else set()
+        planned = logged_batches(request.session, checkpoint, "offsets") if checkpoint else set()
+        replayed = max(planned) if planned and max(planned) not in committed else None  # run again on restart
 
         def judge(event: Any) -> None:
             row = (event.progress.observedMetrics or {}).get(name)
-            if row is None:  # the sink skipped a batch it had written before a crash: nothing was measured
-                if str(event.progress.id) == started.get("sink"):
-                    _record_if_unjudged(side, int(event.progress.batchId), SKIPPED)
+            if row is None:  # another query's progress
+                return
+            batch_id, metrics = int(event.progress.batchId), plan.metrics_from_row(row)
+            if batch_id == replayed and not metrics[ROW_COUNT]:  # the sink skipped what it had written
+                _record_if_unjudged(side, batch_id, SKIPPED)
                 return
             try:
-                side.judge_in(None, event.progress.batchId, plan.metrics_from_row(row))
+                side.judge_in(None, batch_id, metrics)
             except Exception as exc:  # a listener cannot fail the query: report it, stop the sinks
-                side.report(None, exc, event.progress.batchId)
+                side.report(None, exc, batch_id)
 
-        _record_lost_batches(request, side)
+        _record_lost_batches(side, committed)
         events = QueryEvents(request.session, on_progress=judge)
         request.caller.listeners.append(events)
         request.caller.judges.append(events)
@@ -195,7 +202,6 @@ class ObserveObservationWriter(ObservationWriter):
         except Exception:
             events.close()
             raise
-        started["sink"] = str(sink.id)
         request.track_commits(sink)
         events.watch([sink])
         return [sink]
@@ -220,36 +226,20 @@ def _record_if_unjudged(side: BatchSide, batch_id: int, reason: str) -> None:
         side.record_lost(batch_id, reason)
 
 
-def _record_lost_batches(request: ObservationRequest, side: BatchSide) -> None:
-    """Give every micro-batch the checkpoint says was committed a verdict, if it has none yet.
+def _record_lost_batches(side: BatchSide, committed: set[int]) -> None:
+    """Give every micro-batch the checkpoint says was ``committed`` a verdict, if it has none yet.
 
     The observe writer judges a batch from the progress event Spark posts after the commit: a
     driver that died in between left a committed batch without a verdict, which the restart
     does not replay. It is recorded as ``unknown`` (an empty batch, never recorded, is too).
     """
-    checkpoint = request.target.options.get("checkpointLocation")
     governance = side.governance.get() if side.governance is not None else None
-    if not checkpoint or side.version_template != "{batch_id}" or not hasattr(governance, "verdicts"):
+    if not committed or side.version_template != "{batch_id}" or not hasattr(governance, "verdicts"):
         return
     judged = {v.batch_id for v in governance.verdicts(side.dataset_id)}
-    for batch_id in sorted(committed_batches(request.session, checkpoint) - judged):
+    for batch_id in sorted(committed - judged):
         log.warning("micro-batch %s of '%s': %s", batch_id, side.dataset_id, LOST)
         side.record_lost(batch_id, LOST)
-
-
-def committed_batches(spark: Any, checkpoint: str) -> set[int]:
-    """The batch ids in a streaming checkpoint's commit log (read through Spark: any topology)."""
-    from pyspark.errors import AnalysisException
-    from pyspark.sql import functions as F
-
-    try:
-        files = spark.read.text(f"{checkpoint.rstrip('/')}/commits").select(F.input_file_name()).distinct().collect()
-    except AnalysisException as exc:
-        if exc.getCondition() == "PATH_NOT_FOUND":
-            return set()
-        raise
-    names = (row[0].rstrip("/").rsplit("/", 1)[-1] for row in files)
-    return {int(name) for name in names if name.isdigit()}
 
 
 class InlineObservationWriter(ObservationWriter):
