@@ -48,7 +48,7 @@ def test_a_late_batch_is_judged_with_the_slas_severity() -> None:
         payload=ObservationPayload(metrics={"row_count": 2, "metrics.latency:ts": 120.5,
                                             "metrics.latency_p95:ts": 30.0}))
     assert verdict.status == "block"
-    assert verdict.errors == ["latency:ts: latency is 120.5 s but must be <= 90.0 s"]
+    assert verdict.errors == ["latency:ts: latency is 120.5 s but must be <= 90 s"]
 
 
 def test_a_batch_write_does_not_measure_latency_and_is_not_unknown_for_it() -> None:

@@ -12,6 +12,7 @@ lag and its 95th percentile (nearest rank) are threshold rules ``latency:<column
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,15 @@ SECONDS = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
     **dict.fromkeys(("d", "day", "days"), 86400.0),
 }
+
+
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def amount(text: Any) -> tuple[float, str] | None:
+    """``"2 h"`` as ``(2.0, "h")``, ``"10 batches"`` as ``(10.0, "batches")``; None when not such."""
+    match = _AMOUNT.match(str(text))
+    return (float(match.group(1)), match.group(2).lower()) if match else None
 
 
 def _label(contract: Any) -> str:

@@ -20,17 +20,15 @@ The schema object's custom properties bound the history (default: every key, for
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from dc43.contracts.sla import SECONDS
+from dc43.contracts.sla import SECONDS, amount
 from dc43.errors import ContractFormatError
 
 RULE = "unique_across"
 HORIZON = "dc43.keyHorizon"
 EVENT_TIME = "dc43.keyEventTime"
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
 
 def horizon_of(contract: Any, obj: Any) -> dict[str, Any] | None:
@@ -60,12 +58,11 @@ def _parse(label: str, name: str | None, value: Any) -> dict[str, Any] | None:
     if str(value).strip().lower() == "batch":
         return None
     field = f"schema[{name}].customProperties[{HORIZON}]"
-    match = _AMOUNT.match(str(value))
-    unit = match.group(2).lower() if match else ""
-    if match and unit in ("batch", "batches") and float(match.group(1)).is_integer() and float(match.group(1)) > 0:
-        return {"batches": int(float(match.group(1)))}
-    if match and unit in SECONDS and float(match.group(1)) > 0:
-        return {"seconds": float(match.group(1)) * SECONDS[unit]}
+    number, unit = amount(value) or (0.0, "")
+    if unit in ("batch", "batches") and number.is_integer() and number > 0:
+        return {"batches": int(number)}
+    if unit in SECONDS and number > 0:
+        return {"seconds": number * SECONDS[unit]}
     raise ContractFormatError(label, field, f"{value!r} is not a horizon dc43 knows; write '<n> batches', a "
                                             "duration such as '2 h' or '7 days', 'unbounded', or 'batch' (within "
                                             "each batch only)")

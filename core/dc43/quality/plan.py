@@ -50,7 +50,11 @@ Semantics the compiler implements:
 * uniqueness is exact within one batch (or approximate, when the compiler is
   asked to); each ``unique`` and primary key also has a ``unique_across:<columns>``
   rule, which streaming writes check against the keys earlier micro-batches
-  published (:mod:`dc43.quality.across`); a key with a null part is not kept.
+  published (:mod:`dc43.quality.across`); a key with a null part is not kept;
+* a ``rowCount`` with ``dc43.window`` becomes ``volume_max:<object>`` and
+  ``volume_min:<object>``, and the object's ``dc43.volumeChangeFactor`` adds
+  ``volume_change:<object>``: streaming writes count them from each batch's row
+  count (:mod:`dc43.quality.volume`).
 
 Rules the engine cannot evaluate are returned as :class:`Unsupported`, never
 dropped; an unknown ``severity`` is treated as ``error`` and noted.
@@ -64,16 +68,17 @@ from typing import Any
 
 import attrs
 
+import dc43.quality.volume as volume
 from dc43.contracts.sla import LATENCY_RULES, latencies
 from dc43.errors import InvalidArgumentError, SchemaMappingError
 from dc43.quality.across import RULE as ACROSS
 from dc43.quality.across import horizon_of
 
 ROW_COUNT = "row_count"
-#: rules only streaming writes measure: keys across micro-batches, and the lag of each batch
-STREAM_RULES = (ACROSS, *LATENCY_RULES)
+#: rules only streaming writes measure: keys across micro-batches, each batch's lag, volume over time
+STREAM_RULES = (ACROSS, *LATENCY_RULES, *volume.RULES)
 SEVERITIES = ("error", "warning", "info")
-UNITS = ("rows", "percent")  # and "seconds", for latency rules
+UNITS = ("rows", "percent")  # and "seconds" (latency), "ratio" (volume change)
 VALUE_RULES = {
     "mustBe": "eq",
     "mustNotBe": "ne",
@@ -201,11 +206,17 @@ def plan_contract(contract: Any, object_name: str | None = None
         return [], []
     plan: list[Expectation] = []
     unsupported: list[Unsupported] = []
-    for item in _object_items(obj, horizon_of(contract, obj)):
+    for item in _object_items(obj, horizon_of(contract, obj), _label(contract)):
         if isinstance(item, Unsupported):
             unsupported.append(item)
         else:
             _add(plan, item)
+    change = volume.change_of(obj, _label(contract))
+    if change is not None:
+        _add(plan, Expectation(key=f"{volume.CHANGE}:{obj.name}", rule=volume.CHANGE, column="", params=change,
+                               severity="warning", unit="ratio",
+                               threshold={"mustBeBetween": [1 / change["factor"], change["factor"]]},
+                               description=f"a batch's rows against the median of the {change['history']} before"))
     for sla in latencies(contract):
         if sla.obj == obj.name:
             for rule, what in zip(LATENCY_RULES, ("largest lag", "95th percentile lag"), strict=True):
@@ -249,7 +260,7 @@ def _add(plan: list[Expectation], new: Expectation) -> None:
     plan.append(attrs.evolve(new, key=key))
 
 
-def _object_items(obj: Any, horizon: Mapping[str, Any] | None) -> Iterator[Expectation | Unsupported]:
+def _object_items(obj: Any, horizon: Mapping[str, Any] | None, label: str) -> Iterator[Expectation | Unsupported]:
     properties = list(obj.properties or [])
     keyed: list[tuple[int, int, _Scope]] = []
     for index, (path, prop, scope) in enumerate(_walk(properties, "", "", in_array=False)):
@@ -262,8 +273,9 @@ def _object_items(obj: Any, horizon: Mapping[str, Any] | None) -> Iterator[Expec
     ordered = [scope for *_, scope in sorted(keyed, key=lambda k: (k[0] <= 0, k[0], k[1]))]
     yield from _primary_key(ordered, horizon)
     columns = [prop.name for prop in properties if prop.name]
-    for rule in obj.quality or []:
-        yield _reported(_object_rule(obj.name or "object", columns, rule), rule)
+    for index, rule in enumerate(obj.quality or []):
+        where = f"schema[{obj.name}].quality[{index}]"
+        yield from (_reported(item, rule) for item in _object_rule(obj.name or "object", columns, rule, label, where))
 
 
 def _walk(properties: Iterable[Any], prefix: str, parent: str, *, in_array: bool
@@ -490,7 +502,8 @@ def _sql_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Expectation |
     return _threshold_rule(scope, rule, "sql", common, params={"query": query}, counts=False)
 
 
-def _object_rule(name: str, columns: list[str], rule: Any) -> Expectation | Unsupported:
+def _object_rule(name: str, columns: list[str], rule: Any, label: str, where: str
+                 ) -> Iterator[Expectation | Unsupported]:
     metric = _rule_name(rule)
     short = OBJECT_METRICS.get(metric.lower())
     listed = list((rule.arguments or {}).get("properties") or []) if short == "duplicate_rows" else []
@@ -498,14 +511,38 @@ def _object_rule(name: str, columns: list[str], rule: Any) -> Expectation | Unsu
     common = _common(rule)
     kind = (rule.type or "library").lower()
     if kind == "sql":
-        return _sql_rule(scope, rule, common)
-    if kind != "library":
-        return _other_type(scope, rule)
-    if short is None:
-        return scope.unsupported(metric or "quality", f"unknown object-level rule '{metric}'; known: "
-                                 "rowCount, duplicateRows, duplicateValues, type sql")
-    if short == "row_count":
-        if not _threshold(rule):
-            return scope.unsupported(metric, "metric 'rowCount' needs a mustBe* threshold")
-        return _threshold_rule(scope, rule, short, common, counts=False)
-    return _threshold_rule(scope, rule, short, common, params={"columns": listed or columns})
+        yield _sql_rule(scope, rule, common)
+    elif kind != "library":
+        yield _other_type(scope, rule)
+    elif short is None:
+        yield scope.unsupported(metric or "quality", f"unknown object-level rule '{metric}'; known: "
+                                "rowCount, duplicateRows, duplicateValues, type sql")
+    elif short == "row_count" and not _threshold(rule):
+        yield scope.unsupported(metric, "metric 'rowCount' needs a mustBe* threshold")
+    elif short == "row_count":
+        window = volume.window_of(rule, label, where)
+        if window is None:
+            yield _threshold_rule(scope, rule, short, common, counts=False)
+        else:
+            yield from _window_rules(scope, _threshold(rule), window, common)
+    else:
+        yield _threshold_rule(scope, rule, short, common, params={"columns": listed or columns})
+
+
+def _window_rules(scope: _Scope, threshold: Mapping[str, Any], window: float, common: dict[str, Any]
+                  ) -> Iterator[Expectation | Unsupported]:
+    """A ``rowCount`` per window: its upper bound on the open window, its lower bound on closed ones."""
+    upper, lower, others = volume.bounds(threshold)
+    for op in others:
+        yield scope.unsupported(volume.MAX, f"over a window, rowCount takes bounds (mustBeGreaterThan, "
+                                            f"mustBeGreaterOrEqualTo, mustBeLessThan, mustBeLessOrEqualTo, "
+                                            f"mustBeBetween), not '{op}'")
+    what = common["description"] or f"rowCount per {window:g} s window"
+    for rule, bound in ((volume.MAX, upper), (volume.MIN, lower)):
+        if bound:
+            yield scope.expectation(rule, params={"window": window}, threshold=bound,
+                                    **{**common, "description": what})
+
+
+def _label(contract: Any) -> str:
+    return f"contract {contract.id}@{contract.version}"

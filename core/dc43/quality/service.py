@@ -5,21 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import dc43.quality.volume as volume
 from dc43.contracts.sla import LATENCY_RULES
 from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation, Unsupported, plan_contract
 from dc43.results import ObservationPayload, ValidationResult
 
+
+def _n(value: Any) -> str:
+    """An operand as printed: ``3600.0`` as ``3600``, a third as ``0.333333``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 # operator -> (test of a measured value against the operand, how to print the operand)
 _OPERATORS: dict[str, tuple[Callable[[float, Any], bool], Callable[[Any, str], str]]] = {
-    "mustBe": (lambda v, t: v == t, lambda t, u: f"= {t}{u}"),
-    "mustNotBe": (lambda v, t: v != t, lambda t, u: f"!= {t}{u}"),
-    "mustBeGreaterThan": (lambda v, t: v > t, lambda t, u: f"> {t}{u}"),
-    "mustBeGreaterOrEqualTo": (lambda v, t: v >= t, lambda t, u: f">= {t}{u}"),
-    "mustBeLessThan": (lambda v, t: v < t, lambda t, u: f"< {t}{u}"),
-    "mustBeLessOrEqualTo": (lambda v, t: v <= t, lambda t, u: f"<= {t}{u}"),
-    "mustBeBetween": (lambda v, t: t[0] <= v <= t[1], lambda t, u: f"between {t[0]}{u} and {t[1]}{u}"),
+    "mustBe": (lambda v, t: v == t, lambda t, u: f"= {_n(t)}{u}"),
+    "mustNotBe": (lambda v, t: v != t, lambda t, u: f"!= {_n(t)}{u}"),
+    "mustBeGreaterThan": (lambda v, t: v > t, lambda t, u: f"> {_n(t)}{u}"),
+    "mustBeGreaterOrEqualTo": (lambda v, t: v >= t, lambda t, u: f">= {_n(t)}{u}"),
+    "mustBeLessThan": (lambda v, t: v < t, lambda t, u: f"< {_n(t)}{u}"),
+    "mustBeLessOrEqualTo": (lambda v, t: v <= t, lambda t, u: f"<= {_n(t)}{u}"),
+    "mustBeBetween": (lambda v, t: t[0] <= v <= t[1], lambda t, u: f"between {_n(t[0])}{u} and {_n(t[1])}{u}"),
     "mustNotBeBetween": (lambda v, t: not t[0] <= v <= t[1],
-                         lambda t, u: f"outside {t[0]}{u}..{t[1]}{u}"),
+                         lambda t, u: f"outside {_n(t[0])}{u}..{_n(t[1])}{u}"),
 }
 
 
@@ -45,6 +52,10 @@ def _judge(e: Expectation, metrics: Mapping[str, Any]) -> tuple[dict[str, Any], 
     entry = _entry(e, **base, threshold=threshold, evaluated=True)
     if raw is None and e.rule in LATENCY_RULES:
         return entry, f"{e.key}: no row of the batch has an event time in '{e.column}'"
+    if raw is None and e.rule in volume.RULES:  # nothing to judge yet: no window closed, or too little history
+        entry["note"] = (f"judged once the stream has {e.params['history']} earlier batches" if e.rule == volume.CHANGE
+                         else "judged at the first batch after a window closes")
+        return entry, None
     if raw is None:
         entry["passed"] = False
         return entry, f"{e.key}: the query returned NULL; it must return a number"
@@ -54,6 +65,8 @@ def _judge(e: Expectation, metrics: Mapping[str, Any]) -> tuple[dict[str, Any], 
         value, suffix = (100.0 * raw / rows if rows else 0.0), "%"
     elif e.unit == "seconds":
         suffix = " s"
+    elif e.unit == "ratio":
+        suffix = "x"
     entry.update(violations=value, passed=all(_OPERATORS[op][0](value, t) for op, t in threshold.items()))
     if entry["passed"]:
         return entry, None

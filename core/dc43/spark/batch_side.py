@@ -31,6 +31,7 @@ from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
 from dc43.spark.key_history import KeyHistory, Marks
 from dc43.spark.links import failure_of, pack_state, verdict_summary
+from dc43.spark.volume_history import VolumeHistory
 from dc43.strategies import InterventionDecision, StreamingInterventionContext
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class BatchSide:
                  governance: ServiceRef | None, can_reroute: bool = False,
                  routed: frozenset[str] = frozenset(), link: Any = None,
                  policy: OutagePolicy | None = None, outbox: Outbox | None = None,
-                 keys: KeyHistory | None = None) -> None:
+                 keys: KeyHistory | None = None, volumes: VolumeHistory | None = None) -> None:
         self.spec = spec
         self.contract = contract
         self.dataset_id = dataset_id
@@ -180,6 +181,8 @@ class BatchSide:
         self.outbox = outbox or Outbox(quality.settings.outbox_path)
         #: the keys earlier batches published, for the ``unique_across`` rules (None: no such rule)
         self.keys = keys
+        #: the row counts of earlier batches, for the volume rules (None: no such rule)
+        self.volumes = volumes
         #: whether each batch's message lists its rules (the write has run listeners to tell)
         self.tells_rules = False
         self._reported: BaseException | None = None
@@ -192,7 +195,8 @@ class BatchSide:
         """A copy of this batch side that reports through ``link``, for the query on ``checkpoint``."""
         copy = object.__new__(BatchSide)
         copy.__dict__.update(self.__dict__, link=link, _reported=None,
-                             keys=self.keys.at(checkpoint) if self.keys is not None else None)
+                             keys=self.keys.at(checkpoint) if self.keys is not None else None,
+                             volumes=self.volumes.at(checkpoint) if self.volumes is not None else None)
         return copy
 
     @property
@@ -241,6 +245,8 @@ class BatchSide:
             entry["status"] = "idle"
             self.link.publish(session, {"entry": entry})
             return entry
+        if self.volumes is not None:  # volume rules: this batch's rows against earlier ones
+            metrics = self.volumes.measure(session, batch_id, metrics, epoch_micros(timestamp))
         entry["metrics"] = dict(metrics)
         judged = self._evaluate(batch_id, metrics)
         if not judged.ok:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 
@@ -30,3 +32,14 @@ def logged_batches(spark: Any, checkpoint: str, log: str) -> set[int]:
     names = (row[0].rstrip("/").rsplit("/", 1)[-1] for row in files)
     return {int(name) for name in names if name.isdigit()}
 
+
+
+def query_state(spark: Any, state_dir: Path, kind: str, dataset_id: str, checkpoint: str | None,
+                known_id: str | None = None) -> Path | None:
+    """Where a streaming query keeps its ``kind`` of history (``keys``, ``volumes``): a file named by
+    the dataset, the checkpoint and the query's id (``known_id``, or read from the checkpoint), so
+    a restart finds it and a new checkpoint starts over; None (in memory) without a checkpoint."""
+    if not checkpoint:
+        return None
+    name = f"{dataset_id}\0{checkpoint.rstrip('/')}\0{known_id or query_id(spark, checkpoint)}"
+    return state_dir / kind / f"{hashlib.sha256(name.encode()).hexdigest()[:24]}.db"

@@ -14,6 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+import dc43.quality.volume as volume
 from dc43 import alerts
 from dc43.contracts import sla
 from dc43.delivery import OutagePolicy, Outbox
@@ -41,6 +42,7 @@ from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import check_schema
 from dc43.spark.types import schema_to_dict
+from dc43.spark.volume_history import VolumeHistory
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ def write_stream_with_contract(
             result.add_warning(kept.change["message"])
     spec = PlanSpec(steps.expectations_of(dq.get(), contract), contract, df.schema, auto_cast=auto_cast,
                     skip_distinct=not writer.exact_distinct)
+    volume_rules = [e for e in spec.plan.expectations if e.rule in volume.RULES]
     side = BatchSide(
         spec=spec, contract=contract, dataset_id=target.dataset_id, version_template=target.dataset_version,
         schema=result.schema, enforce=enforce, strategy=strategy, quality=dq, governance=governance,
@@ -191,6 +194,8 @@ def write_stream_with_contract(
         outbox=Outbox(dq.settings.outbox_path),
         keys=KeyHistory(spec.plan.across, state_dir=dq.settings.absolute().state_dir, dataset_id=target.dataset_id)
         if spec.plan.across else None,
+        volumes=VolumeHistory(volume_rules, state_dir=dq.settings.absolute().state_dir, dataset_id=target.dataset_id)
+        if volume_rules else None,
     )
     steps.check_patterns(session, contract, spec.plan)
     steps.check_portable(session, side, adapter, target, rejection)

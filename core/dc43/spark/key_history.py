@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -82,13 +81,9 @@ class KeyHistory:
 
     def index(self, spark: Any) -> KeyIndex:
         if self._index is None:
-            path = None
-            if self.checkpoint:
-                from dc43.spark.checkpoints import query_id
+            from dc43.spark.checkpoints import query_state
 
-                name = f"{self.dataset_id}\0{self.checkpoint.rstrip('/')}\0{query_id(spark, self.checkpoint)}"
-                path = self.state_dir / "keys" / f"{hashlib.sha256(name.encode()).hexdigest()[:24]}.db"
-            self._index = KeyIndex(path)
+            self._index = KeyIndex(query_state(spark, self.state_dir, "keys", self.dataset_id, self.checkpoint))
         return self._index
 
     def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], clean: Any = None) -> tuple[Any, Marks]:

@@ -27,6 +27,7 @@ from dc43.contracts.sla import LATENCY_RULES, is_lag
 from dc43.errors import Dc43Error
 from dc43.quality.across import RULE as ACROSS
 from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation
+from dc43.quality.volume import RULES as VOLUME_RULES
 
 _NUMERIC_RULES = ("eq", "ne", "gt", "ge", "lt", "le", "between", "not_between")
 _CHECKS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {
@@ -522,15 +523,16 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     exactly, and an approximation of duplicates is off by thousands on large batches.
     ``streaming``: keep the rules only streams measure: ``unique_across`` (it reads the columns a
     stream's key history adds, :mod:`dc43.spark.key_history`) and latency (turned into lags by the
-    batch side); without it they are left out.
+    batch side); without it they are left out.  Volume rules are never compiled: the batch side
+    counts them from each batch's row count (:mod:`dc43.volume_index`).
     """
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
     keys, aggs = [ROW_COUNT], [F.count(F.lit(1))]
     flags, flag_metrics, unmeasured, set_level = [], [], [], []
     for expectation in plan:
-        if expectation.rule == "sql" or (expectation.rule in STREAM_RULES and not streaming):
-            continue
+        if expectation.rule in ("sql", *VOLUME_RULES) or (expectation.rule in STREAM_RULES and not streaming):
+            continue  # SQL rules run apart; the batch side counts volume from row counts
         if skip_distinct and expectation.rule in DISTINCT_RULES:
             unmeasured.append(expectation.key)
             continue

@@ -97,9 +97,9 @@ class ObservationRequest:
         self.caller.read_through(SessionLinkReader(self.session, link.token))
         return self.side.linked(link, checkpoint)
 
-    def judge_here(self) -> BatchSide:
-        """A batch side for judging in the caller's process (from a listener)."""
-        return self.side.linked(InProcessLink(self.caller))
+    def judge_here(self, checkpoint: str | None = None) -> BatchSide:
+        """A batch side for judging in the caller's process (from a listener), for the query on ``checkpoint``."""
+        return self.side.linked(InProcessLink(self.caller), checkpoint)
 
     def start_batches(self, name: str, function: Any, *, checkpoint: str | None) -> Any:
         """Start a ``foreachBatch`` query on the source, with the write's trigger."""
@@ -174,8 +174,8 @@ class ObserveObservationWriter(ObservationWriter):
                 "pass over the batch); use observation_writer='foreach-batch' for this contract"
             )
         name = f"dc43_observe_{uuid.uuid4().hex[:12]}"
-        plan, side = request.plan, request.judge_here()
         checkpoint = request.target.options.get("checkpointLocation")
+        plan, side = request.plan, request.judge_here(checkpoint)
         committed = logged_batches(request.session, checkpoint, "commits") if checkpoint else set()
         planned = logged_batches(request.session, checkpoint, "offsets") if checkpoint else set()
         replayed = max(planned) if planned and max(planned) not in committed else None  # run again on restart
@@ -189,6 +189,8 @@ class ObserveObservationWriter(ObservationWriter):
                 _record_if_unjudged(side, batch_id, SKIPPED)
                 return
             try:
+                if side.volumes is not None:  # the listener has no session to read the query's id: the event says it
+                    side.volumes.open(None, str(event.progress.id))
                 side.judge_in(None, batch_id, metrics)
             except Exception as exc:  # a listener cannot fail the query: report it, stop the sinks
                 side.report(None, exc, batch_id)
