@@ -54,8 +54,6 @@ class Marks:
     fresh: Mapping[str, Sequence[tuple[str, int | None, bool]]]
     #: rule key -> the batch's newest event time (event-time horizons)
     newest: Mapping[str, int | None]
-    #: rule key -> how many of the batch's distinct keys an earlier batch published
-    seen: Mapping[str, int]
 
 
 class KeyHistory:
@@ -99,7 +97,6 @@ class KeyHistory:
         index, now = self.index(batch_df.sparkSession), time.time()
         fresh: dict[str, list[tuple[str, int | None, bool]]] = {}
         newest: dict[str, int | None] = {}
-        seen: dict[str, int] = {}
         marked = batch_df
         for rule in self.rules:
             keys, texts, schema = self._distinct_keys(batch_df, rule, columns, clean)
@@ -108,7 +105,6 @@ class KeyHistory:
                                for text, row in texts.items() if text not in found]
             events = [row[len(keys)] for row in texts.values() if row[len(keys)] is not None]
             newest[rule.key] = max(events) if events else None
-            seen[rule.key] = len(found)
             flag = seen_column(rule.key)
             if not found:
                 marked = marked.withColumn(flag, F.lit(False))
@@ -119,7 +115,7 @@ class KeyHistory:
             on = [key.eqNullSafe(known[name]) for key, name in zip(keys, names, strict=True)]
             marked = (marked.join(F.broadcast(known), on=on, how="left").drop(*names)
                       .withColumn(flag, F.coalesce(F.col(f"`{flag}`"), F.lit(False))))
-        return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest, seen=seen)
+        return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest)
 
     def _distinct_keys(self, batch_df: Any, rule: Expectation, columns: Mapping[str, Any],
                        clean: Any) -> tuple[list[Any], dict[str, tuple[Any, ...]], Any]:

@@ -383,8 +383,12 @@ class CompiledPlan:
     def clean_of_errors(self, besides: Iterable[Expectation] = ()) -> Column:
         """TRUE on a row that breaks no per-row error rule (``besides`` those)."""
         skipped = {e.key for e in besides}
-        bad = [flag for key, severity, flag in self.row_flags if severity == "error" and key not in skipped]
-        return ~balanced(lambda a, b: a | b, bad) if bad else F.lit(True)
+
+        def build() -> Column:
+            bad = [flag for key, severity, flag in self.row_flags if severity == "error" and key not in skipped]
+            return ~balanced(lambda a, b: a | b, bad) if bad else F.lit(True)
+
+        return self._once(f"clean_of_errors:{sorted(skipped)}", build)
 
     def error_bits(self) -> int:
         return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
@@ -470,11 +474,8 @@ class CompiledPlan:
 
     def measure(self, df: DataFrame) -> dict[str, int | float | None]:
         """Every metric of ``df``: one aggregation, plus one query per SQL rule."""
-        if self.across and any(seen_column(e.key) not in df.columns for e in self.across):
-            raise Dc43Error(
-                f"this plan checks {', '.join(e.key for e in self.across)} against earlier micro-batches, "
-                "and the batch was not marked: measure it through the batch side (side(batch_df, batch_id)), "
-                "or measure side.mark_keys(batch_df, batch_id)[0]")
+        if self.across and "marked" not in self._memo:  # the first batch tells: they all come the same way
+            self._check_marked(df)
         if self.row_aggregations_only:
             return self._aggregate(df)
         cached = df.is_cached
@@ -485,6 +486,15 @@ class CompiledPlan:
         finally:
             if not cached:
                 df.unpersist()
+
+    def _check_marked(self, df: DataFrame) -> None:
+        """Refuse a batch the key history did not mark (reading its columns costs an analysis)."""
+        if any(seen_column(e.key) not in df.columns for e in self.across):
+            raise Dc43Error(
+                f"this plan checks {', '.join(e.key for e in self.across)} against earlier micro-batches, "
+                "and the batch was not marked: measure it through the batch side (side(batch_df, batch_id)), "
+                "or measure side.mark_keys(batch_df, batch_id)[0]")
+        self._memo["marked"] = True
 
     def _aggregate(self, df: DataFrame) -> dict[str, int]:
         return self.metrics_from_row(df.agg(*self.aggregations).collect()[0])
