@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS batches (
     PRIMARY KEY (rule, batch_id)) WITHOUT ROWID;
 """
 
+#: a batch's keys against the history: CROSS JOIN makes SQLite walk the batch's keys, one
+#: primary-key probe each; left to choose, it scans every key earlier batches published
+LOOKUP = ("SELECT k.key, k.first_batch FROM probe p CROSS JOIN keys k ON k.rule = ? AND k.key = p.key "
+          "WHERE k.first_batch < ? AND {kept}")
+#: pages SQLite keeps in memory per index: a large history's B-tree stays warm between batches
+CACHE_KIB = 64 * 1024
+
 
 class KeyIndex:
     """``seen`` before a batch is judged, ``publish`` once it is published.
@@ -43,6 +50,7 @@ class KeyIndex:
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
@@ -61,9 +69,7 @@ class KeyIndex:
             try:
                 self._db.execute("DELETE FROM probe")
                 self._db.executemany("INSERT OR IGNORE INTO probe VALUES (?)", ((k,) for k in keys))
-                rows = self._db.execute(
-                    "SELECT k.key, k.first_batch FROM probe p JOIN keys k ON k.rule = ? AND k.key = p.key "
-                    f"WHERE k.first_batch < ? AND {kept}", (rule, batch_id, *arguments)).fetchall()
+                rows = self._db.execute(LOOKUP.format(kept=kept), (rule, batch_id, *arguments)).fetchall()
             finally:
                 self._db.execute("COMMIT")
         return dict(rows)

@@ -108,3 +108,13 @@ def test_an_event_time_horizon_names_its_column() -> None:
 def test_keys_unique_within_each_batch_only_plan_no_rule_across_batches() -> None:
     plan, _ = plan_contract(contract([{"property": "dc43.keyHorizon", "value": "batch"}]))
     assert [e.key for e in plan] == ["not_null:id", "unique:id"]
+
+
+def test_a_lookup_walks_the_batch_keys_with_one_probe_each_never_the_history() -> None:
+    """What keeps a batch's cost flat as the history grows (benchmarks/key_history.py measures it)."""
+    from dc43.key_index import LOOKUP
+
+    index = KeyIndex(None)
+    index.seen("r", ["a"], 1, UNBOUNDED, now=0)  # creates the probe table
+    steps = [row[3] for row in index._db.execute("EXPLAIN QUERY PLAN " + LOOKUP.format(kept="1"), ("r", 5))]
+    assert steps == ["SCAN p", "SEARCH k USING PRIMARY KEY (rule=? AND key=?)"]
