@@ -54,12 +54,15 @@ def judged(result: Any) -> list[dict[str, Any]]:
 def test_a_batch_five_times_the_median_of_the_three_before_warns(spark, parquet_batches, tmp_path, services, writer):
     services = services_with(services, **{"dc43.volumeChangeFactor": 3, "dc43.volumeHistory": 3})
     source = parquet_batches(SCHEMA, batches(4, 2, 4, 20))
-    entries = judged(drained(start(spark, services, source, tmp_path, observation_writer=writer, enforce=False)))
+    result = drained(start(spark, services, source, tmp_path, observation_writer=writer, enforce=False))
+    entries = judged(result)
     assert [e["metrics"][CHANGE] for e in entries] == [None, None, None, 5.0]
     assert [e["status"] for e in entries] == ["ok", "ok", "ok", "warn"]
     assert entries[3]["warnings"] == ["volume_change:orders: volume_change is 5x but must be between 0.333333x and 3x"]
     recorded = services["governance_service"].verdicts(str(tmp_path / "out"))
     assert [v.status for v in recorded] == ["ok", "ok", "ok", "warn"]
+    assert recorded[3].metrics[CHANGE] == 5.0
+    assert CHANGE not in result.details["streaming_totals"]  # a ratio is the batch's own, never added up
 
 
 def test_the_history_survives_a_restart_on_the_checkpoint(spark, parquet_batches, tmp_path, services):

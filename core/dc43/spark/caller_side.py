@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import dc43.quality.volume as volume
 from dc43.contracts.sla import is_lag
 from dc43.errors import Dc43Error
 from dc43.redaction import redact_text
@@ -38,6 +39,10 @@ CATCH_UP_S = 60.0
 #: how often the thread telling run listeners about a write's end asks whether its queries ended
 END_POLL_S = 5.0
 
+
+def _adds_up(metric: str) -> bool:
+    """Whether ``metric`` adds up over batches: counts do; a lag or a volume measure is the batch's own."""
+    return not is_lag(metric) and metric.split(".", 1)[-1].split(":", 1)[0] not in volume.RULES
 
 class CallerSide:
     """The caller's view of one streaming write; every update happens under one lock."""
@@ -99,7 +104,7 @@ class CallerSide:
             details["dataset_version"] = entry["dataset_version"]
             if verdict is not None:
                 for key, value in verdict["metrics"].items():
-                    if not is_lag(key):  # counts add up; a lag is the batch's own
+                    if _adds_up(key):
                         self._totals[key] = self._totals.get(key, 0) + int(value or 0)
                 details["streaming_metrics"] = dict(verdict["metrics"])
                 details["streaming_totals"] = dict(self._totals)
