@@ -1,10 +1,12 @@
-"""What dc43 reads from a streaming query's checkpoint, through Spark (so on every topology)."""
+"""What dc43 reads from a streaming query's checkpoint, through Spark (so on every topology), and
+the history a query keeps in a file named after it (:class:`QueryHistory`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,30 @@ def query_state(spark: Any, state_dir: Path, kind: str, dataset_id: str, checkpo
         return None
     name = f"{dataset_id}\0{checkpoint.rstrip('/')}\0{known_id or query_id(spark, checkpoint)}"
     return state_dir / kind / f"{hashlib.sha256(name.encode()).hexdigest()[:24]}.db"
+
+
+class QueryHistory:
+    """The rules of one write whose history each streaming query keeps in a file of its own
+    (:func:`query_state`, under the folder ``kind``); picklable, the file opened where it is used.
+
+    ``at(checkpoint)`` gives the copy the query on ``checkpoint`` uses.
+    """
+
+    kind = ""
+
+    def __init__(self, rules: Sequence[Any], *, state_dir: Path, dataset_id: str,
+                 checkpoint: str | None = None) -> None:
+        self.rules = tuple(rules)
+        self.state_dir = state_dir
+        self.dataset_id = dataset_id
+        self.checkpoint = checkpoint
+        self._index: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_index": None}  # a connection belongs to the process that opened it
+
+    def at(self, checkpoint: str | None) -> Any:
+        return type(self)(self.rules, state_dir=self.state_dir, dataset_id=self.dataset_id, checkpoint=checkpoint)
+
+    def _file(self, spark: Any, known_id: str | None = None) -> Path | None:
+        return query_state(spark, self.state_dir, self.kind, self.dataset_id, self.checkpoint, known_id)

@@ -16,13 +16,13 @@ import decimal
 import json
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
 
 from dc43.key_index import KeyIndex
 from dc43.quality.plan import Expectation
+from dc43.spark.checkpoints import QueryHistory
 
 
 def _plain(value: Any) -> Any:
@@ -56,32 +56,19 @@ class Marks:
     newest: Mapping[str, int | None]
 
 
-class KeyHistory:
+class KeyHistory(QueryHistory):
     """The ``unique_across`` rules of one write and where their index lives; picklable.
 
-    ``at(checkpoint)`` gives the copy a query uses: its index file is named by the dataset,
-    the checkpoint and the id of the query Spark keeps there.
+    The index file of a query is named by the dataset, the checkpoint and the id of the query
+    Spark keeps there.
     """
 
-    def __init__(self, rules: Sequence[Expectation], *, state_dir: Path, dataset_id: str,
-                 checkpoint: str | None = None) -> None:
-        self.rules = tuple(rules)
-        self.state_dir = state_dir
-        self.dataset_id = dataset_id
-        self.checkpoint = checkpoint
-        self._index: KeyIndex | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_index": None}  # a connection belongs to the process that opened it
-
-    def at(self, checkpoint: str | None) -> KeyHistory:
-        return KeyHistory(self.rules, state_dir=self.state_dir, dataset_id=self.dataset_id, checkpoint=checkpoint)
+    kind = "keys"
+    rules: tuple[Expectation, ...]
 
     def index(self, spark: Any) -> KeyIndex:
         if self._index is None:
-            from dc43.spark.checkpoints import query_state
-
-            self._index = KeyIndex(query_state(spark, self.state_dir, "keys", self.dataset_id, self.checkpoint))
+            self._index = KeyIndex(self._file(spark))
         return self._index
 
     def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], clean: Any = None) -> tuple[Any, Marks]:

@@ -6,42 +6,25 @@ metrics, from the query's :class:`~dc43.volume_index.VolumeIndex`, at the time o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import dc43.quality.volume as volume
 from dc43.quality.plan import ROW_COUNT, Expectation
+from dc43.spark.checkpoints import QueryHistory
 from dc43.volume_index import VolumeIndex
 
 
-class VolumeHistory:
-    """The volume rules of one write and where their counts live; picklable.
+class VolumeHistory(QueryHistory):
+    """The volume rules of one write and where their counts live (named like the key history's); picklable."""
 
-    ``at(checkpoint)`` gives the copy a query uses, its file named like the key history's.
-    """
-
-    def __init__(self, rules: Sequence[Expectation], *, state_dir: Path, dataset_id: str,
-                 checkpoint: str | None = None) -> None:
-        self.rules = tuple(rules)
-        self.state_dir = state_dir
-        self.dataset_id = dataset_id
-        self.checkpoint = checkpoint
-        self._index: VolumeIndex | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_index": None}  # a connection belongs to the process that opened it
-
-    def at(self, checkpoint: str | None) -> VolumeHistory:
-        return VolumeHistory(self.rules, state_dir=self.state_dir, dataset_id=self.dataset_id, checkpoint=checkpoint)
+    kind = "volumes"
+    rules: tuple[Expectation, ...]
 
     def open(self, spark: Any, query_id: str | None = None) -> VolumeIndex:
         """The index, opened once: named by ``query_id``, or the query's id read through ``spark``."""
         if self._index is None:
-            from dc43.spark.checkpoints import query_state
-
-            self._index = VolumeIndex(query_state(spark, self.state_dir, "volumes", self.dataset_id, self.checkpoint,
-                                                  query_id))
+            self._index = VolumeIndex(self._file(spark, query_id))
         return self._index
 
     def measure(self, spark: Any, batch_id: int, metrics: Mapping[str, Any], now: int) -> dict[str, Any]:
