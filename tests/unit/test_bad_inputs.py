@@ -175,6 +175,36 @@ def test_an_unknown_property_key_is_kept_as_a_note_with_a_suggestion(caplog: pyt
     assert notes_of(contract_from_dict(document(required=True), "orders.yaml")) == ()
 
 
+def test_a_dc43_property_dc43_does_not_read_there_is_a_note_naming_the_fix() -> None:
+    from dc43.contracts.keys import notes_of
+
+    contract = document(quality=[{"metric": "rowCount", "mustBeLessThan": 9, "customProperties": [
+        {"property": "dc43.keyHorizon", "value": "1 h"}, {"property": "dc43.window", "value": "1 h"}]}],
+        customProperties=[{"property": "dc43.nothing", "value": 1}, {"property": "owner", "value": "sales"}])
+    contract["schema"][0]["customProperties"] = [{"property": "dc43.keyHorizn", "value": "2 batches"}]
+    contract["slaProperties"] = [{"property": "latency", "value": 1, "unit": "h", "element": "amount",
+                                  "customProperties": [{"property": "dc43.severty", "value": "error"}]}]
+    assert notes_of(contract_from_dict(contract, "orders.yaml")) == (
+        "schema[0].customProperties[0]: dc43 does not read 'dc43.keyHorizn' on a schema object "
+        "(did you mean 'dc43.keyHorizon'?); it was ignored",
+        "schema[0].properties[0].customProperties[0]: dc43 does not read 'dc43.nothing' on a property; it was ignored",
+        "schema[0].properties[0].quality[0].customProperties[0]: dc43 does not read 'dc43.keyHorizon' on a quality "
+        "rule; dc43 reads it on a schema object; it was ignored",
+        "slaProperties[0].customProperties[0]: dc43 does not read 'dc43.severty' on an SLA property "
+        "(did you mean 'dc43.severity'?); it was ignored",
+    )
+
+
+def test_the_table_of_dc43_properties_holds_every_one_dc43_reads() -> None:
+    from dc43.contracts.keys import DC43_PROPERTIES
+    from dc43.contracts.sla import SEVERITY
+    from dc43.quality import across, volume
+
+    assert {across.HORIZON, across.EVENT_TIME, volume.FACTOR, volume.HISTORY} <= set(DC43_PROPERTIES["schema object"])
+    assert DC43_PROPERTIES["quality rule"] == (volume.WINDOW,)
+    assert DC43_PROPERTIES["SLA property"] == (SEVERITY,)
+
+
 def test_an_unreadable_higher_version_is_skipped_and_said(tmp_path: Path) -> None:
     from dc43.contracts.keys import notes_of
 

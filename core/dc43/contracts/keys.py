@@ -4,12 +4,15 @@ The ODCS models drop unknown keys below the top level without a word, so a typo 
 the contract silently: ``requried: true`` checks nothing, ``mustBeGreatherThan: 0`` leaves
 the rule without an operator.  :func:`unknown_keys` finds them in the parsed document;
 the loader refuses misspelled rule operators and keeps the other findings as notes on the
-contract (:func:`notes_of`), which the helpers report as warnings.
+contract (:func:`notes_of`), which the helpers report as warnings.  So does a ``dc43.*`` custom
+property dc43 does not read where it stands (:func:`unknown_dc43_properties`): a misspelled
+``dc43.keyHorizn`` would leave the key history unbounded without a word.
 """
 
 from __future__ import annotations
 
 import collections
+import difflib
 import threading
 import typing
 from collections.abc import Iterator, Mapping
@@ -23,6 +26,18 @@ from dc43.errors import did_you_mean
 
 OPERATORS = tuple(name for name in DataQuality.model_fields if name.startswith("must"))
 _KEPT = 1024
+#: the ``dc43.*`` custom properties dc43 reads, by where they stand in the contract
+DC43_PROPERTIES: Mapping[str, tuple[str, ...]] = {
+    "schema object": ("dc43.keyHorizon", "dc43.keyEventTime", "dc43.volumeChangeFactor", "dc43.volumeHistory",
+                      "dc43.allowExtraColumns"),
+    "quality rule": ("dc43.window",),
+    "SLA property": ("dc43.severity",),
+    "property": (),
+    "contract": (),
+}
+#: the key holding a list of items -> what each item is
+_PLACES = {"schema": "schema object", "quality": "quality rule", "slaProperties": "SLA property",
+           "properties": "property", "items": "property"}
 
 
 @attrs.frozen
@@ -71,6 +86,40 @@ def unknown_keys(data: Any, model: type = OpenDataContractStandard, path: str = 
         for index, item in enumerate(items):
             found += unknown_keys(item, nested, f"{where}[{index}]" if isinstance(value, list) else where)
     return found
+
+
+def unknown_dc43_properties(data: Any, place: str = "contract", path: str = "") -> list[str]:
+    """A note for each ``dc43.*`` custom property in ``data`` (nested) that dc43 does not read
+    where it stands, naming the one it most resembles."""
+    if not isinstance(data, Mapping):
+        return []
+    notes = []
+    known = DC43_PROPERTIES[place]
+    for index, custom in enumerate(data.get("customProperties") or []):
+        name = custom.get("property") if isinstance(custom, Mapping) else None
+        if isinstance(name, str) and name.startswith("dc43.") and name not in known:
+            elsewhere = [where for where, names in DC43_PROPERTIES.items() if name in names]
+            hint = f"; dc43 reads it on {_a(elsewhere[0])}" if elsewhere else _closest(name)
+            where = f"{path}.customProperties[{index}]" if path else f"customProperties[{index}]"
+            notes.append(f"{where}: dc43 does not read '{name}' on {_a(place)}{hint}; it was ignored")
+    for key, inner in _PLACES.items():
+        value = data.get(key)
+        items = value if isinstance(value, list) else [value] if isinstance(value, Mapping) else []
+        for index, item in enumerate(items):
+            where = f"{path}.{key}" if path else key
+            notes += unknown_dc43_properties(item, inner, f"{where}[{index}]" if isinstance(value, list) else where)
+    return notes
+
+
+def _a(place: str) -> str:
+    return f"{'an' if place.startswith(('SLA', 'a', 'e', 'i', 'o', 'u')) else 'a'} {place}"
+
+
+def _closest(name: str) -> str:
+    """`` (did you mean 'dc43.x'?)``, comparing the names after the ``dc43.`` they all share."""
+    names = {known.removeprefix("dc43."): known for names in DC43_PROPERTIES.values() for known in names}
+    close = difflib.get_close_matches(name.removeprefix("dc43."), list(names), n=1, cutoff=0.6)
+    return f" (did you mean '{names[close[0]]}'?)" if close else ""
 
 
 _notes: collections.OrderedDict[int, tuple[Any, tuple[str, ...]]] = collections.OrderedDict()
