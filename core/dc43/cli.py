@@ -1,4 +1,4 @@
-"""The ``dc43`` command: ``plugins`` (JSON listing), ``demo``, ``report`` and ``verdicts``."""
+"""The ``dc43`` command: ``plugins`` (JSON listing), ``demo``, ``validate``, ``report`` and ``verdicts``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,57 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(batches=args.batches, rows_per_batch=args.rows, remote=args.remote or os.environ.get("SPARK_REMOTE"))
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import logging
+
+    from dc43.contracts.check import check_file, contract_files
+    from dc43.errors import Dc43Error
+    from dc43.settings import Settings
+
+    paths = args.paths
+    if not paths:
+        paths = [Settings.load().contracts_dir]
+        if not paths[0].is_dir():
+            raise Dc43Error(f"no contracts folder at {paths[0]} (the settings' contracts_dir, DC43_CONTRACTS_DIR); "
+                            "name contract files or folders: dc43 validate PATH ...")
+    loader = logging.getLogger("dc43.contracts.loading")
+    level = loader.level
+    loader.setLevel(logging.ERROR)  # the warnings it logs are in the output
+    try:
+        checks = [check_file(path) for path in contract_files(paths)]
+    finally:
+        loader.setLevel(level)
+    if args.json:
+        print(json.dumps([check.to_dict() for check in checks], indent=2))
+    else:
+        for check in checks:
+            print(_validation_text(check, rules=args.rules))
+        invalid = sum(not check.valid for check in checks)
+        warnings = sum(len(check.warnings) for check in checks)
+        print(f"{len(checks)} file{'' if len(checks) == 1 else 's'}: {len(checks) - invalid} valid, {invalid} invalid, "
+              f"{warnings} warning{'' if warnings == 1 else 's'}")
+    failed = any(not check.valid or (args.strict and check.warnings) for check in checks)
+    return 1 if failed else 0
+
+
+def _validation_text(check: Any, *, rules: bool) -> str:
+    """One file's findings: a headline, each schema object, each error and warning."""
+    name = f" {check.contract_id} {check.version}:" if check.contract_id else ""
+    lines = [f"{check.source}:{name} {'valid' if check.valid else 'invalid'}"]
+    for obj in check.objects:
+        streams = f" ({obj.streams_only} on streams only)" if obj.streams_only else ""
+        lines.append(f"  {obj.name}: {obj.columns} column{'' if obj.columns == 1 else 's'}, "
+                     f"{len(obj.rules)} rule{'' if len(obj.rules) == 1 else 's'}{streams}")
+        if rules:
+            width = max((len(r["key"]) for r in obj.rules), default=0)
+            lines += [f"    {r['severity']:<7} {r['key']:<{width}}  {r['description']}".rstrip() for r in obj.rules]
+    if check.frequency_s is not None:
+        lines.append(f"  frequency: a batch with rows at least every {check.frequency_s:g} s on streams")
+    lines += [f"  error: {error}" for error in check.errors]
+    lines += [f"  warning: {warning}" for warning in check.warnings]
+    return "\n".join(lines)
 
 
 def _governance(db: str | None) -> Any:
@@ -105,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--remote", metavar="sc://HOST:PORT",
                       help="run on this Spark Connect server (default: $SPARK_REMOTE, else local[2] in-process)")
     demo.set_defaults(run=_demo)
+    validate = commands.add_parser("validate", help="check contract files as a pipeline would, without Spark jobs")
+    validate.add_argument("paths", nargs="*", metavar="PATH",
+                          help="contract files or folders of them (default: the settings' contracts folder)")
+    validate.add_argument("--rules", action="store_true", help="list every rule dc43 derives")
+    validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    validate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    validate.set_defaults(run=_validate)
     db_help = "governance database file (default: the settings' governance path, .dc43/governance.db)"
     report = commands.add_parser("report", help="write a self-contained HTML report of the governance database")
     report.add_argument("--output", default="dc43-report.html", help="HTML file to write (default dc43-report.html)")

@@ -1,0 +1,131 @@
+"""What ``dc43 validate`` finds in contract files, before any pipeline uses them.
+
+:func:`check_file` loads a YAML or JSON contract as the helpers do and derives what they would
+at the start of a write: each schema object's Spark schema (when pyspark is installed), its
+rules, and the service levels dc43 watches.  What a pipeline would refuse is an error; what it
+would only warn about (unknown keys, rules it cannot evaluate, a status pipelines refuse unless
+allowed) is a warning.  Rule patterns and SQL rules are compiled by Spark when a write starts,
+not here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dc43.errors import Dc43Error
+
+#: the file names a folder is searched for
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@attrs.frozen
+class ObjectCheck:
+    """One schema object: its columns and the rules dc43 derives from it."""
+
+    name: str
+    columns: int
+    rules: tuple[dict[str, Any], ...]
+
+    @property
+    def streams_only(self) -> int:
+        return sum(rule["streams_only"] for rule in self.rules)
+
+
+@attrs.frozen
+class ContractCheck:
+    """What :func:`check_file` found in one file."""
+
+    source: str
+    contract_id: str | None = None
+    version: str | None = None
+    status: str | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    objects: tuple[ObjectCheck, ...] = ()
+    frequency_s: float | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data["valid"] = self.valid
+        return data
+
+
+def contract_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files ``paths`` name, each folder searched (recursively) for YAML and JSON files."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not inside:
+                raise Dc43Error(f"no contract files (*.yaml, *.yml, *.json) in folder {path}")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise Dc43Error(f"no file or folder at {path}; give the path of a contract file or of a folder of them")
+    return found
+
+
+def check_file(path: str | os.PathLike[str]) -> ContractCheck:
+    """Load ``path`` as a contract and check what the helpers would derive from it."""
+    from dc43.contracts.keys import notes_of
+    from dc43.contracts.loading import is_active, load_contract
+    from dc43.contracts.sla import frequency_s, latencies
+
+    source = os.fspath(path)
+    try:
+        contract = load_contract(source)
+    except Dc43Error as exc:
+        return ContractCheck(source=source, errors=(str(exc),))
+    errors: list[str] = []
+    warnings = list(notes_of(contract))
+    if not is_active(contract):
+        warnings.append(f"status is '{contract.status}': pipelines refuse it unless they pass allow_inactive")
+    if not contract.schema_:
+        errors.append("the contract has no schema; add a schema object with its properties")
+    objects = tuple(_check_object(contract, obj, errors, warnings) for obj in contract.schema_ or [])
+    frequency = None
+    try:
+        latencies(contract)
+        frequency = frequency_s(contract)
+    except Dc43Error as exc:
+        errors.append(str(exc))
+    return ContractCheck(source=source, contract_id=contract.id, version=contract.version, status=contract.status,
+                         errors=tuple(errors), warnings=tuple(warnings), objects=objects, frequency_s=frequency)
+
+
+def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str]) -> ObjectCheck:
+    """The object's rules; its Spark types' and rules' errors go to ``errors``."""
+    from dc43.quality.plan import STREAM_RULES, plan_contract
+
+    try:
+        from dc43.spark.types import contract_struct
+    except ImportError:
+        if not any(w.startswith("Spark types not checked") for w in warnings):
+            warnings.append("Spark types not checked: pyspark is not installed (pip install 'dc43[spark]')")
+    else:
+        try:
+            contract_struct(contract, obj.name)
+        except Dc43Error as exc:
+            errors.append(str(exc))
+    rules: tuple[dict[str, Any], ...] = ()
+    try:
+        plan, unsupported = plan_contract(contract, obj.name)
+    except Dc43Error as exc:
+        errors.append(str(exc))
+    else:
+        warnings += [item.message for item in unsupported]
+        rules = tuple({"key": e.key, "rule": e.rule, "column": e.column, "severity": e.severity,
+                       "description": e.description, "streams_only": e.rule in STREAM_RULES} for e in plan)
+    return ObjectCheck(name=obj.name or "", columns=len(obj.properties or []), rules=rules)
