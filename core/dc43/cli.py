@@ -121,13 +121,17 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def _verdicts(args: argparse.Namespace) -> int:
     from dc43.errors import Dc43Error
-    from dc43.report import latest_verdicts
+    from dc43.report import latest_verdicts, open_stale_period
 
     service = _governance(args.db)
     known = [d["dataset_id"] for d in service.datasets()]
     if args.dataset not in known:
         raise Dc43Error(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(map(repr, known)) or 'none yet'}")
     rows = latest_verdicts(service, args.dataset, args.version, args.limit)
+    stale = open_stale_period(service, args.dataset)
+    if stale and not args.json:
+        print(f"stale since {stale['since']}: no batch with rows for more than {stale['frequency_s']:g} s "
+              "(its contract's frequency)")
     if args.json:
         print(json.dumps(rows, indent=2))
     elif rows:

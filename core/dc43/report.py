@@ -64,7 +64,13 @@ def _schema_text(schema: Mapping[str, Any] | None) -> str:
 
 
 def _status_class(status: str | None) -> str:
-    return status if status in STATUSES else "unknown"
+    return status if status in (*STATUSES, "stale") else "unknown"
+
+
+def open_stale_period(service: Any, dataset_id: str) -> dict[str, Any] | None:
+    """The stale period of ``dataset_id`` that has not ended (its stream is stale now), if any."""
+    newest = service.stale_periods(dataset_id, limit=1) if hasattr(service, "stale_periods") else []
+    return newest[-1] if newest and newest[-1]["ended_at"] is None else None
 
 
 def _badge(status: str | None) -> str:
@@ -163,6 +169,10 @@ def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: d
     parts = [f'<section class="dataset" id="dataset-{index}">',
              f'<h2><code>{escape(dataset_id)}</code>{_badge(chart["latest"]) if chart else ""}</h2>',
              f'<p class="meta">first seen {escape(dataset["first_seen"])} · last seen {escape(dataset["last_seen"])}</p>']
+    stale_now = open_stale_period(service, dataset_id)
+    if stale_now:
+        parts.append(f'<p class="summary">{_badge("stale")} since {escape(stale_now["since"])}: no batch with rows '
+                     f'for more than {stale_now["frequency_s"]:g} s, the frequency its contract promises.</p>')
     if chart:
         counts = " · ".join(f"{chart['counts'][s]:,} {s}" for s in chart["counts"])
         shown = (f"showing the newest {chart['plotted']:,} of {chart['total']:,} batches"
@@ -198,7 +208,8 @@ def _chart(service: Any, dataset_id: str) -> dict[str, Any] | None:
     counts = Counter(_status_class(v.status) for v in verdicts)
     return {
         "dataset_id": dataset_id, "total": len(verdicts), "plotted": len(plotted),
-        "latest": verdicts[-1].status, "counts": {s: counts[s] for s in STATUSES if counts[s]},
+        "latest": "stale" if open_stale_period(service, dataset_id) else verdicts[-1].status,
+        "counts": {s: counts[s] for s in STATUSES if counts[s]},
         "recent": plotted[::-1][:RECENT_VERDICTS], "verdicts": verdicts[-PLOT_LIMIT:],
         "batches": [{"batch_id": r["batch_id"], "version": r["dataset_version"], "status": r["status"],
                      "rows": r["row_count"], "violations": r["violations"], "recorded_at": r["recorded_at"],
@@ -291,7 +302,7 @@ td.wrap{white-space:normal;overflow-wrap:anywhere;min-width:10em}
 th{font-weight:600;color:var(--muted);font-size:12px}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{font-size:11.5px;font-weight:600;padding:1px 8px;border-radius:10px;color:#fff}
-.s-ok{background:var(--ok)}.s-warn{background:var(--warn)}.s-block{background:var(--block)}.s-unknown{background:var(--unknown)}
+.s-ok{background:var(--ok)}.s-warn{background:var(--warn)}.s-block{background:var(--block)}.s-unknown{background:var(--unknown)}.s-stale{background:#7b5ea7}
 """
 
 _JS = r"""

@@ -185,6 +185,28 @@ def test_stale_periods_are_listed_and_an_open_one_says_so(tmp_path: Path) -> Non
     assert "60 s" in section
 
 
+def test_a_stream_stale_now_shows_stale_in_its_badges_and_its_verdicts(tmp_path: Path, capsys) -> None:
+    service = fill(LocalGovernanceService(tmp_path / "gov.db"))
+    period = service.record_stale({"dataset_id": "orders", "since": "2026-01-01T00:00:10+00:00",
+                                   "detected_at": "2026-01-01T00:00:11+00:00", "last_batch_id": 2,
+                                   "frequency_s": 60.0})
+    badge = '<span class="badge s-stale">stale</span>'
+    html = build_report(service)
+    heading = re.search(r'<h2><code>orders</code>(.*?)</h2>', html).group(1)
+    assert heading == badge and f'<code>orders</code></a>{badge}</li>' in html  # the section and the contents
+    assert "since 2026-01-01T00:00:10+00:00: no batch with rows for more than 60 s" in html
+    assert main(["verdicts", "orders", "--db", str(tmp_path / "gov.db")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "stale since 2026-01-01T00:00:10+00:00: no batch with rows for more than 60 s (its contract's frequency)")
+
+    service.end_stale(period, "2026-01-01T00:05:00+00:00")  # it delivered again: its last verdict stands
+    html = build_report(service)
+    assert re.search(r'<h2><code>orders</code>(.*?)</h2>', html).group(1) == '<span class="badge s-block">block</span>'
+    assert "no batch with rows for more than" not in html
+    assert main(["verdicts", "orders", "--db", str(tmp_path / "gov.db")]) == 0
+    assert capsys.readouterr().out.startswith("batch")
+
+
 def test_keys_repeated_across_batches_and_latency_over_time_are_shown(tmp_path: Path) -> None:
     service = LocalGovernanceService(tmp_path / "gov.db")
     lags = [(12.5, 3.0), (40.25, 9.5), (7.0, None)]
