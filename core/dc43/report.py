@@ -9,6 +9,7 @@ Only the newest :data:`PLOT_LIMIT` batches of a dataset are plotted.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timezone
@@ -140,28 +141,65 @@ def _repeated_html(verdicts: list[BatchVerdict]) -> str:
 
 
 def _latency_html(verdicts: list[BatchVerdict]) -> str:
-    """The lag of the plotted batches over time (an inline SVG, no script) and of the newest ones."""
-    points = [(v.batch_id, key.split(":", 1)[1], v.metrics[key], v.metrics.get(f"metrics.latency_p95:{key.split(':', 1)[1]}"))
-              for v in verdicts for key in sorted(v.metrics) if key.startswith("metrics.latency:")
-              and v.metrics[key] is not None]
-    if not points:
+    """The lag of the plotted batches over time, a chart per event-time column (inline SVG, no
+    script), and a table of the newest ones."""
+    series: dict[str, list[tuple[int, float, float | None, str]]] = {}
+    for v in verdicts:
+        for key in sorted(v.metrics):
+            if key.startswith("metrics.latency:") and v.metrics[key] is not None:
+                column = key.split(":", 1)[1]
+                series.setdefault(column, []).append(
+                    (v.batch_id, v.metrics[key], v.metrics.get(f"metrics.latency_p95:{column}"), v.status))
+    if not series:
         return ""
-    top = max(p[2] for p in points) or 1.0
-    width, height = 960, 120
-
-    def line(values: list[float | None], cls: str) -> str:
-        step = width / max(len(values) - 1, 1)
-        xy = " ".join(f"{i * step:.1f},{height - 10 - (height - 20) * v / top:.1f}" for i, v in enumerate(values)
-                      if v is not None)
-        return f'<polyline class="{cls}" points="{xy}"/>'
-
-    chart = (f'<svg class="dc43-lag" viewBox="0 0 {width} {height}" role="img" aria-label="lag per micro-batch">'
-             f'{line([p[2] for p in points], "max")}{line([p[3] for p in points], "p95")}'
-             f'<text x="4" y="12">max {top:,.1f} s</text></svg>'
-             '<p class="meta">largest lag (dark) and 95th percentile (light) per batch, in seconds</p>')
+    charts = "".join(_lag_chart(column, points) for column, points in series.items())
+    newest = sorted(((b, c, m, p) for c, points in series.items() for b, m, p, _ in points), reverse=True)
     rows = ([str(b), f"<code>{escape(c)}</code>", f"{m:,.3f}", "" if p is None else f"{p:,.3f}"]
-            for b, c, m, p in points[::-1][:RECENT_VERDICTS])
-    return chart + _table(["batch", "column", "max lag (s)", "p95 lag (s)"], rows, numeric={0, 2, 3})
+            for b, c, m, p in newest[:RECENT_VERDICTS])
+    return charts + _table(["batch", "column", "max lag (s)", "p95 lag (s)"], rows, numeric={0, 2, 3})
+
+
+def _nice(value: float) -> float:
+    """The round number at or above ``value`` an axis ends at (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** math.floor(math.log10(value))
+    return next(m * step for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * step >= value * (1 - 1e-9))
+
+
+def _lag_chart(column: str, points: list[tuple[int, float, float | None, str]]) -> str:
+    """Largest lag (a line, a dot per batch coloured by its status) and p95 (dashed) against batch ids."""
+    width, height, left, right, top, plot_h = 960, 170, 64, 16, 28, 110
+    plot_w, n = width - left - right, len(points)
+    top_value = _nice(max(max(m, p or 0.0) for _, m, p, _ in points))
+
+    def x(i: int) -> float:
+        return left + (plot_w / 2 if n == 1 else i * plot_w / (n - 1))
+
+    def y(value: float) -> float:
+        return top + plot_h - value / top_value * plot_h
+
+    parts = [f'<text x="{left}" y="16" class="title">Lag of <tspan class="mono">{escape(column)}</tspan> per '
+             'micro-batch: largest (line and dots) and 95th percentile (dashed), in seconds</text>']
+    for tick in (0.0, top_value / 2, top_value):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+                     f'class="{"axis" if tick == 0 else "grid"}"/>'
+                     f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:,g} s</text>')
+    for key, cls in ((1, "max"), (2, "p95")):
+        xy = " ".join(f"{x(i):.1f},{y(pt[key]):.1f}" for i, pt in enumerate(points) if pt[key] is not None)
+        if xy.count(" ") >= 1:
+            parts.append(f'<polyline class="{cls}" points="{xy}"/>')
+    radius = 4 if n <= 60 else 2.5
+    for i, (batch, largest, p95, status) in enumerate(points):
+        p95_text = "" if p95 is None else f", p95 {p95:,.3f} s"
+        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(largest):.1f}" r="{radius}" class="s-{_status_class(status)}" '
+                     f'data-batch-id="{batch}"><title>batch {batch}: largest lag {largest:,.3f} s{p95_text} '
+                     f'({escape(status)})</title></circle>')
+    every = max(1, math.ceil(n / 10))
+    parts += [f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle">{pt[0]}</text>'
+              for i, pt in enumerate(points) if i % every == 0 or i == n - 1]
+    return (f'<svg class="dc43-lag" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="lag of {escape(column, quote=True)} per micro-batch">{"".join(parts)}</svg>')
 
 
 def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: dict[str, Any] | None) -> str:
@@ -288,10 +326,15 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .dataset{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 20px;margin:18px 0}
 .dc43-chart{width:100%;height:auto;display:block;margin-top:8px}
 .dc43-lag{width:100%;height:auto;display:block;margin-top:8px}
-.dc43-lag polyline{fill:none;stroke-width:1.5}
-.dc43-lag polyline.max{stroke:var(--ink)}
-.dc43-lag polyline.p95{stroke:var(--muted)}
+.dc43-lag polyline{fill:none;stroke-width:1.5;stroke-linejoin:round}
+.dc43-lag polyline.max{stroke:#5b7bd5}
+.dc43-lag polyline.p95{stroke:var(--muted);stroke-dasharray:5 4}
+.dc43-lag line.grid{stroke:#eef1f4}.dc43-lag line.axis{stroke:#c9d0d8}
+.dc43-lag circle{stroke:#fff;stroke-width:1}.dc43-lag circle:hover{stroke:var(--ink);stroke-width:2}
+.dc43-lag circle.s-ok{fill:var(--ok)}.dc43-lag circle.s-warn{fill:var(--warn)}.dc43-lag circle.s-block{fill:var(--block)}
+.dc43-lag circle.s-unknown,.dc43-lag circle.s-stale{fill:var(--unknown)}
 .dc43-lag text{font:11px system-ui,sans-serif;fill:var(--muted)}
+.dc43-lag text.title{font-weight:600;font-size:12px;fill:var(--ink)}.dc43-lag .mono{font-family:ui-monospace,monospace}
 .dc43-chart text{font:11px system-ui,sans-serif;fill:var(--muted)}
 .dc43-chart text.title{font-weight:600;font-size:12px;fill:var(--ink)}
 .dc43-chart circle{stroke:#fff;stroke-width:1}

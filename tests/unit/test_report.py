@@ -222,7 +222,11 @@ def test_keys_repeated_across_batches_and_latency_over_time_are_shown(tmp_path: 
         ("1", "unique_across:id", "3")]  # batches without a repeat are not listed
     start = html.index("<h3>Latency</h3>")
     latency = html[start:html.index("<h3>", start + 5)]
-    assert latency.count("<polyline") == 2 and "max 40.2 s" in latency
+    assert latency.count("<polyline") == 2 and ">50 s</text>" in latency  # largest and p95; the axis ends at 50 s
+    dots = re.findall(r'<circle [^>]*class="s-(\w+)" data-batch-id="(\d+)"><title>([^<]+)</title>', latency)
+    assert dots == [("ok", "0", "batch 0: largest lag 12.500 s, p95 3.000 s (ok)"),
+                    ("block", "1", "batch 1: largest lag 40.250 s, p95 9.500 s (block)"),
+                    ("ok", "2", "batch 2: largest lag 7.000 s (ok)")]
     rows = re.findall(r"<tr><td class=num>(\d+)</td><td><code>ts</code></td><td class=num>([^<]+)</td>"
                       r"<td class=num>([^<]*)</td>", latency)
     assert rows == [("2", "7.000", ""), ("1", "40.250", "9.500"), ("0", "12.500", "3.000")]  # newest first
