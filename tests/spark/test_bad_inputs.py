@@ -81,6 +81,13 @@ def store_with_pattern(env: Env, pattern: str) -> dict[str, Any]:
     return {"contract_id": "sales.patterned"}
 
 
+def store_with_sql(env: Env, query: str) -> dict[str, Any]:
+    contract = orders_contract().model_copy(update={"id": "sales.queried"}, deep=True)
+    contract.schema_[0].quality = [DataQuality(type="sql", query=query, mustBe=0)]
+    env.services["contract_service"].store.put(contract)
+    return {"contract_id": "sales.queried"}
+
+
 def draft(env: Env) -> dict[str, Any]:
     contract = orders_contract().model_copy(update={"id": "sales.draft", "status": "draft"}, deep=True)
     env.services["contract_service"].store.put(contract)
@@ -125,6 +132,17 @@ CASES = [
          ContractFormatError, ("[A-Z", "regex:customer", "java.util.regex")),
     Case("a rule pattern Java cannot compile, in a batch write", lambda e: e.write_batch(**store_with_pattern(e, "(?<x")),
          ContractFormatError, ("(?<x",)),
+    Case("a SQL rule naming a column the stream lacks",
+         lambda e: e.write(**store_with_sql(e, "SELECT COUNT(*) FROM ${object} WHERE amout < 0")),
+         ContractFormatError, ("sql:orders", "does not compile", "amout", "Fix the query")),
+    Case("a SQL rule with a syntax error", lambda e: e.write(**store_with_sql(e, "SELECT COUNT(*) FORM ${object}")),
+         ContractFormatError, ("sql:orders", "does not compile")),
+    Case("a SQL rule giving text, not a number",
+         lambda e: e.write(**store_with_sql(e, "SELECT MAX(customer) FROM ${object}")),
+         ContractFormatError, ("sql:orders", "string", "not one number")),
+    Case("a SQL rule giving two columns",
+         lambda e: e.write(**store_with_sql(e, "SELECT COUNT(*), MAX(amount) FROM ${object}")),
+         ContractFormatError, ("sql:orders", "not one number")),
     # where the data goes
     Case("a format name misspelled", lambda e: e.write(format="parquett"),
          UnknownFormatError, ("parquett", "did you mean 'parquet'")),

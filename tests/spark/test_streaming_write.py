@@ -212,3 +212,23 @@ def test_each_micro_batch_is_measured_by_one_spark_job(spark, parquet_batches, t
     jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(str(observer.runId))
     assert len(result.details["streaming_batches"]) == 4
     assert len(jobs) == 4 * per_batch + once
+
+
+def test_sql_rules_are_checked_at_start_then_measured_per_batch(spark, source_stream, tmp_path, services):
+    from open_data_contract_standard.model import DataQuality
+
+    from tests.spark.orders import drained, orders_contract
+
+    contract = orders_contract()
+    contract.schema_[0].quality = [DataQuality(type="sql", query="SELECT COUNT(*) FROM ${object} WHERE amount < 0",
+                                               mustBe=0)]
+    contract.schema_[0].properties[2].quality.append(DataQuality(type="sql", query="SELECT MAX(${property}) "
+                                                                 "FROM ${object}", mustBeLessThan=15))
+    services["contract_service"].store.put(contract.model_copy(update={"version": "1.1.0"}))
+    result = drained(write_stream_with_contract(
+        df=source_stream, contract_id="sales.orders", expected_contract_version="==1.1.0", format="parquet",
+        path=str(tmp_path / "out"), options={"checkpointLocation": str(tmp_path / "cp")}, enforce=False, **services))
+    batches = sorted(result.details["streaming_batches"], key=lambda e: e["batch_id"])
+    assert [e["metrics"]["metrics.sql:orders"] for e in batches] == [0, 2, 0, 0]
+    assert [e["metrics"]["metrics.sql:amount"] for e in batches] == [20, 1, 4, 7]
+    assert "sql:amount: sql is 20 but must be < 15" in batches[0]["errors"]

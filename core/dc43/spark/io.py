@@ -198,6 +198,7 @@ def write_stream_with_contract(
         if volume_rules else None,
     )
     steps.check_patterns(session, contract, spec.plan)
+    steps.check_sql_rules(session, contract, spec.plan, df.schema)
     steps.check_portable(session, side, adapter, target, rejection)
     steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context)
     steps.enforce_schema(result, enforce, contract, target)

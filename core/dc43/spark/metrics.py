@@ -10,10 +10,11 @@ distinct counts use ``approx_count_distinct``, so the aggregates can run in
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -252,10 +253,14 @@ def _number(expectation: Expectation, value: Any) -> int | float | None:
                     "return one numeric value, e.g. SELECT COUNT(*) FROM ${object} WHERE ...")
 
 
+def sql_query(expectation: Expectation, view: str) -> str:
+    """A SQL rule's query on the batch registered as ``view``."""
+    return expectation.params["query"].replace("${object}", view).replace("{object}", view)
+
+
 def _sql_value(session: SparkSession, expectation: Expectation, view: str) -> int | float | None:
-    query = expectation.params["query"].replace("${object}", view).replace("{object}", view)
     try:
-        rows = session.sql(query).collect()
+        rows = session.sql(sql_query(expectation, view)).collect()
     except PySparkException as exc:
         first_line = str(exc).strip().splitlines()[0]
         raise Dc43Error(f"SQL rule '{expectation.key}' failed: {first_line} Fix its query; the batch is "
@@ -500,6 +505,13 @@ class CompiledPlan:
         return self.metrics_from_row(df.agg(*self.aggregations).collect()[0])
 
     def _sql_metrics(self, df: DataFrame) -> dict[str, int | float | None]:
+        with self.batch_view(df) as view:
+            return {e.metric: _sql_value(df.sparkSession, e, view) for e in self.sql_rules}
+
+    @contextlib.contextmanager
+    def batch_view(self, df: DataFrame) -> Iterator[str]:
+        """``df`` as the temporary view SQL rules read (its aligned columns, then the others),
+        dropped on leaving."""
         view = f"dc43_batch_{uuid.uuid4().hex}"
         frame = df
         if self.columns:
@@ -509,7 +521,7 @@ class CompiledPlan:
         # (Spark Connect uncaches a dropped view's plan); a no-op filter keeps the plans apart.
         frame.where(F.lit(True)).createOrReplaceTempView(view)
         try:
-            return {e.metric: _sql_value(df.sparkSession, e, view) for e in self.sql_rules}
+            yield view
         finally:
             df.sparkSession.catalog.dropTempView(view)
 

@@ -299,6 +299,32 @@ def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
                 "fix the pattern")
 
 
+def check_sql_rules(spark: Any, contract: Any, plan: Any, schema: Any) -> None:
+    """Analyse each SQL rule's query on an empty batch of ``schema`` before any batch runs (nothing
+    is executed): a query that does not compile, or does not give one number, would otherwise
+    fail the first micro-batch."""
+    if not plan.sql_rules:
+        return
+    from pyspark.errors import PySparkException
+    from pyspark.sql.types import BooleanType, NullType, NumericType
+
+    from dc43.spark.metrics import sql_query
+
+    label = f"contract {contract.id}@{contract.version}"
+    with plan.batch_view(spark.createDataFrame([], schema)) as view:
+        for rule in plan.sql_rules:
+            try:
+                fields = spark.sql(sql_query(rule, view)).schema.fields
+            except PySparkException as exc:
+                raise ContractFormatError(label, rule.key, f"its query does not compile: "
+                                          f"{str(exc).strip().splitlines()[0]} Fix the query; the batch is "
+                                          "${object}.") from None
+            if len(fields) != 1 or not isinstance(fields[0].dataType, (NumericType, BooleanType, NullType)):
+                shown = ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in fields)
+                raise ContractFormatError(label, rule.key, f"its query returns ({shown}), not one number; make it "
+                                          "return one numeric value, e.g. SELECT COUNT(*) FROM ${object} WHERE ...")
+
+
 def routed_metrics(plan: Any) -> frozenset[str]:
     """Metrics of the error rules whose failing rows can be routed one by one."""
     return frozenset(f"violations.{key}" for key, severity, _ in plan.row_flags if severity == "error")
