@@ -42,11 +42,13 @@ def _validate(args: argparse.Namespace) -> int:
         if not paths[0].is_dir():
             raise Dc43Error(f"no contracts folder at {paths[0]} (the settings' contracts_dir, DC43_CONTRACTS_DIR); "
                             "name contract files or folders: dc43 validate PATH ...")
+    files = contract_files(paths)
+    spark = _local_spark() if args.spark else None
     loader = logging.getLogger("dc43.contracts.loading")
     level = loader.level
     loader.setLevel(logging.ERROR)  # the warnings it logs are in the output
     try:
-        checks = [check_file(path) for path in contract_files(paths)]
+        checks = [check_file(path, spark) for path in files]
     finally:
         loader.setLevel(level)
     if args.json:
@@ -60,6 +62,26 @@ def _validate(args: argparse.Namespace) -> int:
               f"{warnings} warning{'' if warnings == 1 else 's'}")
     failed = any(not check.valid or (args.strict and check.warnings) for check in checks)
     return 1 if failed else 0
+
+
+def _local_spark() -> Any:
+    """The session ``validate --spark`` compiles with: the running one, else the Spark Connect server
+    ``SPARK_REMOTE`` names, else a small local one."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        from dc43.errors import Dc43Error
+
+        raise Dc43Error("--spark needs pyspark: pip install 'dc43[spark]'") from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if os.environ.get("SPARK_REMOTE"):
+        return SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    spark = (SparkSession.builder.master("local[1]").appName("dc43-validate").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def _validation_text(check: Any, *, rules: bool) -> str:
@@ -164,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", metavar="PATH",
                           help="contract files or folders of them (default: the settings' contracts folder)")
     validate.add_argument("--rules", action="store_true", help="list every rule dc43 derives")
+    validate.add_argument("--spark", action="store_true",
+                          help="also compile rule patterns and SQL rules with Spark (local, or $SPARK_REMOTE)")
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--json", action="store_true", help="print JSON instead of text")
     validate.set_defaults(run=_validate)

@@ -4,8 +4,8 @@
 at the start of a write: each schema object's Spark schema (when pyspark is installed), its
 rules, and the service levels dc43 watches.  What a pipeline would refuse is an error; what it
 would only warn about (unknown keys, rules it cannot evaluate, a status pipelines refuse unless
-allowed) is a warning.  Rule patterns and SQL rules are compiled by Spark when a write starts,
-not here.
+allowed) is a warning.  Given a SparkSession, rule patterns are compiled and SQL rules analysed
+by Spark too, on an empty batch of the object's columns, as a streaming write does at start.
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ def contract_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
-def check_file(path: str | os.PathLike[str]) -> ContractCheck:
-    """Load ``path`` as a contract and check what the helpers would derive from it."""
+def check_file(path: str | os.PathLike[str], spark: Any = None) -> ContractCheck:
+    """Load ``path`` as a contract and check what the helpers would derive from it (with
+    ``spark``, its rule patterns and SQL rules too)."""
     from dc43.contracts.keys import notes_of
     from dc43.contracts.loading import is_active, load_contract
     from dc43.contracts.sla import frequency_s, latencies
@@ -94,7 +95,7 @@ def check_file(path: str | os.PathLike[str]) -> ContractCheck:
         warnings.append(f"status is '{contract.status}': pipelines refuse it unless they pass allow_inactive")
     if not contract.schema_:
         errors.append("the contract has no schema; add a schema object with its properties")
-    objects = tuple(_check_object(contract, obj, errors, warnings) for obj in contract.schema_ or [])
+    objects = tuple(_check_object(contract, obj, errors, warnings, spark) for obj in contract.schema_ or [])
     frequency = None
     try:
         latencies(contract)
@@ -105,10 +106,11 @@ def check_file(path: str | os.PathLike[str]) -> ContractCheck:
                          errors=tuple(errors), warnings=tuple(warnings), objects=objects, frequency_s=frequency)
 
 
-def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str]) -> ObjectCheck:
+def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str], spark: Any) -> ObjectCheck:
     """The object's rules; its Spark types' and rules' errors go to ``errors``."""
     from dc43.quality.plan import STREAM_RULES, plan_contract
 
+    struct = None
     try:
         from dc43.spark.types import contract_struct
     except ImportError:
@@ -116,7 +118,7 @@ def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str
             warnings.append("Spark types not checked: pyspark is not installed (pip install 'dc43[spark]')")
     else:
         try:
-            contract_struct(contract, obj.name)
+            struct = contract_struct(contract, obj.name)
         except Dc43Error as exc:
             errors.append(str(exc))
     rules: tuple[dict[str, Any], ...] = ()
@@ -128,4 +130,20 @@ def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str
         warnings += [item.message for item in unsupported]
         rules = tuple({"key": e.key, "rule": e.rule, "column": e.column, "severity": e.severity,
                        "description": e.description, "streams_only": e.rule in STREAM_RULES} for e in plan)
+        if spark is not None and struct is not None:
+            _compile(spark, contract, plan, struct, errors)
     return ObjectCheck(name=obj.name or "", columns=len(obj.properties or []), rules=rules)
+
+
+def _compile(spark: Any, contract: Any, plan: Any, struct: Any, errors: list[str]) -> None:
+    """Spark's word on the object's rule patterns and SQL rules, as a streaming write gets it at start."""
+    from dc43.spark.metrics import compile_plan
+    from dc43.spark.steps import check_patterns, check_sql_rules
+
+    compiled = compile_plan(plan)
+    for check in (lambda: check_patterns(spark, contract, compiled),
+                  lambda: check_sql_rules(spark, contract, compiled, struct)):
+        try:
+            check()
+        except Dc43Error as exc:
+            errors.append(str(exc))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -274,6 +277,27 @@ def check_portable(session: Any, side: Any, adapter: Any, target: DatasetTarget,
                 "pickles, or leave it out to use the one the plugins provide.") from exc
 
 
+@contextlib.contextmanager
+def quiet_analysis() -> Iterator[None]:
+    """Keep pyspark from logging, Java stack and all, the analysis errors this thread turns into
+    dc43 errors (it logs every error with a query context; other threads' records still pass)."""
+    me = threading.get_ident()
+
+    def others(record: logging.LogRecord) -> bool:
+        return record.thread != me
+
+    from pyspark.logger import PySparkLogger  # made as pyspark makes them: it logs with extra keywords
+
+    loggers = [PySparkLogger.getLogger(name) for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")]
+    for logger in loggers:
+        logger.addFilter(others)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(others)
+
+
 def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
     """Compile the plan's regular expressions with Spark (Java's syntax) before any batch runs:
     a bad one would otherwise fail deep inside the first micro-batch."""
@@ -284,7 +308,8 @@ def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
 
     def compiles(chosen: list[tuple[Any, str]]) -> bool:
         try:
-            spark.range(1).select(*(F.lit("").rlike(p).alias(f"p{n}") for n, (_, p) in enumerate(chosen))).collect()
+            with quiet_analysis():
+                spark.range(1).select(*(F.lit("").rlike(p).alias(f"p{n}") for n, (_, p) in enumerate(chosen))).collect()
         except PySparkException:
             return False
         return True
@@ -314,7 +339,8 @@ def check_sql_rules(spark: Any, contract: Any, plan: Any, schema: Any) -> None:
     with plan.batch_view(spark.createDataFrame([], schema)) as view:
         for rule in plan.sql_rules:
             try:
-                fields = spark.sql(sql_query(rule, view)).schema.fields
+                with quiet_analysis():
+                    fields = spark.sql(sql_query(rule, view)).schema.fields
             except PySparkException as exc:
                 raise ContractFormatError(label, rule.key, f"its query does not compile: "
                                           f"{str(exc).strip().splitlines()[0]} Fix the query; the batch is "
