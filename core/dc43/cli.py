@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--remote", metavar="sc://HOST:PORT",
                       help="run on this Spark Connect server (default: $SPARK_REMOTE, else local[2] in-process)")
     demo.set_defaults(run=_demo)
-    validate = commands.add_parser("validate", help="check contract files as a pipeline would, without Spark jobs")
+    validate = commands.add_parser("validate", help="check contract files as a write would at start")
     validate.add_argument("paths", nargs="*", metavar="PATH",
                           help="contract files or folders of them (default: the settings' contracts folder)")
     validate.add_argument("--rules", action="store_true", help="list every rule dc43 derives")
