@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dc43.cli import main
 
-pytestmark = [pytest.mark.spark]
+pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 CONTRACT = """\
 apiVersion: v3.0.2
