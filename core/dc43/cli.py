@@ -32,16 +32,17 @@ def _demo(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     import logging
 
-    from dc43.contracts.check import check_file, contract_files
+    from dc43.contracts.check import check_file, contract_files, in_store
     from dc43.errors import Dc43Error
     from dc43.settings import Settings
 
-    paths = args.paths
+    paths, store = args.paths, None
     if not paths:
-        paths = [Settings.load().contracts_dir]
-        if not paths[0].is_dir():
-            raise Dc43Error(f"no contracts folder at {paths[0]} (the settings' contracts_dir, DC43_CONTRACTS_DIR); "
+        store = Settings.load().contracts_dir
+        if not store.is_dir():
+            raise Dc43Error(f"no contracts folder at {store} (the settings' contracts_dir, DC43_CONTRACTS_DIR); "
                             "name contract files or folders: dc43 validate PATH ...")
+        paths = [store]
     files = contract_files(paths)
     spark = _local_spark() if args.spark else None
     loader = logging.getLogger("dc43.contracts.loading")
@@ -51,6 +52,8 @@ def _validate(args: argparse.Namespace) -> int:
         checks = [check_file(path, spark) for path in files]
     finally:
         loader.setLevel(level)
+    if store is not None:
+        checks = [in_store(check, store) for check in checks]
     if args.json:
         print(json.dumps([check.to_dict() for check in checks], indent=2))
     else:

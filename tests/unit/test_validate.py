@@ -112,6 +112,15 @@ def test_without_paths_it_checks_the_contract_store_of_the_settings(tmp_path, ca
     monkeypatch.chdir(tmp_path)
     assert main(["validate"]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith("sales.orders/1.2.0.json: sales.orders 1.2.0: valid")
+    moved = tmp_path / "store" / "sales.orders" / "1.3.0.json"  # copied by hand without changing its version
+    moved.write_text((tmp_path / "store" / "sales.orders" / "1.2.0.json").read_text())
+    write(tmp_path, "store/notes.yaml", ORDERS)
+    assert main(["validate"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "  error: the store reads it as sales.orders@1.3.0 but it holds sales.orders@1.2.0; move the document " \
+           "to match its id and version, or publish it again" in out
+    assert f"  warning: the contract store at {tmp_path / 'store'} does not read this file: it reads " \
+           "<id>/<version>.json" in out
     monkeypatch.setenv("DC43_CONTRACTS_DIR", str(tmp_path / "none"))
     assert main(["validate"]) == 2
     assert f"no contracts folder at {tmp_path / 'none'}" in capsys.readouterr().err

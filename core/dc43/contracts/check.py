@@ -106,6 +106,22 @@ def check_file(path: str | os.PathLike[str], spark: Any = None) -> ContractCheck
                          errors=tuple(errors), warnings=tuple(warnings), objects=objects, frequency_s=frequency)
 
 
+def in_store(check: ContractCheck, base: str | os.PathLike[str]) -> ContractCheck:
+    """``check`` of a file under the contract store ``base``, with what the store makes of it: the
+    store reads ``<id>/<version>.json`` and refuses a document whose id or version differ."""
+    path = Path(check.source)
+    parts = path.relative_to(base).parts
+    if len(parts) != 2 or path.suffix != ".json":
+        return attrs.evolve(check, warnings=(*check.warnings, f"the contract store at {base} does not read this "
+                                             "file: it reads <id>/<version>.json"))
+    stored = (parts[0], path.stem)
+    if check.contract_id is None or (check.contract_id, check.version) == stored:
+        return check
+    return attrs.evolve(check, errors=(*check.errors, f"the store reads it as {stored[0]}@{stored[1]} but it holds "
+                                       f"{check.contract_id}@{check.version}; move the document to match its id and "
+                                       "version, or publish it again"))
+
+
 def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str], spark: Any) -> ObjectCheck:
     """The object's rules; its Spark types' and rules' errors go to ``errors``."""
     from dc43.quality.plan import STREAM_RULES, plan_contract
