@@ -15,12 +15,14 @@ import tempfile
 import pytest
 from dc43.plugins import reset_plugin_manager
 
+from tests.jvm import JVM_OPTIONS, use_in_spark_drivers
 from tests.kafka_support import ensure_jars, spark_jars
 from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
 # Spark's driver must listen on loopback only; executors and foreachBatch workers use this Python.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+use_in_spark_drivers()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,7 +99,8 @@ def spark(topology: str, request: pytest.FixtureRequest):
     for key, value in SPARK_SETTINGS.items():
         builder = builder.config(key, value)
     if cluster:
-        builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
+        builder = (builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
+                   .config("spark.executor.extraJavaOptions", JVM_OPTIONS))
     session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:

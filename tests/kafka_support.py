@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.jvm import JVM_OPTIONS
+
 REPO = Path(__file__).resolve().parents[1]
 POM = REPO / "tests" / "kafka" / "pom.xml"
 PROFILES = ("broker", "connector", "delta")
@@ -51,9 +53,8 @@ def ensure_jars() -> None:
         if _jars(profile):
             continue
         target = jars_dir() / profile
-        staging = jars_dir() / f".{profile}-partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        jars_dir().mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{profile}-partial-", dir=jars_dir()))  # one per process
         run = subprocess.run(
             [_require("mvn"), "-q", "-B", "-f", str(POM), f"-P{profile}",
              "dependency:copy-dependencies", "-DincludeScope=runtime",
@@ -65,8 +66,10 @@ def ensure_jars() -> None:
             pytest.fail(f"Maven could not fetch the {profile} jars (exit {run.returncode}); "
                         f"check access to Maven Central:\n{(run.stdout + run.stderr)[-3000:]}",
                         pytrace=False)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)  # complete folders only: an interrupted fetch is retried
+        try:
+            staging.rename(target)  # complete folders only: an interrupted fetch is retried
+        except OSError:  # another process put its complete folder there first
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def connector_jars() -> list[str]:
@@ -149,7 +152,7 @@ class KafkaBroker:
 
     def _java(self, *args: str) -> list[str]:
         classpath = os.path.join(jars_dir() / "broker", "*")
-        return [_require("java"), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
+        return [_require("java"), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", *JVM_OPTIONS.split(),
                 f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
                 "-cp", classpath, *args]
 

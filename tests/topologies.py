@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.jvm import JVM_OPTIONS
 from tests.kafka_support import REPO, free_port, stop_process
 
 TOPOLOGIES = ("classic", "connect", "cluster")
@@ -123,7 +124,7 @@ class ConnectServer:
         conf = self.home / "conf"
         conf.mkdir()
         # spark-class passes conf/java-opts to the JVM: SparkConnectServer reads spark.* from there.
-        (conf / "java-opts").write_text(" ".join(f"-D{k}={v}" for k, v in settings.items()) + "\n")
+        (conf / "java-opts").write_text(" ".join([JVM_OPTIONS, *(f"-D{k}={v}" for k, v in settings.items())]) + "\n")
         env = _environment(SPARK_CONF_DIR=str(conf), SPARK_DIST_CLASSPATH=os.pathsep.join(self.jars))
         self.server.start(["org.apache.spark.sql.connect.service.SparkConnectServer"], env)
         _wait(lambda: "Spark Connect server started" in self.server.tail(), [self.server],
@@ -157,7 +158,8 @@ class StandaloneCluster:
         return sum(1 for worker in state.get("workers", []) if worker.get("state") == "ALIVE")
 
     def start(self) -> StandaloneCluster:
-        env = _environment(SPARK_WORKER_DIR=str(self.home / "work"), SPARK_LOG_DIR=str(self.home))
+        env = _environment(SPARK_WORKER_DIR=str(self.home / "work"), SPARK_LOG_DIR=str(self.home),
+                           SPARK_DAEMON_JAVA_OPTS=JVM_OPTIONS)
         self.master.start(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
                            str(self.port), "--webui-port", str(self.ui_port)], env)
         self.worker.start(["org.apache.spark.deploy.worker.Worker", self.url, "--host", "127.0.0.1",
