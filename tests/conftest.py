@@ -15,7 +15,7 @@ import tempfile
 import pytest
 from dc43.plugins import reset_plugin_manager
 
-from tests.jvm import JVM_OPTIONS, use_in_spark_drivers
+from tests.jvm import long_lived_driver, use_in_spark_drivers
 from tests.kafka_support import ensure_jars, spark_jars
 from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
@@ -99,9 +99,9 @@ def spark(topology: str, request: pytest.FixtureRequest):
     for key, value in SPARK_SETTINGS.items():
         builder = builder.config(key, value)
     if cluster:
-        builder = (builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
-                   .config("spark.executor.extraJavaOptions", JVM_OPTIONS))
-    session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
+        builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
+    with long_lived_driver():
+        session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session

@@ -124,7 +124,7 @@ class ConnectServer:
         conf = self.home / "conf"
         conf.mkdir()
         # spark-class passes conf/java-opts to the JVM: SparkConnectServer reads spark.* from there.
-        (conf / "java-opts").write_text(" ".join([JVM_OPTIONS, *(f"-D{k}={v}" for k, v in settings.items())]) + "\n")
+        (conf / "java-opts").write_text(" ".join(f"-D{k}={v}" for k, v in settings.items()) + "\n")
         env = _environment(SPARK_CONF_DIR=str(conf), SPARK_DIST_CLASSPATH=os.pathsep.join(self.jars))
         self.server.start(["org.apache.spark.sql.connect.service.SparkConnectServer"], env)
         _wait(lambda: "Spark Connect server started" in self.server.tail(), [self.server],
