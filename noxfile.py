@@ -115,7 +115,7 @@ def tests(session: nox.Session) -> None:
     # fetched once here, not by two layers at once
     session.run("python", "-c", "from tests.kafka_support import ensure_jars; ensure_jars()")
     lanes = LANES if os.environ.get("DC43_TEST_LANES") == "2" else (TOPOLOGIES,)
-    _run_layers(session, lanes, session.posargs or ["-q"])
+    _run_layers(session, lanes, session.posargs or ["-q", "--durations=25"])
 
 
 def _changed_files() -> list[str]:
