@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +15,18 @@ from tests.spark.orders import SCHEMA, start_write, stop_all
 pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
 
 
-class SlowQuality(LocalDataQualityService):
-    """Takes ``seconds`` to judge each batch, as a remote service under load would."""
+class HeldQuality(LocalDataQualityService):
+    """Judges nothing until the file ``release`` exists, as a remote service stuck under load
+    would; it runs where the batch side runs (the Connect server's worker too), so the test
+    releases it through a file."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, release: Path) -> None:
+        self.release = release
 
     def evaluate(self, *, contract: Any, payload: Any) -> Any:
-        time.sleep(self.seconds)
+        deadline = time.monotonic() + 180  # a guard: the test releases it long before
+        while not self.release.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         return super().evaluate(contract=contract, payload=payload)
 
 
@@ -50,11 +55,18 @@ def test_the_lag_is_reported(spark, parquet_batches, tmp_path, services):
 
 
 def test_a_sink_too_far_ahead_of_the_judging_is_stopped(spark, parquet_batches, tmp_path, services):
-    services["data_quality_service"] = SlowQuality(1.0)
+    release = tmp_path / "release"
+    services["data_quality_service"] = HeldQuality(release)
     result, _ = start_write(stream(spark, orders(parquet_batches, 16), services), tmp_path, services,
                             enforce=False, max_observation_lag=2)
     sink, observer = result.details["streaming_queries"]
     try:
+        # The first batch's judging is held until the sink is 5 batches on (judged as each batch
+        # is judged) or the write was stopped already (judged as each sink batch ends).
+        deadline = time.monotonic() + 120
+        while sink.isActive and (sink.lastProgress or {}).get("batchId", -1) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.touch()
         with pytest.raises(ObservationLagError, match="micro-batches ahead of the judged ones.*max_observation_lag=2"):
             sink.awaitTermination(120)
         assert observer.spark_query.awaitTermination(60) and not observer.isActive
