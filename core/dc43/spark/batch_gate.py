@@ -47,6 +47,7 @@ class GateBatch:
 
     def __call__(self, batch_df: Any, batch_id: int) -> None:
         with self.side.reporting(batch_df, batch_id):
+            self.side.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
             self._key_replays(batch_df)
             clean = self.side.plan.clean_of_errors(besides=self.side.plan.across) if self.rejection else None

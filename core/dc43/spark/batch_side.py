@@ -208,6 +208,7 @@ class BatchSide:
         from dc43.spark.topology import tune_batch_session
 
         with self.reporting(batch_df, batch_id):
+            self.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
             marked, marks = self.mark_keys(batch_df, batch_id)
             self.keep_keys(marks, self.judge(batch_df, batch_id, self.plan.measure(marked)))

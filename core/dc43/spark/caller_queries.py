@@ -117,15 +117,20 @@ class EnforcedQuery:
 
     def stop(self, timeout: float = STOP_WAIT_S) -> None:
         """Stop the query; one running dc43's ``foreachBatch`` stops between micro-batches: the
-        batch in flight (up to ``timeout`` seconds) is finished and judged, not interrupted.
+        batch in flight (up to ``timeout`` seconds) is finished and judged, not interrupted,
+        and the next one (on classic Spark and a cluster) waits for the stop without starting.
 
         Interrupting a Python ``foreachBatch`` inside a Spark job hands the JVM a long error
         text, on which Spark's check for "interrupted by stop" overflows Java's regex stack
         (a 1,024-line ``StackOverflowError`` on stderr).
         """
         query = self.spark_query
+        query_id = str(query.id)
         deadline = time.monotonic() + (0 if self._caller.is_sink(query) else timeout)
-        while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+        if time.monotonic() < deadline:
+            self._caller.stopping(query_id)
+        while (query.isActive and query.status["isTriggerActive"] and not self._caller.held(query_id)
+               and time.monotonic() < deadline):
             time.sleep(0.02)
         query.stop()
         self._caller.catch_up(query)

@@ -80,6 +80,8 @@ class CallerSide:
         self._resolving = threading.Lock()
         #: the write's run listeners (lineage), told of each judged batch and of the end
         self.runs: RunListeners | None = None
+        self._stopping: set[str] = set()  # ids of dc43's queries the caller is stopping
+        self._held: set[str] = set()  # those of them whose next micro-batch waits for the stop
 
     def __repr__(self) -> str:
         return f"CallerSide({self.result.details.get('dataset_id')!r}, judged up to batch {self._last_batch})"
@@ -195,6 +197,20 @@ class CallerSide:
     def stop_sinks(self) -> None:
         _stop(self.sinks)
 
+    def stopping_any(self) -> bool:
+        """Whether the caller is stopping one of dc43's queries of this write."""
+        return bool(self._stopping)
+
+    def holds_for_stop(self, query_id: str) -> bool:
+        """Whether the next micro-batch of ``query_id`` must wait for its stop instead of running;
+        it is then counted as held (:meth:`held`)."""
+        with self._progress:
+            if query_id not in self._stopping:
+                return False
+            self._held.add(query_id)
+            self._progress.notify_all()
+            return True
+
     def _notify(self, entry: dict[str, Any]) -> None:
         if self.on_batch is None:
             return
@@ -204,6 +220,16 @@ class CallerSide:
             log.exception("on_streaming_batch callback failed for batch %s", entry["batch_id"])
 
     # -- what the caller asks ----------------------------------------------
+    def stopping(self, query_id: str) -> None:
+        """The caller is stopping ``query_id``: its next micro-batch waits instead of starting."""
+        with self._progress:
+            self._stopping.add(query_id)
+
+    def held(self, query_id: str) -> bool:
+        """Whether a micro-batch of ``query_id`` is waiting for the stop (none of it ran)."""
+        with self._progress:
+            return query_id in self._held
+
     def read_through(self, reader: SessionLinkReader) -> None:
         """Messages arrive through ``reader`` (Spark Connect) rather than as calls."""
         self._reader = reader

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "spark.dc43.link."
 KEPT = 200
+#: how long a micro-batch held for its query's stop waits for it (milliseconds)
+HOLD_MS = 60_000
 
 
 #: what a verdict summary keeps of each rule's entry in ``details["rules"]``
@@ -92,6 +94,17 @@ class InProcessLink:
     def stop_sinks(self, session: Any) -> None:
         self.caller.stop_sinks()
 
+    def hold_if_stopping(self, session: Any) -> None:
+        """Before a micro-batch starts: when the caller is stopping its query, wait (in the JVM, on
+        the query's own thread) for the stop to interrupt it, so none of the batch runs; a restart
+        replays it.  Gives up after :data:`HOLD_MS` and lets the batch run."""
+        if not self.caller.stopping_any():  # the common case costs no call to the JVM
+            return
+        context = session.sparkContext
+        query_id = context.getLocalProperty("sql.streaming.queryId")
+        if query_id and self.caller.holds_for_stop(query_id):
+            context._jvm.java.lang.Thread.sleep(HOLD_MS)
+
     def carries_state(self) -> bool:
         """Whether the caller's strategy needs the batch side's copy of its state (no: it is the same)."""
         return False
@@ -126,6 +139,9 @@ class SessionLink:
 
     def fail(self, session: Any, failure: Mapping[str, Any], exc: BaseException) -> None:
         self.publish(session, {"failure": dict(failure)})
+
+    def hold_if_stopping(self, session: Any) -> None:
+        """The caller cannot reach a Connect server's worker: its ``stop()`` waits for the batch instead."""
 
     def stop_sinks(self, session: Any) -> None:
         for query_id in self.sink_ids:
