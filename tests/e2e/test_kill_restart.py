@@ -84,20 +84,15 @@ def source_rows() -> list[tuple]:
 
 
 def write_source(spark, folder: Path) -> None:
-    import shutil
-
+    from tests.parquet_files import write_parquet
     from tests.spark.orders import SCHEMA
 
     rows = source_rows()
+    (folder / "source").mkdir()
     for index in range(FILES):
-        stage = folder / f"stage-{index}"
-        spark.createDataFrame(rows[index * ROWS:(index + 1) * ROWS], SCHEMA).coalesce(1).write.parquet(str(stage))
-        (part,) = stage.glob("part-*.parquet")
         target = folder / "source" / f"batch-{index:03d}.parquet"
-        target.parent.mkdir(exist_ok=True)
-        shutil.move(str(part), target)
+        write_parquet(spark, SCHEMA, rows[index * ROWS:(index + 1) * ROWS], target)
         os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
-        shutil.rmtree(stage)
 
 
 def child(writer: str, folder: Path, fmt: str = "parquet", *, announce_keys: bool = False) -> subprocess.Popen[str]:

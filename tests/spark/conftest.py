@@ -35,19 +35,16 @@ def parquet_batches(spark: Any, tmp_path: Any) -> Callable[..., str]:
     Stream it with ``maxFilesPerTrigger=1`` so each file is exactly one micro-batch.
     """
     import os
-    import shutil
+
+    from tests.parquet_files import write_parquet
 
     def write(schema: Any, batches: list[list[tuple]], name: str = "source", first: int = 0) -> str:
         source = tmp_path / name
         source.mkdir(exist_ok=True)
         for index, rows in enumerate(batches, start=first):
-            stage = tmp_path / f"{name}-stage-{index}"
-            spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(stage))
-            (part,) = stage.glob("part-*.parquet")
             target = source / f"batch-{index:03d}.parquet"
-            shutil.move(str(part), target)
+            write_parquet(spark, schema, rows, target)
             os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
-            shutil.rmtree(stage)
         return str(source)
 
     return write
