@@ -133,13 +133,14 @@ def restart(spark, writer: str, folder: Path, fmt: str = "parquet") -> None:
     assert result.details.get("streaming_error") is None
 
 
-def files_per_batch(folder: Path) -> list[int]:
-    """How many source files each micro-batch of the checkpoint took, from its offsets log.
+def files_per_batch(checkpoint: Path) -> list[int]:
+    """How many source files each micro-batch of the query on ``checkpoint`` took, from its offsets log.
 
     One, with ``maxFilesPerTrigger=1``, except when the kill fell while Spark's file source was
-    planning the next batch: it had logged that file as seen, and the restart's next batch takes
-    it together with the file after it (so there is one batch fewer)."""
-    offsets = folder / "cp" / "offsets"
+    planning that query's next batch: it had logged that file as seen, and the restart's next
+    batch takes it together with the file after it (so there is one batch fewer). Each query
+    has its own: the ``foreach-batch`` writer's sink and judging query can differ."""
+    offsets = checkpoint / "offsets"
     ends = [json.loads((offsets / name).read_text().splitlines()[2])["logOffset"]
             for name in sorted((n.name for n in offsets.iterdir() if n.name.isdigit()), key=int)]
     return [end - start for start, end in zip([-1, *ends], ends)]
@@ -178,7 +179,8 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(spark, tmp_
     from dc43.governance import LocalGovernanceService
 
     verdicts = LocalGovernanceService(tmp_path / "governance.db").verdicts(str(tmp_path / "main"))
-    files = files_per_batch(tmp_path)
+    judging = "cp_dc43_observations" if writer == "foreach-batch" else "cp"  # the query whose batches are judged
+    files = files_per_batch(tmp_path / judging)
     assert sum(files) == FILES
     assert sorted(v.batch_id for v in verdicts) == list(range(len(files)))  # one verdict per batch id
     if writer == "observe":  # it judges after the commit: the batch killed while judged has no metrics left
