@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 from dc43.plugins import reset_plugin_manager
 
-from tests.jvm import long_lived_driver, use_in_spark_drivers
+from tests.jvm import class_archive, long_lived_driver, use_in_spark_drivers
 from tests.kafka_support import ensure_jars, spark_jars
 from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
@@ -23,6 +24,7 @@ from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, Connec
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 use_in_spark_drivers()
+ARCHIVE = pytest.StashKey[Path | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +45,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if item.get_closest_marker(topology) and not item.get_closest_marker("classic_only")]
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Spark drivers started from here on map the class archive, made now if this machine has none
+    (only when a collected test runs Spark)."""
+    if any(item.get_closest_marker("spark") for item in session.items):
+        session.config.stash[ARCHIVE] = archive = class_archive()
+        use_in_spark_drivers(archive)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +110,7 @@ def spark(topology: str, request: pytest.FixtureRequest):
         builder = builder.config(key, value)
     if cluster:
         builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
-    with long_lived_driver():
+    with long_lived_driver(request.config.stash.get(ARCHIVE, None)):
         session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
