@@ -49,8 +49,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Spark drivers started from here on map the class archive, made now if this machine has none
-    (only when a collected test runs Spark)."""
-    if any(item.get_closest_marker("spark") for item in session.items):
+    (only when a collected test runs Spark in a driver: the Connect layer's tests start none)."""
+    if session.config.getoption("--topology") != "connect" and any(
+            item.get_closest_marker("spark") for item in session.items):
         session.config.stash[ARCHIVE] = archive = class_archive()
         use_in_spark_drivers(archive)
 
