@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from dc43.plugins import reset_plugin_manager
 
-from tests.jvm import class_archive, long_lived_driver, use_in_spark_drivers
+from tests.jvm import JVM_OPTIONS, archive_options, class_archive, long_lived_driver, use_in_spark_drivers
 from tests.kafka_support import ensure_jars, spark_jars
 from tests.topologies import BUNDLED_PLUGINS, SPARK_SETTINGS, TOPOLOGIES, ConnectServer, StandaloneCluster
 
@@ -104,14 +104,17 @@ def spark(topology: str, request: pytest.FixtureRequest):
         session.stop()
         return
     ensure_jars()
-    cluster = StandaloneCluster().start() if topology == "cluster" else None
+    archive = request.config.stash.get(ARCHIVE, None)
+    cluster = StandaloneCluster(JVM_OPTIONS + archive_options(archive)).start() if topology == "cluster" else None
     builder = (SparkSession.builder.master(cluster.url if cluster else "local[2]").appName("dc43-tests")
                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="dc43-warehouse-")))
     for key, value in SPARK_SETTINGS.items():
         builder = builder.config(key, value)
     if cluster:
         builder = builder.config("spark.executor.memory", "1g").config("spark.cores.max", "2")
-    with long_lived_driver(request.config.stash.get(ARCHIVE, None)):
+        if archive:
+            builder = builder.config("spark.executor.extraJavaOptions", archive_options(archive).strip())
+    with long_lived_driver(archive):
         session = builder.config("spark.jars", ",".join(spark_jars())).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:

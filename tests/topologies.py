@@ -137,9 +137,10 @@ class ConnectServer:
 
 
 class StandaloneCluster:
-    """A standalone master and one 2-core worker, both on 127.0.0.1."""
+    """A standalone master and one 2-core worker, both on 127.0.0.1, started with ``java_options``."""
 
-    def __init__(self) -> None:
+    def __init__(self, java_options: str = JVM_OPTIONS) -> None:
+        self.java_options = java_options
         self.home = Path(tempfile.mkdtemp(prefix="dc43-cluster-"))
         self.port, self.ui_port = free_port(), free_port()
         self.master = _Server("master", self.home)
@@ -159,7 +160,7 @@ class StandaloneCluster:
 
     def start(self) -> StandaloneCluster:
         env = _environment(SPARK_WORKER_DIR=str(self.home / "work"), SPARK_LOG_DIR=str(self.home),
-                           SPARK_DAEMON_JAVA_OPTS=JVM_OPTIONS)
+                           SPARK_DAEMON_JAVA_OPTS=self.java_options)
         self.master.start(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
                            str(self.port), "--webui-port", str(self.ui_port)], env)
         self.worker.start(["org.apache.spark.deploy.worker.Worker", self.url, "--host", "127.0.0.1",
