@@ -76,6 +76,9 @@ def _run_layers(session: nox.Session, lanes: tuple[tuple[str, ...], ...], args: 
     logs = Path(tempfile.mkdtemp(prefix="dc43-layers-"))
     env = {**os.environ, **SPARK_ENV, "VIRTUAL_ENV": str(Path(session.bin).parent),
            "PATH": os.pathsep.join([session.bin, os.environ.get("PATH", "")])}
+    # Hundreds of Python processes import dc43 from this tree (children, Spark Connect's
+    # foreachBatch workers): with PYTHONDONTWRITEBYTECODE set, each compiled it again (0.1 s).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     layers = {t: _Layer(session, t, args, logs) for lane in lanes for t in lane}
     printing = threading.Lock()
 
