@@ -33,7 +33,7 @@ ARCHIVES = Path(__file__).resolve().parents[1] / ".cache" / "cds"
 # What the archive is made from: a driver that starts, writes and reads parquet, runs SQL and a
 # streaming query through foreachBatch, as the suite's drivers do.
 TRAINING = """
-import sys, tempfile
+import tempfile
 from pyspark.sql import SparkSession, functions as F
 spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
          .config("spark.sql.shuffle.partitions", "2").getOrCreate())
@@ -62,7 +62,7 @@ def _archive_path() -> Path:
 
 
 def class_archive() -> Path | None:
-    """The Spark drivers' class archive, made once (about 20 s) by a training driver that dumps the
+    """The Spark drivers' class archive, made once (about 30 s) by a training driver that dumps the
     classes it loaded when it exits; ``None``, said on stderr, when it cannot be made."""
     try:
         path = _archive_path()
@@ -97,32 +97,27 @@ def archive_options(archive: Path | None) -> str:
     return f" -XX:SharedArchiveFile={archive} -Xlog:cds=off" if archive else ""
 
 
-_ours: set[str] = set()
+#: a developer's own SPARK_SUBMIT_OPTS, set before the suite started, is left alone
+DEVELOPERS_OPTIONS = "SPARK_SUBMIT_OPTS" in os.environ
 
 
 def use_in_spark_drivers(archive: Path | None = None) -> None:
     """Every driver that pyspark launches from a child inheriting this environment gets
     :data:`JVM_OPTIONS` and ``archive`` (``SPARK_SUBMIT_OPTS`` is read by spark-submit's
-    launcher); a developer's own ``SPARK_SUBMIT_OPTS`` is kept."""
-    current = os.environ.get("SPARK_SUBMIT_OPTS")
-    if current is None or current in _ours:
-        options = JVM_OPTIONS + archive_options(archive)
-        _ours.add(options)
-        os.environ["SPARK_SUBMIT_OPTS"] = options
+    launcher)."""
+    if not DEVELOPERS_OPTIONS:
+        os.environ["SPARK_SUBMIT_OPTS"] = JVM_OPTIONS + archive_options(archive)
 
 
 @contextmanager
 def long_lived_driver(archive: Path | None = None) -> Iterator[None]:
-    """Launch the test process's own driver, which lives for the whole layer, without C1 (a
-    developer's own ``SPARK_SUBMIT_OPTS`` still applies)."""
-    current = os.environ.get("SPARK_SUBMIT_OPTS")
-    ours = current in _ours
-    if ours:
-        long_lived = archive_options(archive).strip()
-        _ours.add(long_lived)
-        os.environ["SPARK_SUBMIT_OPTS"] = long_lived
+    """Launch the test process's own driver, which lives for the whole layer, without C1."""
+    if DEVELOPERS_OPTIONS:
+        yield
+        return
+    children = os.environ["SPARK_SUBMIT_OPTS"]
+    os.environ["SPARK_SUBMIT_OPTS"] = archive_options(archive).strip()
     try:
         yield
     finally:
-        if ours:
-            os.environ["SPARK_SUBMIT_OPTS"] = current
+        os.environ["SPARK_SUBMIT_OPTS"] = children
