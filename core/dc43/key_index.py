@@ -1,116 +1,303 @@
-"""The keys a stream published, each with the micro-batch that first published it (SQLite).
+"""The keys a stream published, each with the micro-batch that first published it (Arrow and numpy).
 
-One index per streaming query: it lives where its micro-batches are judged, and its file
-is named after the query's checkpoint, so a restart finds it and a new checkpoint starts
-an empty one.  A key counts as seen in batch ``n`` only when a batch *before* ``n``
-published it: replaying batch ``n`` after a crash never finds its own keys.  Keys are
-written once their batch is published, and a lookup costs one indexed probe per distinct
-key of the batch, whatever the length of the history.
+One index per streaming query: it lives where its micro-batches are judged, and its folder
+is named after the query's checkpoint, so a restart finds it and a new checkpoint starts an
+empty one.  A key counts as seen in batch ``n`` only when a batch *before* ``n`` published
+it: replaying batch ``n`` after a crash never finds its own keys.
+
+Keys arrive as Arrow tables, one row per distinct key: ``h`` (a 64-bit hash of the key, Spark's
+``xxhash64``), the key's columns ``k0``... and ``e``, its newest event time in microseconds
+(null when the rule has no event time).  Each published batch is one Arrow IPC file of its new
+keys, written whole then renamed.  In memory the hashes are kept in sorted runs (at most about
+log2 of the batches): a lookup is one vectorised binary search per run, and only a hash found
+there has its key compared, column by column, with the stored one.  A batch whose keys are all
+new does no work per key in Python.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import hashlib
+import json
+import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    rule TEXT NOT NULL, key TEXT NOT NULL, first_batch INTEGER NOT NULL,
-    first_at REAL NOT NULL, event_time INTEGER,
-    PRIMARY KEY (rule, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS keys_by_batch ON keys (rule, first_batch);
-CREATE TABLE IF NOT EXISTS batches (
-    rule TEXT NOT NULL, batch_id INTEGER NOT NULL, max_event INTEGER,
-    PRIMARY KEY (rule, batch_id)) WITHOUT ROWID;
-"""
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 
-#: a batch's keys against the history: CROSS JOIN makes SQLite walk the batch's keys, one
-#: primary-key probe each; left to choose, it scans every key earlier batches published
-LOOKUP = ("SELECT k.key, k.first_batch FROM probe p CROSS JOIN keys k ON k.rule = ? AND k.key = p.key "
-          "WHERE k.first_batch < ? AND {kept}")
-#: pages SQLite keeps in memory per index: a large history's B-tree stays warm between batches
-CACHE_KIB = 64 * 1024
+#: the schema metadata of a batch's file: its batch id, when it was published, its newest event time
+METADATA = b"dc43.keys"
+#: the columns of a stored key besides its own: its hash and its newest event time
+HASH, EVENT = "h", "e"
+
+
+@attrs.define
+class _Batch:
+    """One published batch's new keys."""
+
+    batch_id: int
+    first_at: float
+    max_event: int | None
+    table: pa.Table
+    path: Path | None
+    #: keys the horizon still kept when a later batch was published (event time forgets key by key)
+    kept: int = -1
+
+    def __attrs_post_init__(self) -> None:
+        if self.kept < 0:
+            self.kept = self.table.num_rows
+
+
+@attrs.define
+class _Run:
+    """Hashes in ascending order, each with the stored batch (by generation) and row it points to."""
+
+    hashes: np.ndarray
+    generations: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def sorted(cls, hashes: np.ndarray, generations: np.ndarray, rows: np.ndarray) -> _Run:
+        order = np.argsort(hashes, kind="stable")  # two sorted runs concatenated: a linear merge
+        return cls(hashes[order], generations[order], rows[order])
+
+
+class RuleKeys:
+    """The keys one ``unique_across`` rule's batches published; ``folder`` None keeps them in memory."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._batches: dict[int, _Batch] = {}  # generation -> batch; a replay gets a new generation
+        self._live: dict[int, int] = {}  # batch id -> its generation
+        self._runs: list[_Run] = []
+        self._next = 0
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            for scratch in folder.glob("*.part"):  # a publish cut off before its rename
+                scratch.unlink()
+            loaded = [self._add(_read(path), path) for path in sorted(folder.glob("batch-*.arrow"))]
+            if loaded:
+                self._runs = [self._run_of(loaded)]
+
+    def seen(self, keys: pa.Table, batch_id: int, horizon: Mapping[str, Any], *, now: float) -> np.ndarray:
+        """A boolean per row of ``keys``: TRUE where a batch before ``batch_id`` published that key
+        and ``horizon`` still keeps it for ``batch_id``."""
+        found = np.zeros(keys.num_rows, dtype=bool)
+        kept = self._kept(batch_id, horizon, now=now)
+        if not kept or keys.num_rows == 0:
+            return found
+        probes, generations, rows = self._candidates(keys.column(HASH).to_numpy())
+        if probes.size == 0:
+            return found
+        for generation in np.unique(generations):  # one comparison per stored batch, never per key
+            mine = generations == generation
+            if int(generation) not in kept:
+                continue
+            ours, theirs = probes[mine], rows[mine]
+            stored = self._batches[int(generation)].table
+            same = np.ones(ours.size, dtype=bool)
+            for name in (name for name in stored.column_names if name not in (HASH, EVENT)):
+                equal = pc.equal(keys.column(name).take(ours), stored.column(name).take(theirs))
+                same &= pc.fill_null(equal, False).to_numpy(zero_copy_only=False)
+            cutoff = kept[int(generation)]
+            if cutoff is not None:  # event time: keys without one are kept
+                events = stored.column(EVENT).take(theirs)
+                same &= pc.fill_null(pc.greater_equal(events, cutoff), True).to_numpy(zero_copy_only=False)
+            found[ours[same]] = True
+        return found
+
+    def publish(self, keys: pa.Table, batch_id: int, horizon: Mapping[str, Any], *, now: float,
+                max_event: int | None) -> None:
+        """Keep ``keys`` (those :meth:`seen` did not find) as first published by ``batch_id``, and
+        forget what the horizon no longer kept for it (a replay of it then sees what it saw)."""
+        if not keys.num_rows and "event_time" not in horizon:  # only event time needs the batch's mark
+            self._forget(batch_id, horizon, now=now)
+            return
+        metadata = {METADATA: json.dumps({"batch_id": batch_id, "first_at": now, "max_event": max_event}).encode()}
+        table = keys.replace_schema_metadata(metadata)
+        path = None
+        if self.folder is not None:
+            path = self.folder / f"batch-{batch_id:012d}.arrow"
+            _write(table, path)
+        generation = self._add(table, path)
+        self._forget(batch_id, horizon, now=now)
+        self._runs.append(self._run_of([generation]))
+        while len(self._runs) > 1 and len(self._runs[-2].hashes) <= 2 * len(self._runs[-1].hashes):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(self._merged(older, newer))
+
+    def count(self) -> int:
+        """How many keys the horizon keeps (as of the last publish)."""
+        return sum(batch.kept for batch in self._batches.values())
+
+    def size(self) -> int:
+        """Bytes the stored keys take on disk (in memory, without a folder)."""
+        return sum(batch.path.stat().st_size if batch.path else batch.table.nbytes for batch in self._batches.values())
+
+    # -- internals --------------------------------------------------------
+    def _add(self, table: pa.Table, path: Path | None) -> int:
+        meta = json.loads(table.schema.metadata[METADATA])
+        generation, self._next = self._next, self._next + 1
+        replaced = self._live.get(meta["batch_id"])
+        if replaced is not None:  # a replayed batch: its earlier keys go
+            del self._batches[replaced]
+        self._batches[generation] = _Batch(meta["batch_id"], meta["first_at"], meta["max_event"], table, path)
+        self._live[meta["batch_id"]] = generation
+        return generation
+
+    def _run_of(self, generations: list[int]) -> _Run:
+        tables = [self._batches[g].table for g in generations]
+        return _Run.sorted(
+            np.concatenate([t.column(HASH).to_numpy() for t in tables]),
+            np.concatenate([np.full(t.num_rows, g, dtype=np.int64) for g, t in zip(generations, tables, strict=True)]),
+            np.concatenate([np.arange(t.num_rows, dtype=np.int64) for t in tables]))
+
+    def _merged(self, older: _Run, newer: _Run) -> _Run:
+        """Two runs as one, without the entries of batches no longer stored."""
+        generations = np.concatenate([older.generations, newer.generations])
+        live = np.isin(generations, np.fromiter(self._batches, dtype=np.int64, count=len(self._batches)))
+        return _Run.sorted(np.concatenate([older.hashes, newer.hashes])[live], generations[live],
+                           np.concatenate([older.rows, newer.rows])[live])
+
+    def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probe row, generation, stored row) of every stored entry whose hash equals a probe's."""
+        probes, generations, rows = [], [], []
+        for run in self._runs:
+            if not len(run.hashes):
+                continue
+            left = np.searchsorted(run.hashes, hashes, side="left")
+            inside = left < len(run.hashes)
+            hit = np.flatnonzero(inside & (run.hashes[np.minimum(left, len(run.hashes) - 1)] == hashes))
+            if hit.size == 0:  # the usual case: no hash of the batch is in this run
+                continue
+            counts = np.searchsorted(run.hashes, hashes[hit], side="right") - left[hit]
+            positions = np.repeat(left[hit], counts) + _within(counts)
+            probes.append(np.repeat(hit, counts))
+            generations.append(run.generations[positions])
+            rows.append(run.rows[positions])
+        if not probes:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(probes), np.concatenate(generations), np.concatenate(rows)
+
+    def _kept(self, batch_id: int, horizon: Mapping[str, Any], *, now: float) -> dict[int, int | None]:
+        """Stored batches before ``batch_id`` the horizon keeps for it: generation -> None (all its
+        keys) or the event time (microseconds) from which its keys are kept."""
+        before = {g: batch for g, batch in self._batches.items() if batch.batch_id < batch_id}
+        if "batches" in horizon:
+            return {g: None for g, batch in before.items() if batch.batch_id >= batch_id - horizon["batches"]}
+        if "event_time" in horizon:
+            events = [batch.max_event for batch in before.values() if batch.max_event is not None]
+            if not events:
+                return dict.fromkeys(before)
+            cutoff = max(events) - int(horizon["seconds"] * 1_000_000)
+            return dict.fromkeys(before, cutoff)
+        if "seconds" in horizon:
+            return {g: None for g, batch in before.items() if batch.first_at >= now - horizon["seconds"]}
+        return dict.fromkeys(before)
+
+    def _forget(self, batch_id: int, horizon: Mapping[str, Any], *, now: float) -> None:
+        """Drop the stored batches (and, by event time, the keys) no batch from ``batch_id`` on can see."""
+        if not horizon:
+            return
+        kept = self._kept(batch_id, horizon, now=now)
+        for generation, batch in list(self._batches.items()):
+            if batch.batch_id >= batch_id:
+                continue
+            cutoff = kept.get(generation, False)
+            if cutoff is False:
+                self._drop(generation)
+            elif cutoff is not None:
+                events = batch.table.column(EVENT)
+                alive = pc.fill_null(pc.greater_equal(events, cutoff), True)
+                batch.kept = pc.sum(alive).as_py() or 0
+                newest = batch.max_event is not None and batch.max_event >= cutoff + int(horizon["seconds"] * 1_000_000)
+                if not batch.kept and not newest:  # the newest event time stays: the next cutoff trails it
+                    self._drop(generation)
+                elif 2 * batch.kept < batch.table.num_rows:  # mostly forgotten: rewritten, once in a while
+                    self._rewrite(generation, batch.table.filter(alive))
+
+    def _drop(self, generation: int) -> None:
+        batch = self._batches.pop(generation)
+        del self._live[batch.batch_id]
+        if batch.path is not None:
+            batch.path.unlink(missing_ok=True)
+
+    def _rewrite(self, generation: int, table: pa.Table) -> None:
+        batch = self._batches[generation]
+        if batch.path is not None:
+            _write(table, batch.path)
+        self._runs.append(self._run_of([self._add(table, batch.path)]))
+
+
+def _within(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ... count-1 for each count, concatenated."""
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(int(counts.sum())) - starts
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` whole or not at all."""
+    scratch = path.with_suffix(".part")
+    with pa.OSFile(str(scratch), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    with open(scratch, "rb") as written:
+        os.fsync(written.fileno())
+    os.replace(scratch, path)
+
+
+def _read(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return ipc.open_file(source).read_all()
 
 
 class KeyIndex:
-    """``seen`` before a batch is judged, ``publish`` once it is published.
-
-    ``path`` None keeps the index in memory (a query without a checkpoint starts over anyway).
-    Event times are integers (microseconds); ``horizon`` is a rule's ``horizon`` parameter.
+    """The keys of every ``unique_across`` rule of one streaming query: ``seen`` before a batch is
+    judged, ``publish`` once it is published.  ``folder`` None keeps them in memory (a query
+    without a checkpoint starts over anyway).  Event times are integers (microseconds);
+    ``horizon`` is a rule's ``horizon`` parameter.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        self._db.executescript(_SCHEMA)
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._rules: dict[str, RuleKeys] = {}
         self._lock = threading.Lock()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
 
-    def close(self) -> None:
-        self._db.close()
-
-    def seen(self, rule: str, keys: Sequence[str], batch_id: int, horizon: Mapping[str, Any], *,
-             now: float) -> dict[str, int]:
-        """The ``keys`` an earlier batch published and the horizon still keeps, with that batch's id."""
-        if not keys:
-            return {}
+    def rule(self, rule: str) -> RuleKeys:
         with self._lock:
-            kept, arguments = self._kept(rule, batch_id, horizon, now=now)
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS probe (key TEXT PRIMARY KEY) WITHOUT ROWID")
-            self._db.execute("BEGIN")
-            try:
-                self._db.execute("DELETE FROM probe")
-                self._db.executemany("INSERT OR IGNORE INTO probe VALUES (?)", ((k,) for k in keys))
-                rows = self._db.execute(LOOKUP.format(kept=kept), (rule, batch_id, *arguments)).fetchall()
-            finally:
-                self._db.execute("COMMIT")
-        return dict(rows)
+            if rule not in self._rules:
+                self._rules[rule] = RuleKeys(self._folder_of(rule))
+            return self._rules[rule]
 
-    def publish(self, rule: str, keys: Iterable[tuple[str, int | None]], batch_id: int,
-                horizon: Mapping[str, Any], *, now: float, max_event: int | None = None) -> None:
-        """Keep ``keys`` (with their newest event time) as first published by ``batch_id``, and
-        forget those the horizon no longer kept for it.  Pass only keys :meth:`seen` did not find."""
+    def seen(self, rule: str, keys: pa.Table, batch_id: int, horizon: Mapping[str, Any], *,
+             now: float) -> np.ndarray:
+        """A boolean per row of ``keys``: TRUE where an earlier batch published it, within the horizon."""
+        keys_of = self.rule(rule)
         with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT INTO keys VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule, key) DO UPDATE SET "
-                    "first_batch = excluded.first_batch, first_at = excluded.first_at, "
-                    "event_time = excluded.event_time",
-                    ((rule, key, batch_id, now, event) for key, event in keys))
-                if "event_time" in horizon:
-                    self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?)", (rule, batch_id, max_event))
-                if horizon:  # what this batch no longer saw: a replay of it sees what it saw
-                    kept, arguments = self._kept(rule, batch_id, horizon, now=now)
-                    self._db.execute(f"DELETE FROM keys WHERE rule = ? AND first_batch < ? AND NOT ({kept})",
-                                     (rule, batch_id, *arguments))
-            finally:
-                self._db.execute("COMMIT")
+            return keys_of.seen(keys, batch_id, horizon, now=now)
 
-    def count(self, rule: str) -> int:
-        """How many keys of ``rule`` the index holds."""
+    def publish(self, rule: str, keys: pa.Table, batch_id: int, horizon: Mapping[str, Any], *, now: float,
+                max_event: int | None = None) -> None:
+        """Keep ``keys`` as first published by ``batch_id``; pass only keys :meth:`seen` did not find."""
+        keys_of = self.rule(rule)
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM keys WHERE rule = ?", (rule,)).fetchone()[0]
+            keys_of.publish(keys, batch_id, horizon, now=now, max_event=max_event)
 
-    def _kept(self, rule: str, batch_id: int, horizon: Mapping[str, Any], *, now: float
-              ) -> tuple[str, tuple[Any, ...]]:
-        """The SQL condition (and its arguments) on ``keys`` rows the horizon keeps for ``batch_id``."""
-        if "batches" in horizon:
-            return "first_batch >= ?", (batch_id - horizon["batches"],)
-        if "event_time" in horizon:
-            newest = self._db.execute("SELECT MAX(max_event) FROM batches WHERE rule = ? AND batch_id < ?",
-                                      (rule, batch_id)).fetchone()[0]
-            if newest is None:
-                return "1", ()
-            return "(event_time IS NULL OR event_time >= ?)", (newest - int(horizon["seconds"] * 1_000_000),)
-        if "seconds" in horizon:
-            return "first_at >= ?", (now - horizon["seconds"],)
-        return "1", ()
+    def sizes(self) -> dict[str, dict[str, int]]:
+        """Per rule this process has used: the keys the horizon keeps and the bytes they take."""
+        with self._lock:
+            return {name: {"keys": keys_of.count(), "bytes": keys_of.size()} for name, keys_of in self._rules.items()}
+
+    def _folder_of(self, rule: str) -> Path | None:
+        """``<folder>/<rule>-<hash>``: the rule's key made a safe file name, and told apart by its hash."""
+        if self.folder is None:
+            return None
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in rule)[:64]
+        return self.folder / f"{safe}-{hashlib.sha256(rule.encode()).hexdigest()[:8]}"

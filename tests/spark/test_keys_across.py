@@ -190,3 +190,62 @@ def test_a_bad_horizon_is_refused_before_any_query_starts(spark, parquet_batches
     with pytest.raises(ContractFormatError, match=problem):
         write(spark, services, source, tmp_path)
     assert len(spark.streams.active) == before
+
+
+def test_200000_keys_per_batch_are_checked_exactly_and_the_history_says_its_size(spark, tmp_path, services):
+    """Three batches of 200,000 keys: batch 1 repeats 1,234 keys of batch 0, batch 2 repeats 777 of
+    batch 0 and 555 of batch 1; the result says how many keys the history keeps."""
+    from pyspark.sql import functions as F
+
+    services = with_contract(services, events_contract())
+    size, source = 200_000, tmp_path / "source"
+    source.mkdir()
+    batches = [spark.range(0, size),
+               spark.range(size, 2 * size - 1_234).union(spark.range(0, 1_234)),
+               spark.range(2 * size, 3 * size - 1_332).union(spark.range(10_000, 10_777))
+               .union(spark.range(size + 50_000, size + 50_555))]
+    for n, ids in enumerate(batches):
+        staged = tmp_path / f"stage-{n}"
+        (ids.select(F.col("id"), F.lit("eu").alias("region"), F.lit(1.0).alias("amount"),
+                    F.lit(at("10:00")).alias("ts")).coalesce(1).write.parquet(str(staged)))
+        (part,) = staged.glob("part-*.parquet")
+        part.rename(source / f"batch-{n:03d}.parquet")
+    result = run(spark, services, str(source), tmp_path, enforce=False)
+    assert across(result) == [0, 1_234, 777 + 555]
+    assert [e["row_count"] for e in result.details["streaming_batches"]] == [size] * 3
+    kept = [e["keys_kept"]["unique_across:id"] for e in result.details["streaming_batches"]]
+    assert [k["keys"] for k in kept] == [0, size, 2 * size - 1_234]  # as each batch was judged
+    assert kept[2]["bytes"] > kept[1]["bytes"] > 0
+
+
+def test_keys_kept_in_sqlite_by_an_earlier_dc43_are_converted_and_still_caught(spark, parquet_batches, tmp_path,
+                                                                               services):
+    """A query whose keys an earlier dc43 kept in a SQLite file restarts with none of them lost."""
+    import json
+    import shutil
+    import sqlite3
+
+    from dc43.settings import Settings
+
+    services = with_contract(services, events_contract(key="composite"))
+    parquet_batches(SCHEMA, [[row(1, "eu"), row(2, "us")]])
+    first = run(spark, services, str(tmp_path / "source"), tmp_path, enforce=False)
+    assert across(first, "violations.unique_across:region,id") == [0]
+    state = Settings.load().absolute().state_dir
+    (folder,) = (state / "keys").iterdir()  # the query's index
+    shutil.rmtree(folder)  # what the earlier dc43 left instead: a SQLite file of the same name
+    legacy = folder.with_name(folder.name + ".db")
+    db = sqlite3.connect(legacy)
+    db.executescript("""
+        CREATE TABLE keys (rule TEXT NOT NULL, key TEXT NOT NULL, first_batch INTEGER NOT NULL,
+            first_at REAL NOT NULL, event_time INTEGER, PRIMARY KEY (rule, key)) WITHOUT ROWID;
+        CREATE TABLE batches (rule TEXT NOT NULL, batch_id INTEGER NOT NULL, max_event INTEGER,
+            PRIMARY KEY (rule, batch_id)) WITHOUT ROWID;""")
+    db.executemany("INSERT INTO keys VALUES ('unique_across:region,id', ?, 0, 0.0, NULL)",
+                   [(json.dumps(["eu", 1], separators=(",", ":")),), (json.dumps(["us", 2], separators=(",", ":")),)])
+    db.commit()
+    db.close()
+    parquet_batches(SCHEMA, [[row(1, "eu"), row(2, "eu"), row(2, "us")]], first=1)
+    again = run(spark, services, str(tmp_path / "source"), tmp_path, enforce=False)
+    assert across(again, "violations.unique_across:region,id") == [2]  # (eu, 1) and (us, 2)
+    assert not legacy.exists() and legacy.with_name(legacy.name + ".converted").exists()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
+
+import pyarrow as pa
 import pytest
 from dc43.errors import ContractFormatError
 from dc43.key_index import KeyIndex
@@ -10,12 +13,27 @@ from dc43.quality.across import describe
 from open_data_contract_standard.model import OpenDataContractStandard
 
 UNBOUNDED: dict = {}
+SECOND = 1_000_000
 
 
-def publish(index: KeyIndex, batch_id: int, *keys: str, horizon: dict = UNBOUNDED, now: float = 0.0,
+def keys(*names: str, events: dict | None = None) -> pa.Table:
+    """Distinct keys as the batch side hands them over: hash, key column, newest event time."""
+    events = events or {}
+    return pa.table({"h": pa.array([zlib.crc32(n.encode()) for n in names], pa.int64()),
+                     "k0": pa.array(list(names), pa.string()),
+                     "e": pa.array([events.get(n) for n in names], pa.int64())})
+
+
+def seen(index: KeyIndex, batch_id: int, *names: str, horizon: dict = UNBOUNDED, now: float = 0.0,
+         rule: str = "r") -> set[str]:
+    found = index.seen(rule, keys(*names), batch_id, horizon, now=now)
+    return {name for name, hit in zip(names, found, strict=True) if hit}
+
+
+def publish(index: KeyIndex, batch_id: int, *names: str, horizon: dict = UNBOUNDED, now: float = 0.0,
             events: dict | None = None) -> None:
     events = events or {}
-    index.publish("r", [(k, events.get(k)) for k in keys], batch_id, horizon, now=now,
+    index.publish("r", keys(*names, events=events), batch_id, horizon, now=now,
                   max_event=max(events.values()) if events else None)
 
 
@@ -23,49 +41,78 @@ def test_only_keys_of_earlier_batches_are_seen_so_a_replay_finds_none_of_its_own
     index = KeyIndex(None)
     publish(index, 0, "a", "b")
     publish(index, 1, "c")
-    assert index.seen("r", ["a", "c", "d"], 2, UNBOUNDED, now=0) == {"a": 0, "c": 1}
-    assert index.seen("r", ["c"], 1, UNBOUNDED, now=0) == {}  # batch 1 replayed: its own key
-    assert index.seen("other", ["a"], 2, UNBOUNDED, now=0) == {}  # rules keep their own keys
+    assert seen(index, 2, "a", "c", "d") == {"a", "c"}
+    assert seen(index, 1, "c") == set()  # batch 1 replayed: its own key
+    assert seen(index, 2, "a", rule="other") == set()  # rules keep their own keys
 
 
-def test_the_index_file_is_found_again(tmp_path) -> None:
-    path = tmp_path / "keys" / "q.db"
-    first = KeyIndex(path)
-    publish(first, 0, "a")
-    first.close()
-    assert KeyIndex(path).seen("r", ["a"], 5, UNBOUNDED, now=0) == {"a": 0}
+def test_the_index_folder_is_found_again(tmp_path) -> None:
+    folder = tmp_path / "keys" / "q"
+    publish(KeyIndex(folder), 0, "a")
+    assert seen(KeyIndex(folder), 5, "a", "b") == {"a"}
+    assert not list(folder.rglob("*.part"))
 
 
-def test_a_horizon_in_batches_keeps_a_key_for_that_many_batches_then_forgets_it() -> None:
-    index, horizon = KeyIndex(None), {"batches": 2}
+def test_a_replayed_batch_replaces_what_it_published_before() -> None:
+    index = KeyIndex(None)
+    publish(index, 0, "a")
+    publish(index, 1, "b", "c")
+    publish(index, 1, "b")  # the replay of batch 1 kept only "b"
+    assert seen(index, 2, "a", "b", "c") == {"a", "b"}
+    assert index.sizes()["r"]["keys"] == 2
+
+
+def test_equal_hashes_are_told_apart_by_the_key_itself() -> None:
+    index = KeyIndex(None)
+    stored = pa.table({"h": pa.array([7, 7], pa.int64()), "k0": ["a", "b"], "e": pa.array([None, None], pa.int64())})
+    index.publish("r", stored, 0, UNBOUNDED, now=0)
+    probe = pa.table({"h": pa.array([7, 7, 8], pa.int64()), "k0": ["b", "z", "a"],
+                      "e": pa.array([None] * 3, pa.int64())})
+    assert index.seen("r", probe, 1, UNBOUNDED, now=0).tolist() == [True, False, False]
+
+
+def test_many_batches_merge_into_few_runs_and_every_key_is_still_found() -> None:
+    index = KeyIndex(None)
+    for batch in range(40):
+        publish(index, batch, *(f"{batch}-{n}" for n in range(batch % 5 + 1)))
+    rule = index.rule("r")
+    assert len(rule._runs) <= 7  # about log2(40)
+    assert seen(index, 40, "0-0", "39-4", "17-2", "17-3", "nope") == {"0-0", "39-4", "17-2"}
+
+
+def test_a_horizon_in_batches_keeps_a_key_for_that_many_batches_then_forgets_it(tmp_path) -> None:
+    index, horizon = KeyIndex(tmp_path / "q"), {"batches": 2}
     publish(index, 0, "a", horizon=horizon)
-    assert index.seen("r", ["a"], 2, horizon, now=0) == {"a": 0}
-    assert index.seen("r", ["a"], 3, horizon, now=0) == {}
+    assert seen(index, 2, "a", horizon=horizon) == {"a"}
+    assert seen(index, 3, "a", horizon=horizon) == set()
     publish(index, 2, horizon=horizon)
-    assert index.count("r") == 1  # a replay of batch 2 still sees "a"
-    publish(index, 3, horizon=horizon)  # batch 3 published without "a": it is dropped from the file
-    assert index.count("r") == 0
+    assert index.sizes()["r"]["keys"] == 1  # a replay of batch 2 still sees "a"
+    publish(index, 3, horizon=horizon)  # batch 3 published without "a": its file is dropped
+    assert index.sizes()["r"] == {"keys": 0, "bytes": 0}
+    assert not list((tmp_path / "q").rglob("*.arrow"))
 
 
 def test_a_processing_time_horizon_keeps_keys_published_within_it() -> None:
     index, horizon = KeyIndex(None), {"seconds": 60.0}
     publish(index, 0, "a", horizon=horizon, now=1000.0)
-    assert index.seen("r", ["a"], 1, horizon, now=1060.0) == {"a": 0}
-    assert index.seen("r", ["a"], 1, horizon, now=1060.5) == {}
+    assert seen(index, 1, "a", horizon=horizon, now=1060.0) == {"a"}
+    assert seen(index, 1, "a", horizon=horizon, now=1060.5) == set()
     publish(index, 1, "b", horizon=horizon, now=1061.0)
-    assert index.count("r") == 1  # "a" was dropped
+    assert index.sizes()["r"]["keys"] == 1  # "a" was dropped
 
 
-def test_an_event_time_horizon_trails_the_newest_event_time_of_earlier_batches() -> None:
-    index, horizon = KeyIndex(None), {"seconds": 10.0, "event_time": "ts"}
-    second = 1_000_000
-    publish(index, 0, "a", "b", horizon=horizon, events={"a": 100 * second, "b": 105 * second})
-    publish(index, 1, "c", horizon=horizon, events={"c": 115 * second})
+def test_an_event_time_horizon_trails_the_newest_event_time_of_earlier_batches(tmp_path) -> None:
+    index, horizon = KeyIndex(tmp_path / "q"), {"seconds": 10.0, "event_time": "ts"}
+    publish(index, 0, "a", "b", horizon=horizon, events={"a": 100 * SECOND, "b": 105 * SECOND})
+    publish(index, 1, "c", horizon=horizon, events={"c": 115 * SECOND})
     # newest before batch 2: 115 s, so keys from 105 s on are kept
-    assert index.seen("r", ["a", "b", "c"], 2, horizon, now=0) == {"b": 0, "c": 1}
-    assert index.seen("r", ["a", "b"], 1, horizon, now=0) == {"a": 0, "b": 0}  # batch 1 replayed: as it saw
-    publish(index, 2, horizon=horizon)
-    assert index.count("r") == 2  # "a" was dropped
+    assert seen(index, 2, "a", "b", "c", horizon=horizon) == {"b", "c"}
+    assert seen(index, 1, "a", "b", horizon=horizon) == {"a", "b"}  # batch 1 replayed: as it saw
+    index.publish("r", keys(), 2, horizon, now=0, max_event=124 * SECOND)  # no new key, a newer event
+    assert index.sizes()["r"]["keys"] == 2  # "a" was dropped
+    assert seen(index, 3, "b", "c", horizon=horizon) == {"c"}  # newest 124 s: from 114 s on
+    again = KeyIndex(tmp_path / "q")  # the newest event time outlives a restart with the keys
+    assert seen(again, 3, "a", "b", "c", horizon=horizon) == {"c"}
 
 
 def contract(custom: list[dict]) -> OpenDataContractStandard:
@@ -108,13 +155,3 @@ def test_an_event_time_horizon_names_its_column() -> None:
 def test_keys_unique_within_each_batch_only_plan_no_rule_across_batches() -> None:
     plan, _ = plan_contract(contract([{"property": "dc43.keyHorizon", "value": "batch"}]))
     assert [e.key for e in plan] == ["not_null:id", "unique:id"]
-
-
-def test_a_lookup_walks_the_batch_keys_with_one_probe_each_never_the_history() -> None:
-    """What keeps a batch's cost flat as the history grows (benchmarks/key_history.py measures it)."""
-    from dc43.key_index import LOOKUP
-
-    index = KeyIndex(None)
-    index.seen("r", ["a"], 1, UNBOUNDED, now=0)  # creates the probe table
-    steps = [row[3] for row in index._db.execute("EXPLAIN QUERY PLAN " + LOOKUP.format(kept="1"), ("r", 5))]
-    assert steps == ["SCAN p", "SEARCH k USING PRIMARY KEY (rule=? AND key=?)"]

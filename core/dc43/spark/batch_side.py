@@ -242,6 +242,8 @@ class BatchSide:
             "batch_id": batch_id, "timestamp": timestamp, "dataset_version": version,
             "row_count": int(metrics.get(ROW_COUNT, 0)), "violations": total_violations(metrics),
         }
+        if self.keys is not None:  # what the key history holds as the batch is judged
+            entry["keys_kept"] = self.keys.sizes()
         if entry["row_count"] == 0:
             entry["status"] = "idle"
             self.link.publish(session, {"entry": entry})

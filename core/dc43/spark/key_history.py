@@ -1,47 +1,33 @@
 """Keys across micro-batches, where the batches are judged (:mod:`dc43.quality.across`).
 
-Before a batch is measured, :meth:`KeyHistory.mark` collects its keys (one job, no
-shuffle) and groups them, asks the query's :class:`~dc43.key_index.KeyIndex` which an earlier batch
-published, and adds a boolean column per ``unique_across`` rule, TRUE on a row with such
-a key: the compiled plan counts it and the inline gate routes it like any per-row rule.
-The column is a literal FALSE when no key was seen before (the usual case); otherwise the
-seen keys are joined in, broadcast.  Once the batch is published, :meth:`KeyHistory.publish`
-keeps its new keys (under a rejection sink, only those of rows it published).
+Before a batch is measured, :meth:`KeyHistory.mark` collects its keys as Arrow (one job, no
+shuffle): per row, Spark's ``xxhash64`` of the key, the key's columns, its event time and
+whether the row is published.  pyarrow groups them into the batch's distinct keys, and the
+query's :class:`~dc43.key_index.KeyIndex` finds, in bulk, those an earlier batch published.
+A boolean column per ``unique_across`` rule is TRUE on a row with such a key: the compiled
+plan counts it and the inline gate routes it like any per-row rule.  The column is a literal
+FALSE when no key was seen before (the usual case); otherwise the seen keys are joined in,
+broadcast.  Once the batch is published, :meth:`KeyHistory.publish` keeps its new keys (under
+a rejection sink, only those of rows it published).
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from dc43.key_index import KeyIndex
+from dc43.key_index import EVENT, HASH, KeyIndex
 from dc43.quality.plan import Expectation
 from dc43.spark.checkpoints import QueryHistory
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, Mapping) or hasattr(value, "asDict"):
-        return {str(k): _plain(v) for k, v in (value if isinstance(value, Mapping) else value.asDict()).items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def key_text(values: Sequence[Any]) -> str:
-    """How a key is stored: its values as JSON (same column types give the same text)."""
-    return json.dumps([_plain(v) for v in values], separators=(",", ":"), sort_keys=True)
+#: whether a row of the batch is published (the inline gate with a rejection sink keeps only those keys)
+CLEAN = "c"
+#: the prefix of the seen keys' columns while they are joined to the batch
+JOINED = "_dc43_key_"
 
 
 @attrs.frozen
@@ -50,8 +36,8 @@ class Marks:
 
     batch_id: int
     now: float
-    #: rule key -> the keys no earlier batch published: (text, newest event time, whether a row is clean)
-    fresh: Mapping[str, Sequence[tuple[str, int | None, bool]]]
+    #: rule key -> the distinct keys no earlier batch published (Arrow: hash, key columns, event time, clean)
+    fresh: Mapping[str, Any]
     #: rule key -> the batch's newest event time (event-time horizons)
     newest: Mapping[str, int | None]
 
@@ -59,17 +45,26 @@ class Marks:
 class KeyHistory(QueryHistory):
     """The ``unique_across`` rules of one write and where their index lives; picklable.
 
-    The index file of a query is named by the dataset, the checkpoint and the id of the query
-    Spark keeps there.
+    The index folder of a query is named by the dataset, the checkpoint and the id of the query
+    Spark keeps there.  A query whose keys an earlier dc43 kept in SQLite (``<name>.db``) has
+    them converted at its first batch (:mod:`dc43.spark.key_legacy`).
     """
 
     kind = "keys"
     rules: tuple[Expectation, ...]
+    #: the SQLite file an earlier dc43 kept this query's keys in, until they are converted
+    _legacy: Path | None = None
 
     def index(self, spark: Any) -> KeyIndex:
         if self._index is None:
-            self._index = KeyIndex(self._file(spark))
+            path = self._file(spark)
+            self._index = KeyIndex(path.with_suffix("") if path else None)
+            self._legacy = path if path is not None and path.exists() else None
         return self._index
+
+    def sizes(self) -> dict[str, dict[str, int]]:
+        """Per rule: the keys the index keeps and the bytes they take."""
+        return self._index.sizes() if self._index is not None else {}
 
     def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], clean: Any = None) -> tuple[Any, Marks]:
         """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, and what it found.
@@ -77,65 +72,39 @@ class KeyHistory(QueryHistory):
         ``columns``: the aligned expressions the keys are read through; ``clean``: TRUE on a row
         the write publishes (breaking no other error rule), when rows are routed.
         """
+        import pyarrow.compute as pc
         from pyspark.sql import functions as F
 
         from dc43.spark.metrics import seen_column
 
         index, now = self.index(batch_df.sparkSession), time.time()
-        fresh: dict[str, list[tuple[str, int | None, bool]]] = {}
+        fresh: dict[str, Any] = {}
         newest: dict[str, int | None] = {}
         marked = batch_df
         for rule in self.rules:
-            keys, texts, schema = self._distinct_keys(batch_df, rule, columns, clean)
-            found = index.seen(rule.key, list(texts), batch_id, rule.params["horizon"], now=now)
-            fresh[rule.key] = [(text, row[len(keys)], bool(row[len(keys) + 1]))
-                               for text, row in texts.items() if text not in found]
-            events = [row[len(keys)] for row in texts.values() if row[len(keys)] is not None]
-            newest[rule.key] = max(events) if events else None
+            keys = KeyColumns.of(batch_df, rule, columns)
+            if self._legacy is not None:
+                from dc43.spark.key_legacy import convert
+
+                convert(batch_df.sparkSession, self._legacy, index, rule, keys)
+            distinct = keys.distinct(batch_df, clean)
+            seen = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
+            fresh[rule.key] = distinct.filter(~seen) if seen.any() else distinct
+            newest[rule.key] = pc.max(distinct.column(EVENT)).as_py()
             flag = seen_column(rule.key)
-            if not found:
+            if not seen.any():
                 marked = marked.withColumn(flag, F.lit(False))
                 continue
-            names = [f"_dc43_k{n}" for n in range(len(keys))]
-            known = batch_df.sparkSession.createDataFrame([tuple(texts[t][:len(keys)]) for t in found], schema)
-            known = known.select(*names, F.lit(True).alias(flag))
-            on = [key.eqNullSafe(known[name]) for key, name in zip(keys, names, strict=True)]
-            marked = (marked.join(F.broadcast(known), on=on, how="left").drop(*names)
+            known = keys.frame(batch_df.sparkSession, distinct.filter(seen)).withColumn(flag, F.lit(True))
+            joined = [JOINED + name for name in (HASH, *keys.names)]
+            on = [keys.hash == known[joined[0]],
+                  *(key.eqNullSafe(known[JOINED + name]) for name, key in keys.named())]
+            marked = (marked.join(F.broadcast(known), on=on, how="left").drop(*joined)
                       .withColumn(flag, F.coalesce(F.col(f"`{flag}`"), F.lit(False))))
+        if self._legacy is not None:  # every rule converted
+            self._legacy.rename(self._legacy.with_name(self._legacy.name + ".converted"))
+            self._legacy = None
         return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest)
-
-    def _distinct_keys(self, batch_df: Any, rule: Expectation, columns: Mapping[str, Any],
-                       clean: Any) -> tuple[list[Any], dict[str, tuple[Any, ...]], Any]:
-        """The key columns, the batch's distinct complete keys by their text (each with its newest
-        event time and whether any of its rows is clean) and the keys' schema.
-
-        The key columns are collected as they are and grouped here: grouping in Spark would
-        shuffle every batch into ``spark.sql.shuffle.partitions`` tasks.
-        """
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import StructType
-
-        from dc43.spark.metrics import balanced, column_for
-
-        keys = [column_for(path, columns) for path in rule.params["columns"]]
-        names = [f"_dc43_k{n}" for n in range(len(keys))]
-        event_column = rule.params["horizon"].get("event_time")
-        event = (F.unix_micros(column_for(event_column, columns).cast("timestamp")) if event_column
-                 else F.lit(None).cast("bigint"))
-        complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in keys])
-        published = F.lit(True) if clean is None else clean
-        selected = batch_df.where(complete).select(*[key.alias(name) for key, name in zip(keys, names, strict=True)],
-                                                   event.alias("_dc43_e"), published.alias("_dc43_c"))
-        grouped: dict[str, list[Any]] = {}
-        width = len(keys)
-        for row in selected.collect():
-            values = tuple(row[:width])
-            found = grouped.setdefault(key_text(values), [*values, None, False])
-            if row[width] is not None and (found[width] is None or row[width] > found[width]):
-                found[width] = row[width]
-            found[width + 1] = found[width + 1] or bool(row[width + 1])
-        schema = StructType([selected.schema[name] for name in names])
-        return keys, {text: tuple(found) for text, found in grouped.items()}, schema
 
     def publish(self, marks: Marks, *, clean_only: bool = False) -> None:
         """Keep the new keys of a published batch (``clean_only``: of the rows it published)."""
@@ -143,6 +112,76 @@ class KeyHistory(QueryHistory):
         if index is None:
             return
         for rule in self.rules:
-            keys = [(text, event) for text, event, clean in marks.fresh.get(rule.key, ()) if clean or not clean_only]
-            index.publish(rule.key, keys, marks.batch_id, rule.params["horizon"], now=marks.now,
-                          max_event=marks.newest.get(rule.key))
+            keys = marks.fresh.get(rule.key)
+            if keys is None:
+                continue
+            if clean_only:
+                keys = keys.filter(keys.column(CLEAN))
+            index.publish(rule.key, keys.drop_columns([CLEAN]), marks.batch_id, rule.params["horizon"],
+                          now=marks.now, max_event=marks.newest.get(rule.key))
+
+
+@attrs.frozen
+class KeyColumns:
+    """One rule's key as Spark expressions over the batch: its columns (a struct, array or map as its
+    JSON text, so pyarrow can group it), their hash and the event time; ``raw_schema`` holds the
+    key columns' own types."""
+
+    columns: tuple[Any, ...]
+    hash: Any
+    event: Any
+    raw_schema: Any
+
+    @property
+    def names(self) -> list[str]:
+        return [f"k{n}" for n in range(len(self.columns))]
+
+    def named(self) -> list[tuple[str, Any]]:
+        return list(zip(self.names, self.columns, strict=True))
+
+    @classmethod
+    def of(cls, batch_df: Any, rule: Expectation, columns: Mapping[str, Any]) -> KeyColumns:
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import column_for
+
+        raw = [column_for(path, columns) for path in rule.params["columns"]]
+        schema = batch_df.select(*(key.alias(f"k{n}") for n, key in enumerate(raw))).schema
+        event_column = rule.params["horizon"].get("event_time")
+        event = (F.unix_micros(column_for(event_column, columns).cast("timestamp")) if event_column
+                 else F.lit(None).cast("bigint"))
+        return cls.over(raw, schema, event)
+
+    @classmethod
+    def over(cls, raw: list[Any], schema: Any, event: Any) -> KeyColumns:
+        """The key read through ``raw`` (expressions of the types ``schema`` lists)."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import ArrayType, MapType, StructType
+
+        keys = tuple(F.to_json(key) if isinstance(field.dataType, (StructType, ArrayType, MapType)) else key
+                     for key, field in zip(raw, schema.fields, strict=True))
+        return cls(columns=keys, hash=F.xxhash64(*keys), event=event, raw_schema=schema)
+
+    def distinct(self, batch_df: Any, clean: Any) -> Any:
+        """The batch's distinct complete keys (Arrow): hash, key columns, newest event time, and whether
+        a row with that key is published.  Collected as they are and grouped by pyarrow: grouping
+        in Spark would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks."""
+        import pyarrow as pa
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import balanced
+
+        complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
+        published = F.lit(True) if clean is None else clean
+        rows = batch_df.where(complete).select(
+            self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()),
+            self.event.alias(EVENT), published.alias(CLEAN)).toArrow()
+        grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate([(EVENT, "max"), (CLEAN, "max")])
+        return pa.table([grouped.column(name) for name in (HASH, *self.names, f"{EVENT}_max", f"{CLEAN}_max")],
+                        names=[HASH, *self.names, EVENT, CLEAN])
+
+    def frame(self, spark: Any, keys: Any) -> Any:
+        """``keys`` (Arrow) as a DataFrame of hashes and key columns (named :data:`JOINED` ...), to join
+        to the batch."""
+        names = [HASH, *self.names]
+        return spark.createDataFrame(keys.select(names).rename_columns([JOINED + name for name in names]))
