@@ -155,3 +155,16 @@ def test_an_event_time_horizon_names_its_column() -> None:
 def test_keys_unique_within_each_batch_only_plan_no_rule_across_batches() -> None:
     plan, _ = plan_contract(contract([{"property": "dc43.keyHorizon", "value": "batch"}]))
     assert [e.key for e in plan] == ["not_null:id", "unique:id"]
+
+
+def test_a_key_is_kept_when_one_of_its_rows_reached_the_main_sink() -> None:
+    """Under a rejection sink, a key is withheld only when every row carrying it was rejected."""
+    from dc43.spark.key_history import _published
+
+    fresh = pa.table({"h": pa.array([1, 2, 3], pa.int64()), "k0": ["a", "b", "c"],
+                      "e": pa.array([None] * 3, pa.int64()), "n": pa.array([1, 2, 1], pa.int64())})
+    rejected = pa.table({"h": pa.array([1, 2], pa.int64()), "k0": ["a", "b"],
+                         "e": pa.array([None] * 2, pa.int64()), "n": pa.array([1, 1], pa.int64())})
+    kept = _published(fresh, rejected)
+    assert sorted(kept.column("k0").to_pylist()) == ["b", "c"]  # "a" only rejected; "b" once of twice
+    assert kept.column_names == fresh.column_names

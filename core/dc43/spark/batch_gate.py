@@ -40,6 +40,7 @@ class GateBatch:
         self.rejection = rejection
         self._keyed = False  # whether the targets carry their writer id (once per run)
         self._marks: Any = None  # what the key history found in the batch being written
+        self._rejected: Any = None  # the keys of its rows the rejection sink takes (not kept)
 
     def __repr__(self) -> str:  # targets hold options, which may hold secrets
         rejected = self.rejection[1].describe() if self.rejection else None
@@ -50,8 +51,8 @@ class GateBatch:
             self.side.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
             self._key_replays(batch_df)
-            clean = self.side.plan.clean_of_errors(besides=self.side.plan.across) if self.rejection else None
-            batch_df, self._marks = self.side.mark_keys(batch_df, batch_id, clean)
+            batch_df, self._marks = self.side.mark_keys(batch_df, batch_id)
+            self._rejected = None
             if self._stage_in_one_pass(batch_df, batch_id):
                 return
             if self.rejection is None:
@@ -99,6 +100,7 @@ class GateBatch:
                 return
             split = flagged.withColumn(REJECTED_RULES_COLUMN, broken).drop(FLAGS_COLUMN)
             is_rejected = F.size(F.col(REJECTED_RULES_COLUMN)) > 0
+            self._keys_rejected(lambda: split.filter(is_rejected), entry)
             rejected = reject_adapter.write_micro_batch(split.filter(is_rejected), reject_target, batch_id=batch_id)
             sink = self.adapter.write_micro_batch(split.filter(~is_rejected).drop(REJECTED_RULES_COLUMN),
                                                   self.target, batch_id=batch_id)
@@ -196,6 +198,7 @@ class GateBatch:
                     staged.abort()
                     self._committed(batch_df, entry, rejected=commit)
                     return
+                self._keys_rejected(lambda: staged.read(rejected_only=True), entry)
                 if rejected is not None:
                     rejected.commit()
                 elif _breaks_routed_rule(entry.get("metrics", {}), self.side.routed):
@@ -229,10 +232,16 @@ class GateBatch:
     def _committed(self, batch_df: Any, entry: Mapping[str, Any], *, sink: Any = None, rejected: Any = None) -> None:
         """Keep the published batch's keys, and with its verdict what its writes committed, where
         their formats say."""
-        self.side.keep_keys(self._marks, entry, clean_only=self.rejection is not None)
+        self.side.keep_keys(self._marks, entry, rejected=self._rejected)
         commit = commits(sink=sink, rejection_sink=rejected)
         if commit:
             self.side.record_commit(batch_df.sparkSession, entry, commit)
+
+    def _keys_rejected(self, rows: Any, entry: Mapping[str, Any]) -> None:
+        """Before a batch is published: the keys of its rows the rejection sink takes (``rows()``), so
+        that only keys of rows the main sink took are kept."""
+        if self._marks is not None and _breaks_routed_rule(entry.get("metrics", {}), self.side.routed):
+            self._rejected = self.side.keys.rejected(rows())
 
     def _stage_rejected(self, batch_id: int, staged: Any) -> Any:
         """Stage the rows breaking error rules at the rejection sink; None if it cannot stage."""

@@ -213,16 +213,18 @@ class BatchSide:
             marked, marks = self.mark_keys(batch_df, batch_id)
             self.keep_keys(marks, self.judge(batch_df, batch_id, self.plan.measure(marked)))
 
-    def mark_keys(self, batch_df: Any, batch_id: int, clean: Any = None) -> tuple[Any, Marks | None]:
+    def mark_keys(self, batch_df: Any, batch_id: int) -> tuple[Any, Marks | None]:
         """``batch_df`` with the rows whose key an earlier batch published marked (:mod:`dc43.spark.key_history`)."""
         if self.keys is None:
             return batch_df, None
-        return self.keys.mark(batch_df, batch_id, self.spec.aligned, clean)
+        return self.keys.mark(batch_df, batch_id, self.spec.aligned)
 
-    def keep_keys(self, marks: Marks | None, entry: Mapping[str, Any], *, clean_only: bool = False) -> None:
-        """Keep the keys of a batch that was published (not idle, not rerouted)."""
+    def keep_keys(self, marks: Marks | None, entry: Mapping[str, Any], *,
+                  rejected: Mapping[str, Any] | None = None) -> None:
+        """Keep the keys of a batch that was published (not idle, not rerouted); ``rejected``: the keys
+        of its rows a rejection sink took (:meth:`~dc43.spark.key_history.KeyHistory.rejected`)."""
         if marks is not None and entry["status"] != "idle" and entry.get("action") != "reroute":
-            self.keys.publish(marks, clean_only=clean_only)
+            self.keys.publish(marks, rejected=rejected)
 
     def reporting(self, batch_df: Any, batch_id: int) -> _Reporting:
         """A context that tells the caller, and stops the sinks, when the batch fails."""

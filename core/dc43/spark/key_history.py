@@ -24,8 +24,8 @@ from dc43.key_index import EVENT, HASH, KeyIndex
 from dc43.quality.plan import Expectation
 from dc43.spark.checkpoints import QueryHistory
 
-#: whether a row of the batch is published (the inline gate with a rejection sink keeps only those keys)
-CLEAN = "c"
+#: how many rows of the batch carry a key
+ROWS = "n"
 #: the prefix of the seen keys' columns while they are joined to the batch
 JOINED = "_dc43_key_"
 
@@ -36,7 +36,7 @@ class Marks:
 
     batch_id: int
     now: float
-    #: rule key -> the distinct keys no earlier batch published (Arrow: hash, key columns, event time, clean)
+    #: rule key -> the distinct keys no earlier batch published (Arrow: hash, key columns, event time, rows)
     fresh: Mapping[str, Any]
     #: rule key -> the batch's newest event time (event-time horizons)
     newest: Mapping[str, int | None]
@@ -66,12 +66,9 @@ class KeyHistory(QueryHistory):
         """Per rule: the keys the index keeps and the bytes they take."""
         return self._index.sizes() if self._index is not None else {}
 
-    def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], clean: Any = None) -> tuple[Any, Marks]:
-        """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, and what it found.
-
-        ``columns``: the aligned expressions the keys are read through; ``clean``: TRUE on a row
-        the write publishes (breaking no other error rule), when rows are routed.
-        """
+    def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> tuple[Any, Marks]:
+        """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, and what it found;
+        ``columns``: the aligned expressions the keys are read through."""
         import pyarrow.compute as pc
         from pyspark.sql import functions as F
 
@@ -87,7 +84,7 @@ class KeyHistory(QueryHistory):
                 from dc43.spark.key_legacy import convert
 
                 convert(batch_df.sparkSession, self._legacy, index, rule, keys)
-            distinct = keys.distinct(batch_df, clean)
+            distinct = keys.distinct(batch_df)
             seen = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
             fresh[rule.key] = distinct.filter(~seen) if seen.any() else distinct
             newest[rule.key] = pc.max(distinct.column(EVENT)).as_py()
@@ -106,8 +103,14 @@ class KeyHistory(QueryHistory):
             self._legacy = None
         return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest)
 
-    def publish(self, marks: Marks, *, clean_only: bool = False) -> None:
-        """Keep the new keys of a published batch (``clean_only``: of the rows it published)."""
+    def rejected(self, rows: Any) -> dict[str, Any]:
+        """Per rule, the distinct keys of ``rows`` (rows a rejection sink takes, with the contract's
+        column names) and how many of them carry each: one job, before they are published."""
+        return {rule.key: KeyColumns.of(rows, rule, {}).distinct(rows) for rule in self.rules}
+
+    def publish(self, marks: Marks, *, rejected: Mapping[str, Any] | None = None) -> None:
+        """Keep the new keys of a published batch; with ``rejected`` (:meth:`rejected`), not a key
+        whose every row went to the rejection sink: a corrected row sent again is not a repeat."""
         index = self._index
         if index is None:
             return
@@ -115,10 +118,22 @@ class KeyHistory(QueryHistory):
             keys = marks.fresh.get(rule.key)
             if keys is None:
                 continue
-            if clean_only:
-                keys = keys.filter(keys.column(CLEAN))
-            index.publish(rule.key, keys.drop_columns([CLEAN]), marks.batch_id, rule.params["horizon"],
+            if rejected and rejected.get(rule.key) is not None and rejected[rule.key].num_rows:
+                keys = _published(keys, rejected[rule.key])
+            index.publish(rule.key, keys.drop_columns([ROWS]), marks.batch_id, rule.params["horizon"],
                           now=marks.now, max_event=marks.newest.get(rule.key))
+
+
+def _published(keys: Any, rejected: Any) -> Any:
+    """``keys`` (Arrow) but those whose every row is among the ``rejected`` ones."""
+    import pyarrow.compute as pc
+
+    on = [name for name in keys.column_names if name not in (EVENT, ROWS)]
+    counted = rejected.select([*on, ROWS]).rename_columns([*on, "_rejected"])
+    joined = keys.join(counted, keys=on, join_type="left outer", use_threads=False)
+    some_published = pc.or_kleene(pc.is_null(joined.column("_rejected")),
+                            pc.less(joined.column("_rejected"), joined.column(ROWS)))
+    return joined.filter(some_published).select(keys.column_names)
 
 
 @attrs.frozen
@@ -162,23 +177,20 @@ class KeyColumns:
                      for key, field in zip(raw, schema.fields, strict=True))
         return cls(columns=keys, hash=F.xxhash64(*keys), event=event, raw_schema=schema)
 
-    def distinct(self, batch_df: Any, clean: Any) -> Any:
-        """The batch's distinct complete keys (Arrow): hash, key columns, newest event time, and whether
-        a row with that key is published.  Collected as they are and grouped by pyarrow: grouping
-        in Spark would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks."""
+    def distinct(self, batch_df: Any) -> Any:
+        """The distinct complete keys of ``batch_df`` (Arrow): hash, key columns, newest event time and
+        how many rows carry each.  Collected as they are and grouped by pyarrow: grouping in Spark
+        would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks."""
         import pyarrow as pa
-        from pyspark.sql import functions as F
 
         from dc43.spark.metrics import balanced
 
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
-        published = F.lit(True) if clean is None else clean
         rows = batch_df.where(complete).select(
-            self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()),
-            self.event.alias(EVENT), published.alias(CLEAN)).toArrow()
-        grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate([(EVENT, "max"), (CLEAN, "max")])
-        return pa.table([grouped.column(name) for name in (HASH, *self.names, f"{EVENT}_max", f"{CLEAN}_max")],
-                        names=[HASH, *self.names, EVENT, CLEAN])
+            self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()), self.event.alias(EVENT)).toArrow()
+        grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate([(EVENT, "max"), (HASH, "count")])
+        return pa.table([grouped.column(name) for name in (HASH, *self.names, f"{EVENT}_max", f"{HASH}_count")],
+                        names=[HASH, *self.names, EVENT, ROWS])
 
     def frame(self, spark: Any, keys: Any) -> Any:
         """``keys`` (Arrow) as a DataFrame of hashes and key columns (named :data:`JOINED` ...), to join

@@ -385,16 +385,6 @@ class CompiledPlan:
 
         return self._once("flag_mask", build)
 
-    def clean_of_errors(self, besides: Iterable[Expectation] = ()) -> Column:
-        """TRUE on a row that breaks no per-row error rule (``besides`` those)."""
-        skipped = {e.key for e in besides}
-
-        def build() -> Column:
-            bad = [flag for key, severity, flag in self.row_flags if severity == "error" and key not in skipped]
-            return ~balanced(lambda a, b: a | b, bad) if bad else F.lit(True)
-
-        return self._once(f"clean_of_errors:{sorted(skipped)}", build)
-
     def error_bits(self) -> int:
         return sum(1 << i for i, (_, severity, _) in enumerate(self.row_flags) if severity == "error")
 
