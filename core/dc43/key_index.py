@@ -63,8 +63,25 @@ class _Run:
 
     @classmethod
     def sorted(cls, hashes: np.ndarray, generations: np.ndarray, rows: np.ndarray) -> _Run:
-        order = np.argsort(hashes, kind="stable")  # two sorted runs concatenated: a linear merge
+        if _ascending(hashes):  # a batch's keys come in the order of their hashes
+            return cls(hashes, generations, rows)
+        order = np.argsort(hashes, kind="stable")  # sorted runs concatenated: merged in linear time
         return cls(hashes[order], generations[order], rows[order])
+
+    def merged(self, newer: _Run) -> _Run:
+        """Both runs as one, in one pass: each of ``newer``'s entries goes where a binary search puts it."""
+        size = len(self.hashes) + len(newer.hashes)
+        placed = np.searchsorted(self.hashes, newer.hashes, side="right") + np.arange(len(newer.hashes))
+        others = np.ones(size, dtype=bool)
+        others[placed] = False
+        arrays = []
+        for mine, theirs in ((self.hashes, newer.hashes), (self.generations, newer.generations),
+                             (self.rows, newer.rows)):
+            out = np.empty(size, dtype=mine.dtype)
+            out[placed] = theirs
+            out[others] = mine
+            arrays.append(out)
+        return _Run(*arrays)
 
 
 class RuleKeys:
@@ -74,6 +91,7 @@ class RuleKeys:
         self.folder = folder
         self._batches: dict[int, _Batch] = {}  # generation -> batch; a replay gets a new generation
         self._live: dict[int, int] = {}  # batch id -> its generation
+        self._dead = 0  # run entries of stored batches since dropped or replaced
         self._runs: list[_Run] = []
         self._next = 0
         if folder is not None:
@@ -125,11 +143,12 @@ class RuleKeys:
             path = self.folder / f"batch-{batch_id:012d}.arrow"
             _write(table, path)
         generation = self._add(table, path)
+        if table.num_rows:  # else only its newest event time
+            self._runs.append(self._run_of([generation]))
+            while len(self._runs) > 1 and len(self._runs[-2].hashes) <= 2 * len(self._runs[-1].hashes):
+                newer, older = self._runs.pop(), self._runs.pop()
+                self._runs.append(older.merged(newer))
         self._forget(batch_id, horizon, now=now)
-        self._runs.append(self._run_of([generation]))
-        while len(self._runs) > 1 and len(self._runs[-2].hashes) <= 2 * len(self._runs[-1].hashes):
-            newer, older = self._runs.pop(), self._runs.pop()
-            self._runs.append(self._merged(older, newer))
 
     def count(self) -> int:
         """How many keys the horizon keeps (as of the last publish)."""
@@ -145,7 +164,7 @@ class RuleKeys:
         generation, self._next = self._next, self._next + 1
         replaced = self._live.get(meta["batch_id"])
         if replaced is not None:  # a replayed batch: its earlier keys go
-            del self._batches[replaced]
+            self._forgotten(self._batches.pop(replaced))
         self._batches[generation] = _Batch(meta["batch_id"], meta["first_at"], meta["max_event"], table, path)
         self._live[meta["batch_id"]] = generation
         return generation
@@ -157,15 +176,14 @@ class RuleKeys:
             np.concatenate([np.full(t.num_rows, g, dtype=np.int64) for g, t in zip(generations, tables, strict=True)]),
             np.concatenate([np.arange(t.num_rows, dtype=np.int64) for t in tables]))
 
-    def _merged(self, older: _Run, newer: _Run) -> _Run:
-        """Two runs as one, without the entries of batches no longer stored."""
-        generations = np.concatenate([older.generations, newer.generations])
-        live = np.isin(generations, np.fromiter(self._batches, dtype=np.int64, count=len(self._batches)))
-        return _Run.sorted(np.concatenate([older.hashes, newer.hashes])[live], generations[live],
-                           np.concatenate([older.rows, newer.rows])[live])
-
     def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probe row, generation, stored row) of every stored entry whose hash equals a probe's."""
+        """(probe row, generation, stored row) of every stored entry whose hash equals a probe's.
+
+        The probes are searched in ascending order (a binary search that starts where the last
+        one ended, several times faster than in random order)."""
+        order = None if _ascending(hashes) else np.argsort(hashes)
+        if order is not None:
+            hashes = hashes[order]
         probes, generations, rows = [], [], []
         for run in self._runs:
             if not len(run.hashes):
@@ -183,7 +201,8 @@ class RuleKeys:
         if not probes:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        return np.concatenate(probes), np.concatenate(generations), np.concatenate(rows)
+        found = np.concatenate(probes)
+        return (found if order is None else order[found]), np.concatenate(generations), np.concatenate(rows)
 
     def _kept(self, batch_id: int, horizon: Mapping[str, Any], *, now: float) -> dict[int, int | None]:
         """Stored batches before ``batch_id`` the horizon keeps for it: generation -> None (all its
@@ -224,15 +243,30 @@ class RuleKeys:
 
     def _drop(self, generation: int) -> None:
         batch = self._batches.pop(generation)
+        self._forgotten(batch)
         del self._live[batch.batch_id]
         if batch.path is not None:
             batch.path.unlink(missing_ok=True)
+
+    def _forgotten(self, batch: _Batch) -> None:
+        """A stored batch went; once the runs hold more such entries than live ones, they are rebuilt."""
+        self._dead += batch.table.num_rows
+        if self._dead > sum(len(run.hashes) for run in self._runs) - self._dead:
+            live = [g for g, each in self._batches.items() if each.table.num_rows]
+            self._runs = [self._run_of(live)] if live else []
+            self._dead = 0
 
     def _rewrite(self, generation: int, table: pa.Table) -> None:
         batch = self._batches[generation]
         if batch.path is not None:
             _write(table, batch.path)
-        self._runs.append(self._run_of([self._add(table, batch.path)]))
+        generation = self._add(table, batch.path)
+        if table.num_rows:
+            self._runs.append(self._run_of([generation]))
+
+
+def _ascending(values: np.ndarray) -> bool:
+    return bool((values[1:] >= values[:-1]).all())
 
 
 def _within(counts: np.ndarray) -> np.ndarray:

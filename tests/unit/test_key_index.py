@@ -168,3 +168,14 @@ def test_a_key_is_kept_when_one_of_its_rows_reached_the_main_sink() -> None:
     kept = _published(fresh, rejected)
     assert sorted(kept.column("k0").to_pylist()) == ["b", "c"]  # "a" only rejected; "b" once of twice
     assert kept.column_names == fresh.column_names
+
+
+def test_a_bounded_history_keeps_its_lookups_as_small_as_the_keys_it_keeps() -> None:
+    """Batches a horizon dropped leave the in-memory runs once they outnumber the live keys."""
+    index, horizon = KeyIndex(None), {"batches": 3}
+    for batch in range(60):
+        publish(index, batch, *(f"{batch}-{n}" for n in range(10)), horizon=horizon)
+    rule = index.rule("r")
+    assert index.sizes()["r"]["keys"] == 40  # batches 56 to 59 (a replay of 59 sees 56)
+    assert sum(len(run.hashes) for run in rule._runs) <= 2 * 40 + 10
+    assert seen(index, 60, "59-0", "57-9", "56-0", "55-9", horizon=horizon) == {"59-0", "57-9"}

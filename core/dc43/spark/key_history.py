@@ -55,6 +55,10 @@ class KeyHistory(QueryHistory):
     #: the SQLite file an earlier dc43 kept this query's keys in, until they are converted
     _legacy: Path | None = None
 
+    def __init__(self, rules: Any, **where: Any) -> None:
+        super().__init__(rules, **where)
+        self._schemas: dict[str, Any] = {}  # rule key -> the key columns' types
+
     def index(self, spark: Any) -> KeyIndex:
         if self._index is None:
             path = self._file(spark)
@@ -79,7 +83,8 @@ class KeyHistory(QueryHistory):
         newest: dict[str, int | None] = {}
         marked = batch_df
         for rule in self.rules:
-            keys = KeyColumns.of(batch_df, rule, columns)
+            keys = KeyColumns.of(batch_df, rule, columns, self._schemas.get(rule.key))
+            self._schemas[rule.key] = keys.raw_schema  # a query's batches share their schema
             if self._legacy is not None:
                 from dc43.spark.key_legacy import convert
 
@@ -155,13 +160,16 @@ class KeyColumns:
         return list(zip(self.names, self.columns, strict=True))
 
     @classmethod
-    def of(cls, batch_df: Any, rule: Expectation, columns: Mapping[str, Any]) -> KeyColumns:
+    def of(cls, batch_df: Any, rule: Expectation, columns: Mapping[str, Any], schema: Any = None) -> KeyColumns:
+        """The key of ``rule`` over ``batch_df``; ``schema``: the key columns' types, when known
+        (else resolved here: a plan analysis, a round trip on Spark Connect)."""
         from pyspark.sql import functions as F
 
         from dc43.spark.metrics import column_for
 
         raw = [column_for(path, columns) for path in rule.params["columns"]]
-        schema = batch_df.select(*(key.alias(f"k{n}") for n, key in enumerate(raw))).schema
+        if schema is None:
+            schema = batch_df.select(*(key.alias(f"k{n}") for n, key in enumerate(raw))).schema
         event_column = rule.params["horizon"].get("event_time")
         event = (F.unix_micros(column_for(event_column, columns).cast("timestamp")) if event_column
                  else F.lit(None).cast("bigint"))
@@ -178,9 +186,11 @@ class KeyColumns:
         return cls(columns=keys, hash=F.xxhash64(*keys), event=event, raw_schema=schema)
 
     def distinct(self, batch_df: Any) -> Any:
-        """The distinct complete keys of ``batch_df`` (Arrow): hash, key columns, newest event time and
-        how many rows carry each.  Collected as they are and grouped by pyarrow: grouping in Spark
-        would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks."""
+        """The distinct complete keys of ``batch_df`` (Arrow, in the order of their hashes): hash, key
+        columns, newest event time and how many rows carry each.  Collected as they are: grouping
+        in Spark would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks; when every
+        hash differs (the usual batch) there is nothing to group."""
+        import numpy as np
         import pyarrow as pa
 
         from dc43.spark.metrics import balanced
@@ -188,9 +198,14 @@ class KeyColumns:
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
         rows = batch_df.where(complete).select(
             self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()), self.event.alias(EVENT)).toArrow()
+        hashes = rows.column(HASH).to_numpy()
+        order = np.argsort(hashes)
+        ordered = hashes[order]
+        if not (ordered[1:] == ordered[:-1]).any():
+            return rows.take(order).append_column(ROWS, pa.array(np.ones(rows.num_rows, dtype=np.int64)))
         grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate([(EVENT, "max"), (HASH, "count")])
         return pa.table([grouped.column(name) for name in (HASH, *self.names, f"{EVENT}_max", f"{HASH}_count")],
-                        names=[HASH, *self.names, EVENT, ROWS])
+                        names=[HASH, *self.names, EVENT, ROWS]).sort_by(HASH)
 
     def frame(self, spark: Any, keys: Any) -> Any:
         """``keys`` (Arrow) as a DataFrame of hashes and key columns (named :data:`JOINED` ...), to join
