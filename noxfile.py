@@ -216,6 +216,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def bench_keys(session: nox.Session) -> None:
+    """Keys across micro-batches on the overhead workload, beside Spark and DQX (prints only)."""
+    session.install("-e", ".[test]", "databricks-labs-dqx==0.17.0")  # the peer; dc43 never needs it
+    session.run("python", "benchmarks/keys_across.py", *session.posargs, env=SPARK_ENV)
+
+
+@nox.session
+def bench_key_history(session: nox.Session) -> None:
     """What keys unique across micro-batches cost per batch after 10 and 100 batches (prints only)."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/key_history.py", *session.posargs, env=SPARK_ENV)

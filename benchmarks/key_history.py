@@ -21,6 +21,7 @@ ratio to plain Spark and to each hand-written floor.  ``--batches`` must exceed 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--batches must be above {max(WINDOWS['after 100'])}")
     spark = make_spark()
     work = Path(tempfile.mkdtemp(prefix="dc43-keys-", dir=args.workdir))
+    os.environ["DC43_STATE_DIR"] = str(work / "state")  # key histories go with the work folder
     try:
         (work / "source").mkdir()
         generate(spark, work, args.batches, args.rows)

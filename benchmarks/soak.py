@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
              .config("spark.sql.shuffle.partitions", "2").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     folder = tempfile.mkdtemp(prefix="dc43-soak-")
+    os.environ["DC43_STATE_DIR"] = os.path.join(folder, "state")  # key histories go with the work folder
     os.environ["DC43_STATE_DIR"] = os.path.join(folder, ".dc43")
     try:
         print(f"dc43 soak: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "

@@ -203,6 +203,7 @@ def expected_totals(contract: Any, data: Dataset, plan: list[Any]) -> dict[str, 
         "row_count": data.rows,
         "violations.not_null:order_id": c(NULL_ORDER_ID),
         "violations.unique:order_id": c(DUPLICATE_ORDER_ID) - data.unbroken_duplicates,
+        "violations.unique_across:order_id": 0,  # a duplicate shares its file, hence its batch
         "violations.not_null:customer_id": c(NULL_CUSTOMER),
         # a value rule on a required column also fails on its nulls
         "violations.regex:customer_id": c(NULL_CUSTOMER) + c(BAD_CUSTOMER),
@@ -480,6 +481,10 @@ class Bench:
                               f"{VERDICT_TIMEOUT:.0f} s after the queries ended")
         mismatches += self._sink_rows(sink, sink + "_rejected")
         profile.append(_files(sink, sink + "_rejected"))
+        kept = [e["keys_kept"] for e in result.details.get("streaming_batches", []) if e.get("keys_kept")]
+        if kept:  # as the last batch was judged (before its own keys were kept)
+            profile.append("key history: " + ", ".join(f"{rule} {size['keys']:,} keys, {size['bytes']:,} bytes"
+                                                       for rule, size in kept[-1].items()))
         run = Run(label or writer, seconds, cpu, mismatches=mismatches, profile=profile)
         self._cleanup(sink)
         return run
@@ -721,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir:
         os.makedirs(args.workdir, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="dc43-bench-", dir=args.workdir)
+    os.environ["DC43_STATE_DIR"] = os.path.join(workdir, "state")  # key histories go with the work folder
     command = " ".join([os.path.basename(sys.executable), *sys.argv])
     started = datetime.datetime.now(datetime.timezone.utc)
     global CONNECT_SERVER_PID
