@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -173,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name}:")
             for line in runs[-1].profile:
                 print(f"    {line}")
-        print(f"\ntotal time {time.perf_counter() - t0:.0f} s (median of per-variant runs: "
-              f"{statistics.median(r.seconds for runs in timed.values() for r in runs):.2f} s)")
+        print(f"\ntotal time {time.perf_counter() - t0:.0f} s; timings are informational, never asserted")
         return 0 if ok else 1
     finally:
         spark.stop()
