@@ -31,7 +31,8 @@ JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 ARCHIVES = Path(__file__).resolve().parents[1] / ".cache" / "cds"
 
 # What the archive is made from: a driver that starts, writes and reads parquet, runs SQL and a
-# streaming query through foreachBatch, as the suite's drivers do.
+# streaming query through foreachBatch, collecting rows and Arrow batches (the keys checked across
+# micro-batches come as Arrow), as the suite's drivers do.
 TRAINING = """
 import tempfile
 from pyspark.sql import SparkSession, functions as F
@@ -41,23 +42,27 @@ folder = tempfile.mkdtemp()
 spark.range(20).withColumn("name", F.concat(F.lit("n"), F.col("id").cast("string"))).write.parquet(folder + "/source")
 df = spark.read.parquet(folder + "/source")
 df.groupBy((F.col("id") % 3).alias("k")).agg(F.count("*"), F.max("name")).collect()
+keys = df.select(F.xxhash64("id").alias("h"), "name").toArrow()
+spark.createDataFrame(keys).join(F.broadcast(df), "name").collect()
 spark.createDataFrame([(1, "a")], "id long, name string").write.json(folder + "/json")
 stream = spark.readStream.schema(df.schema).option("maxFilesPerTrigger", 1).parquet(folder + "/source")
 query = (stream.writeStream.option("checkpointLocation", folder + "/cp").trigger(availableNow=True)
-         .foreachBatch(lambda batch, batch_id: batch.agg(F.count("*")).collect()).start())
+         .foreachBatch(lambda batch, batch_id: (batch.agg(F.count("*")).collect(),
+                                                batch.select(F.xxhash64("id"), "name").toArrow())).start())
 query.awaitTermination()
 spark.stop()
 """
 
 
 def _archive_path() -> Path:
-    """Where the archive for this JDK and this pyspark's jars lives (a JVM refuses an archive made
-    by another JDK or for another class path, and then starts without it)."""
+    """Where the archive for this JDK, this pyspark's jars and this training lives (a JVM refuses an
+    archive made by another JDK or for another class path, and then starts without it)."""
     import pyspark
 
     jars = Path(pyspark.__file__).resolve().parent / "jars"
     java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=True).stderr
-    key = hashlib.sha256("\n".join([java, pyspark.__version__, *sorted(p.name for p in jars.glob("*.jar"))]).encode())
+    key = hashlib.sha256("\n".join([java, pyspark.__version__, *sorted(p.name for p in jars.glob("*.jar")),
+                                    TRAINING]).encode())
     return ARCHIVES / f"spark-driver-{key.hexdigest()[:16]}.jsa"
 
 

@@ -15,7 +15,7 @@ commits (a table version) is kept with the verdict.  Like
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -23,7 +23,7 @@ import attrs
 from dc43.formats import REJECTED_RULES_COLUMN, DatasetFormat, DatasetTarget, commits
 from dc43.spark.batch_side import ONE_JOB, BatchSide
 from dc43.spark.checkpoints import query_id
-from dc43.spark.topology import parallel_thread, tune_batch_session
+from dc43.spark.topology import in_parallel, tune_batch_session
 
 #: one open file per route and task, instead of sorting the batch by route
 ROUTED_WRITES = {"spark.sql.maxConcurrentOutputFileWriters": "16"}
@@ -51,8 +51,12 @@ class GateBatch:
             self.side.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
             self._key_replays(batch_df)
-            batch_df, self._marks = self.side.mark_keys(batch_df, batch_id)
             self._rejected = None
+            if self.rejection is None and self.side.keys is not None:
+                self._marks = None  # looked up beside the measuring (:meth:`_beside_keys`)
+                batch_df = self.side.keys.unmarked(batch_df)
+            else:
+                batch_df, self._marks = self.side.mark_keys(batch_df, batch_id)
             if self._stage_in_one_pass(batch_df, batch_id):
                 return
             if self.rejection is None:
@@ -66,7 +70,8 @@ class GateBatch:
         cache = bool(side.plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
         batch = batch_df.persist() if cache else batch_df
         try:
-            entry = side.judge(batch_df, batch_id, side.plan.measure(batch))  # raises: nothing written
+            metrics = self._beside_keys(batch_df, batch_id, lambda: side.plan.measure(batch))
+            entry = side.judge(batch_df, batch_id, self._counted(metrics))  # raises: nothing written
             if entry["status"] != "idle":
                 sink = self.adapter.write_micro_batch(side.spec.sink_frame(batch), self.target, batch_id=batch_id)
                 self._committed(batch_df, entry, sink=sink)
@@ -154,12 +159,14 @@ class GateBatch:
             return self.adapter.stage_micro_batch(frame, self.target, batch_id=batch_id, route_column=route)
 
         if plan.set_level and not exact:  # the set-level rules read the batch again, beside the staging
-            staged, set_level = _in_parallel(stage, lambda: plan.measure_set_level(batch_df), batch_df)
+            staged, set_level = in_parallel(
+                stage, lambda: self._beside_keys(batch_df, batch_id, lambda: plan.measure_set_level(batch_df)),
+                batch_df)
         else:
-            staged, set_level = stage(), {}
+            staged, set_level = self._beside_keys(batch_df, batch_id, stage), {}
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
-        metrics = _observed(observation, keys)
+        metrics = self._counted(_observed(observation, keys))
         held: list[Any] = []  # the rejected rows' staging, kept even when measuring fails, to abort it
         try:
             if plan.set_level and exact:
@@ -167,7 +174,7 @@ class GateBatch:
                     return plan.measure_set_level(staged.read(rejected_only=False), aligned=True)
 
                 if _breaks_routed_rule(metrics, self.side.routed):
-                    _, set_level = _in_parallel(lambda: held.append(self._stage_rejected(batch_id, staged)),
+                    _, set_level = in_parallel(lambda: held.append(self._stage_rejected(batch_id, staged)),
                                                 measure, batch_df)
                 else:
                     set_level = measure()
@@ -210,6 +217,21 @@ class GateBatch:
             raise
         staged.commit()
         self._committed(batch_df, entry, rejected=commit)
+
+    # -- keys across micro-batches -----------------------------------------
+    def _beside_keys(self, batch_df: Any, batch_id: int, work: Callable[[], Any]) -> Any:
+        """``work()`` while, on a second thread, the batch's keys are looked up: with no rejection sink
+        no row is routed by its key, so a repeat is counted from the keys (:meth:`_counted`)."""
+        keys = self.side.keys
+        if keys is None or self.rejection is not None:
+            return work()
+        self._marks, value = in_parallel(lambda: keys.look(batch_df, batch_id, self.side.spec.aligned),
+                                         work, batch_df)
+        return value
+
+    def _counted(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """``metrics`` with the rows whose key an earlier batch published, as the key lookup counted them."""
+        return {**metrics, **self._marks.repeats} if self._marks is not None else dict(metrics)
 
     # -- what the writes committed -----------------------------------------
     def _key_replays(self, batch_df: Any) -> None:
@@ -271,27 +293,6 @@ def _abort(*staged: Any) -> None:
 
 def _breaks_routed_rule(metrics: Mapping[str, Any], routed: frozenset[str]) -> bool:
     return any(metrics.get(metric) for metric in routed)
-
-
-def _in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
-    """Run ``work()`` on a second thread (same job group or tags) while ``measure()`` runs here."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # re-raised on the batch's thread below
-            outcome["error"] = exc
-
-    thread = parallel_thread(run, batch_df.sparkSession, "dc43-stage")
-    thread.start()
-    try:
-        metrics = measure()
-    finally:
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"], metrics
 
 
 def _observed(observation: Any, keys: Sequence[str]) -> dict[str, int]:

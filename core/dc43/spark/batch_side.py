@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -31,6 +31,7 @@ from dc43.results import ObservationPayload, ValidationResult
 from dc43.settings import Settings
 from dc43.spark.key_history import KeyHistory, Marks
 from dc43.spark.links import failure_of, pack_state, verdict_summary
+from dc43.spark.topology import in_parallel
 from dc43.spark.volume_history import VolumeHistory
 from dc43.strategies import InterventionDecision, StreamingInterventionContext
 
@@ -210,8 +211,19 @@ class BatchSide:
         with self.reporting(batch_df, batch_id):
             self.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
-            marked, marks = self.mark_keys(batch_df, batch_id)
-            self.keep_keys(marks, self.judge(batch_df, batch_id, self.plan.measure(marked)))
+            marks, metrics = self.measure_beside_keys(batch_df, batch_id, self.plan.measure)
+            self.keep_keys(marks, self.judge(batch_df, batch_id, metrics))
+
+    def measure_beside_keys(self, batch_df: Any, batch_id: int,
+                            measure: Callable[[Any], Mapping[str, Any]]) -> tuple[Marks | None, dict[str, Any]]:
+        """``measure(batch_df)`` while, on a second thread, the batch's keys are looked up; a row whose
+        key an earlier batch published is counted from the keys (:attr:`Marks.repeats`), not flagged."""
+        if self.keys is None:
+            return None, dict(measure(batch_df))
+        keys = self.keys
+        marks, metrics = in_parallel(lambda: keys.look(batch_df, batch_id, self.spec.aligned),
+                                     lambda: measure(keys.unmarked(batch_df)), batch_df)
+        return marks, {**metrics, **marks.repeats}
 
     def mark_keys(self, batch_df: Any, batch_id: int) -> tuple[Any, Marks | None]:
         """``batch_df`` with the rows whose key an earlier batch published marked (:mod:`dc43.spark.key_history`)."""

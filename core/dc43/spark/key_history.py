@@ -1,14 +1,15 @@
 """Keys across micro-batches, where the batches are judged (:mod:`dc43.quality.across`).
 
-Before a batch is measured, :meth:`KeyHistory.mark` collects its keys as Arrow (one job, no
-shuffle): per row, Spark's ``xxhash64`` of the key, the key's columns, its event time and
-whether the row is published.  pyarrow groups them into the batch's distinct keys, and the
-query's :class:`~dc43.key_index.KeyIndex` finds, in bulk, those an earlier batch published.
-A boolean column per ``unique_across`` rule is TRUE on a row with such a key: the compiled
-plan counts it and the inline gate routes it like any per-row rule.  The column is a literal
-FALSE when no key was seen before (the usual case); otherwise the seen keys are joined in,
-broadcast.  Once the batch is published, :meth:`KeyHistory.publish` keeps its new keys (under
-a rejection sink, only those of rows it published).
+:meth:`KeyHistory.look` collects a batch's keys as Arrow (one job, no shuffle): per row,
+Spark's ``xxhash64`` of the key, the key's columns and its event time.  pyarrow groups them
+into the batch's distinct keys, and the query's :class:`~dc43.key_index.KeyIndex` finds, in
+bulk, those an earlier batch published; how many rows carry them is the rule's count.  Where
+no row is routed by its key (no rejection sink), that is all: the lookup runs beside the
+measuring and each rule's :func:`~dc43.spark.metrics.seen_column` is a literal FALSE.  Under
+a rejection sink, :meth:`KeyHistory.marked` flags the rows: FALSE when no key was seen before
+(the usual case), else the seen keys are joined in, broadcast, so the gate routes them like
+any per-row rule.  Once the batch is published, :meth:`KeyHistory.publish` keeps its new keys
+(under a rejection sink, only those of rows it published).
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class Marks:
     fresh: Mapping[str, Any]
     #: rule key -> the batch's newest event time (event-time horizons)
     newest: Mapping[str, int | None]
+    #: rule key -> the distinct keys an earlier batch published, for the rules that saw any
+    seen: Mapping[str, Any]
+    #: rule metric -> how many rows carry a key an earlier batch published
+    repeats: Mapping[str, int]
+    #: rule key -> the key as Spark expressions over the batch
+    keys: Mapping[str, KeyColumns]
 
 
 class KeyHistory(QueryHistory):
@@ -70,43 +77,76 @@ class KeyHistory(QueryHistory):
         """Per rule: the keys the index keeps and the bytes they take."""
         return self._index.sizes() if self._index is not None else {}
 
-    def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> tuple[Any, Marks]:
-        """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, and what it found;
-        ``columns``: the aligned expressions the keys are read through."""
-        import pyarrow.compute as pc
+    def unmarked(self, batch_df: Any) -> Any:
+        """``batch_df`` with each rule's :func:`~dc43.spark.metrics.seen_column` FALSE: for a batch whose
+        repeats are counted from its keys (:attr:`Marks.repeats`), not row by row."""
         from pyspark.sql import functions as F
 
         from dc43.spark.metrics import seen_column
 
+        return batch_df.withColumns({seen_column(rule.key): F.lit(False) for rule in self.rules})
+
+    def look(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> Marks:
+        """The batch's keys and which of them an earlier batch published (one job, no Spark column
+        added); ``columns``: the aligned expressions the keys are read through."""
+        import pyarrow.compute as pc
+
         index, now = self.index(batch_df.sparkSession), time.time()
         fresh: dict[str, Any] = {}
+        seen: dict[str, Any] = {}
         newest: dict[str, int | None] = {}
-        marked = batch_df
+        repeats: dict[str, int] = {}
+        keys_of: dict[str, KeyColumns] = {}
         for rule in self.rules:
             keys = KeyColumns.of(batch_df, rule, columns, self._schemas.get(rule.key))
             self._schemas[rule.key] = keys.raw_schema  # a query's batches share their schema
+            keys_of[rule.key] = keys
             if self._legacy is not None:
                 from dc43.spark.key_legacy import convert
 
                 convert(batch_df.sparkSession, self._legacy, index, rule, keys)
             distinct = keys.distinct(batch_df)
-            seen = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
-            fresh[rule.key] = distinct.filter(~seen) if seen.any() else distinct
+            hits = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
             newest[rule.key] = pc.max(distinct.column(EVENT)).as_py()
+            repeats[rule.metric] = 0
+            fresh[rule.key] = distinct
+            if hits.any():
+                seen[rule.key] = distinct.filter(hits)
+                fresh[rule.key] = distinct.filter(~hits)
+                repeats[rule.metric] = int(pc.sum(seen[rule.key].column(ROWS)).as_py())
+        if self._legacy is not None:  # every rule converted
+            self._legacy.rename(self._legacy.with_name(self._legacy.name + ".converted"))
+            self._legacy = None
+        return Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest, seen=seen, repeats=repeats,
+                     keys=keys_of)
+
+    def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> tuple[Any, Marks]:
+        """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, TRUE on a row whose key
+        an earlier batch published, and what :meth:`look` found."""
+        marks = self.look(batch_df, batch_id, columns)
+        return self.marked(batch_df, marks), marks
+
+    def marked(self, batch_df: Any, marks: Marks) -> Any:
+        """``batch_df`` with the rows whose keys ``marks`` saw before flagged: the seen keys joined in,
+        broadcast, for the rules that saw any; a literal FALSE for the others."""
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import seen_column
+
+        marked = batch_df
+        for rule in self.rules:
             flag = seen_column(rule.key)
-            if not seen.any():
+            if rule.key not in marks.seen:
                 marked = marked.withColumn(flag, F.lit(False))
                 continue
-            known = keys.frame(batch_df.sparkSession, distinct.filter(seen)).withColumn(flag, F.lit(True))
+            keys = marks.keys[rule.key]
+            known = keys.frame(batch_df.sparkSession, marks.seen[rule.key]).withColumn(flag, F.lit(True))
             joined = [JOINED + name for name in (HASH, *keys.names)]
             on = [keys.hash == known[joined[0]],
                   *(key.eqNullSafe(known[JOINED + name]) for name, key in keys.named())]
             marked = (marked.join(F.broadcast(known), on=on, how="left").drop(*joined)
                       .withColumn(flag, F.coalesce(F.col(f"`{flag}`"), F.lit(False))))
-        if self._legacy is not None:  # every rule converted
-            self._legacy.rename(self._legacy.with_name(self._legacy.name + ".converted"))
-            self._legacy = None
-        return marked, Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest)
+        return marked
 
     def rejected(self, rows: Any) -> dict[str, Any]:
         """Per rule, the distinct keys of ``rows`` (rows a rejection sink takes, with the contract's

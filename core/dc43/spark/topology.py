@@ -35,3 +35,24 @@ def parallel_thread(target: Any, session: Any, name: str) -> Any:
     from pyspark import InheritableThread
 
     return InheritableThread(target=target, session=session, name=name)
+
+
+def in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
+    """Run ``work()`` on a second thread (same job group or tags) while ``measure()`` runs here."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised on the batch's thread below
+            outcome["error"] = exc
+
+    thread = parallel_thread(run, batch_df.sparkSession, "dc43-beside")
+    thread.start()
+    try:
+        metrics = measure()
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], metrics
