@@ -51,18 +51,20 @@ class GateBatch:
             self.side.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
             self._key_replays(batch_df)
-            self._rejected = None
-            if self.rejection is None and self.side.keys is not None:
-                self._marks = None  # looked up beside the measuring (:meth:`_beside_keys`)
-                batch_df = self.side.keys.unmarked(batch_df)
+            self._rejected = self._marks = None
+            keys = self.side.keys
+            if keys is not None and (self.rejection is None or self._keys_from_staging):
+                batch_df = keys.unmarked(batch_df)  # looked up beside the measuring, or from the staged rows
             else:
                 batch_df, self._marks = self.side.mark_keys(batch_df, batch_id)
             if self._stage_in_one_pass(batch_df, batch_id):
                 return
             if self.rejection is None:
                 self._judge_then_write(batch_df, batch_id)
-            else:
-                self._judge_then_route(batch_df, batch_id)
+                return
+            if keys is not None and self._marks is None:  # the format declined to stage
+                batch_df, self._marks = self.side.mark_keys(batch_df, batch_id)
+            self._judge_then_route(batch_df, batch_id)
 
     # -- measured first, written after the verdict -------------------------
     def _judge_then_write(self, batch_df: Any, batch_id: int) -> None:
@@ -166,6 +168,18 @@ class GateBatch:
             staged, set_level = self._beside_keys(batch_df, batch_id, stage), {}
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
+        if self.side.keys is not None and self._marks is None and self.rejection is not None:
+            try:
+                self._marks = self._keys_staged(staged, batch_id)
+            except BaseException:
+                staged.abort()
+                raise
+            if self._marks.seen:  # rows carrying a key an earlier batch published: staged again, flagged
+                staged.abort()
+                marked = self.side.keys.marked(batch_df, self._marks, spec.aligned)
+                if not self._stage_in_one_pass(marked, batch_id):
+                    self._judge_then_route(marked, batch_id)
+                return True
         metrics = self._counted(_observed(observation, keys))
         held: list[Any] = []  # the rejected rows' staging, kept even when measuring fails, to abort it
         try:
@@ -219,6 +233,24 @@ class GateBatch:
         self._committed(batch_df, entry, rejected=commit)
 
     # -- keys across micro-batches -----------------------------------------
+    @property
+    def _keys_from_staging(self) -> bool:
+        """Under a rejection sink, whether a batch's keys are read back from its staged rows, with the
+        route of each (one job instead of two: the lookup before staging and the rejected rows' keys).
+
+        So when the batch stages where values are kept exactly.  A batch where a key was seen before
+        is staged again, its rows flagged."""
+        return self._can_stage() and self.adapter.stages_exactly
+
+    def _keys_staged(self, staged: Any, batch_id: int) -> Any:
+        """The keys of the staged rows, with how many of each the main sink takes (route 0)."""
+        from pyspark.sql import functions as F
+
+        from dc43.spark.metrics import ROUTE_COLUMN
+
+        return self.side.keys.look(staged.read(rejected_only=False), batch_id, {},
+                                   published=F.col(ROUTE_COLUMN) == 0)
+
     def _beside_keys(self, batch_df: Any, batch_id: int, work: Callable[[], Any]) -> Any:
         """``work()`` while, on a second thread, the batch's keys are looked up: with no rejection sink
         no row is routed by its key, so a repeat is counted from the keys (:meth:`_counted`)."""
@@ -262,7 +294,8 @@ class GateBatch:
     def _keys_rejected(self, rows: Any, entry: Mapping[str, Any]) -> None:
         """Before a batch is published: the keys of its rows the rejection sink takes (``rows()``), so
         that only keys of rows the main sink took are kept."""
-        if self._marks is not None and _breaks_routed_rule(entry.get("metrics", {}), self.side.routed):
+        if (self._marks is not None and not self._marks.routed
+                and _breaks_routed_rule(entry.get("metrics", {}), self.side.routed)):
             self._rejected = self.side.keys.rejected(rows())
 
     def _stage_rejected(self, batch_id: int, staged: Any) -> Any:

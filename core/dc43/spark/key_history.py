@@ -27,6 +27,8 @@ from dc43.spark.checkpoints import QueryHistory
 
 #: how many rows of the batch carry a key
 ROWS = "n"
+#: how many of those rows a gate publishes (keys read back from its staged rows)
+PUBLISHED = "p"
 #: the prefix of the seen keys' columns while they are joined to the batch
 JOINED = "_dc43_key_"
 
@@ -45,8 +47,8 @@ class Marks:
     seen: Mapping[str, Any]
     #: rule metric -> how many rows carry a key an earlier batch published
     repeats: Mapping[str, int]
-    #: rule key -> the key as Spark expressions over the batch
-    keys: Mapping[str, KeyColumns]
+    #: whether ``fresh`` says how many rows of each key are published (:data:`PUBLISHED`)
+    routed: bool = False
 
 
 class KeyHistory(QueryHistory):
@@ -86,9 +88,10 @@ class KeyHistory(QueryHistory):
 
         return batch_df.withColumns({seen_column(rule.key): F.lit(False) for rule in self.rules})
 
-    def look(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> Marks:
+    def look(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any], *, published: Any = None) -> Marks:
         """The batch's keys and which of them an earlier batch published (one job, no Spark column
-        added); ``columns``: the aligned expressions the keys are read through."""
+        added); ``columns``: the aligned expressions the keys are read through; ``published``: a
+        boolean column, TRUE on a row the gate publishes (only keys it publishes are kept)."""
         import pyarrow.compute as pc
 
         index, now = self.index(batch_df.sparkSession), time.time()
@@ -96,16 +99,13 @@ class KeyHistory(QueryHistory):
         seen: dict[str, Any] = {}
         newest: dict[str, int | None] = {}
         repeats: dict[str, int] = {}
-        keys_of: dict[str, KeyColumns] = {}
         for rule in self.rules:
-            keys = KeyColumns.of(batch_df, rule, columns, self._schemas.get(rule.key))
-            self._schemas[rule.key] = keys.raw_schema  # a query's batches share their schema
-            keys_of[rule.key] = keys
+            keys = self._key(batch_df, rule, columns)
             if self._legacy is not None:
                 from dc43.spark.key_legacy import convert
 
                 convert(batch_df.sparkSession, self._legacy, index, rule, keys)
-            distinct = keys.distinct(batch_df)
+            distinct = keys.distinct(batch_df, published=published)
             hits = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
             newest[rule.key] = pc.max(distinct.column(EVENT)).as_py()
             repeats[rule.metric] = 0
@@ -118,28 +118,33 @@ class KeyHistory(QueryHistory):
             self._legacy.rename(self._legacy.with_name(self._legacy.name + ".converted"))
             self._legacy = None
         return Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest, seen=seen, repeats=repeats,
-                     keys=keys_of)
+                     routed=published is not None)
+
+    def _key(self, batch_df: Any, rule: Expectation, columns: Mapping[str, Any]) -> KeyColumns:
+        keys = KeyColumns.of(batch_df, rule, columns, self._schemas.get(rule.key))
+        self._schemas[rule.key] = keys.raw_schema  # a query's batches share their schema
+        return keys
 
     def mark(self, batch_df: Any, batch_id: int, columns: Mapping[str, Any]) -> tuple[Any, Marks]:
         """``batch_df`` with a :func:`~dc43.spark.metrics.seen_column` per rule, TRUE on a row whose key
         an earlier batch published, and what :meth:`look` found."""
         marks = self.look(batch_df, batch_id, columns)
-        return self.marked(batch_df, marks), marks
+        return self.marked(batch_df, marks, columns), marks
 
-    def marked(self, batch_df: Any, marks: Marks) -> Any:
+    def marked(self, batch_df: Any, marks: Marks, columns: Mapping[str, Any]) -> Any:
         """``batch_df`` with the rows whose keys ``marks`` saw before flagged: the seen keys joined in,
         broadcast, for the rules that saw any; a literal FALSE for the others."""
         from pyspark.sql import functions as F
 
         from dc43.spark.metrics import seen_column
 
-        marked = batch_df
+        marked = batch_df.drop(*(seen_column(rule.key) for rule in self.rules))
         for rule in self.rules:
             flag = seen_column(rule.key)
             if rule.key not in marks.seen:
                 marked = marked.withColumn(flag, F.lit(False))
                 continue
-            keys = marks.keys[rule.key]
+            keys = self._key(batch_df, rule, columns)
             known = keys.frame(batch_df.sparkSession, marks.seen[rule.key]).withColumn(flag, F.lit(True))
             joined = [JOINED + name for name in (HASH, *keys.names)]
             on = [keys.hash == known[joined[0]],
@@ -156,6 +161,8 @@ class KeyHistory(QueryHistory):
     def publish(self, marks: Marks, *, rejected: Mapping[str, Any] | None = None) -> None:
         """Keep the new keys of a published batch; with ``rejected`` (:meth:`rejected`), not a key
         whose every row went to the rejection sink: a corrected row sent again is not a repeat."""
+        import pyarrow.compute as pc
+
         index = self._index
         if index is None:
             return
@@ -163,7 +170,9 @@ class KeyHistory(QueryHistory):
             keys = marks.fresh.get(rule.key)
             if keys is None:
                 continue
-            if rejected and rejected.get(rule.key) is not None and rejected[rule.key].num_rows:
+            if marks.routed:
+                keys = keys.filter(pc.greater(keys.column(PUBLISHED), 0)).drop_columns([PUBLISHED])
+            elif rejected and rejected.get(rule.key) is not None and rejected[rule.key].num_rows:
                 keys = _published(keys, rejected[rule.key])
             index.publish(rule.key, keys.drop_columns([ROWS]), marks.batch_id, rule.params["horizon"],
                           now=marks.now, max_event=marks.newest.get(rule.key))
@@ -236,27 +245,32 @@ class KeyColumns:
                      for key, field in zip(raw, schema.fields, strict=True))
         return cls(columns=keys, hash=F.xxhash64(*keys), event=event, raw_schema=schema)
 
-    def distinct(self, batch_df: Any) -> Any:
+    def distinct(self, batch_df: Any, *, published: Any = None) -> Any:
         """The distinct complete keys of ``batch_df`` (Arrow, in the order of their hashes): hash, key
-        columns, newest event time and how many rows carry each.  Collected as they are: grouping
-        in Spark would shuffle every batch into ``spark.sql.shuffle.partitions`` tasks; when every
-        hash differs (the usual batch) there is nothing to group."""
+        columns, newest event time and how many rows carry each (with ``published``, a boolean
+        column: how many of those rows it holds TRUE on, as :data:`PUBLISHED`).  Collected as they
+        are: grouping in Spark would shuffle every batch into ``spark.sql.shuffle.partitions``
+        tasks; when every hash differs (the usual batch) there is nothing to group."""
         import numpy as np
         import pyarrow as pa
 
         from dc43.spark.metrics import balanced
 
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
-        rows = batch_df.where(complete).select(
-            self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()), self.event.alias(EVENT)).toArrow()
+        counted = [] if published is None else [published.cast("long").alias(PUBLISHED)]
+        rows = batch_df.where(complete).select(self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()),
+                                               self.event.alias(EVENT), *counted).toArrow()
         hashes = rows.column(HASH).to_numpy()
         order = np.argsort(hashes)
         ordered = hashes[order]
         if not (ordered[1:] == ordered[:-1]).any():
             return rows.take(order).append_column(ROWS, pa.array(np.ones(rows.num_rows, dtype=np.int64)))
-        grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate([(EVENT, "max"), (HASH, "count")])
-        return pa.table([grouped.column(name) for name in (HASH, *self.names, f"{EVENT}_max", f"{HASH}_count")],
-                        names=[HASH, *self.names, EVENT, ROWS]).sort_by(HASH)
+        sums = [(PUBLISHED, "sum")] if counted else []
+        grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate(
+            [(EVENT, "max"), *sums, (HASH, "count")])
+        names = [HASH, *self.names, EVENT, *(PUBLISHED for _ in sums), ROWS]
+        picked = [HASH, *self.names, f"{EVENT}_max", *(f"{PUBLISHED}_sum" for _ in sums), f"{HASH}_count"]
+        return pa.table([grouped.column(name) for name in picked], names=names).sort_by(HASH)
 
     def frame(self, spark: Any, keys: Any) -> Any:
         """``keys`` (Arrow) as a DataFrame of hashes and key columns (named :data:`JOINED` ...), to join
