@@ -72,7 +72,7 @@ class GateBatch:
         cache = bool(side.plan.sql_rules)  # else the write re-reads the source: cheaper than a cache
         batch = batch_df.persist() if cache else batch_df
         try:
-            metrics = self._beside_keys(batch_df, batch_id, lambda: side.plan.measure(batch))
+            metrics = self._beside_keys(batch_df, batch_id, lambda: self._measuring.measure(batch))
             entry = side.judge(batch_df, batch_id, self._counted(metrics))  # raises: nothing written
             if entry["status"] != "idle":
                 sink = self.adapter.write_micro_batch(side.spec.sink_frame(batch), self.target, batch_id=batch_id)
@@ -90,7 +90,8 @@ class GateBatch:
         # Every predicate is evaluated once: the flags are cached with the aligned columns.
         flagged = plan.flag_frame(batch_df, side.spec.projection(batch_df)).persist()
         try:
-            entry = side.judge(batch_df, batch_id, plan.measure_flagged(flagged))  # raises: nothing written
+            metrics = self._counted(self._measuring.measure_flagged(flagged))
+            entry = side.judge(batch_df, batch_id, metrics)  # raises: nothing written
             if entry["status"] == "idle":
                 return
             reject_adapter, reject_target = self.rejection
@@ -144,6 +145,7 @@ class GateBatch:
         from dc43.spark.metrics import MASK_COLUMN, ROUTE_COLUMN
 
         spec, plan, observation = self.side.spec, self.side.plan, Observation()
+        measuring = self._measuring
         exact = self.adapter.stages_exactly
         if self.rejection is None:
             keys, aggregations = plan.row_level
@@ -160,41 +162,38 @@ class GateBatch:
         def stage() -> Any:
             return self.adapter.stage_micro_batch(frame, self.target, batch_id=batch_id, route_column=route)
 
-        if plan.set_level and not exact:  # the set-level rules read the batch again, beside the staging
+        if measuring.set_level and not exact:  # the set-level rules read the batch again, beside the staging
             staged, set_level = in_parallel(
-                stage, lambda: self._beside_keys(batch_df, batch_id, lambda: plan.measure_set_level(batch_df)),
-                batch_df)
+                batch_df, stage, lambda: self._beside_keys(batch_df, batch_id, lambda: measuring.measure_set_level(batch_df)))
         else:
             staged, set_level = self._beside_keys(batch_df, batch_id, stage), {}
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
-        if self.side.keys is not None and self._marks is None and self.rejection is not None:
-            try:
-                self._marks = self._keys_staged(staged, batch_id)
-            except BaseException:
-                staged.abort()
-                raise
+        metrics = _observed(observation, keys)
+        late = self.side.keys is not None and self._marks is None and self.rejection is not None
+        works: dict[str, Callable[[], Any]] = {}
+        if late:  # the staged rows' keys, with their routes
+            works["marks"] = lambda: self._keys_staged(staged, batch_id)
+        if measuring.set_level and exact:
+            works["set_level"] = lambda: measuring.measure_set_level(staged.read(rejected_only=False), aligned=True)
+        held: list[Any] = []  # the rejected rows' staging, kept even when measuring fails, to abort it
+        if works and self.rejection is not None and _breaks_routed_rule(metrics, self.side.routed):
+            works["held"] = lambda: held.append(self._stage_rejected(batch_id, staged))  # meanwhile
+        try:
+            done = dict(zip(works, in_parallel(batch_df, *works.values()), strict=True)) if works else {}
+        except BaseException:
+            _abort(staged, *held)
+            raise
+        set_level = done.get("set_level", set_level)
+        if late:
+            self._marks = done["marks"]
             if self._marks.seen:  # rows carrying a key an earlier batch published: staged again, flagged
-                staged.abort()
+                _abort(staged, *held)
                 marked = self.side.keys.marked(batch_df, self._marks, spec.aligned)
                 if not self._stage_in_one_pass(marked, batch_id):
                     self._judge_then_route(marked, batch_id)
                 return True
-        metrics = self._counted(_observed(observation, keys))
-        held: list[Any] = []  # the rejected rows' staging, kept even when measuring fails, to abort it
-        try:
-            if plan.set_level and exact:
-                def measure() -> dict[str, int]:
-                    return plan.measure_set_level(staged.read(rejected_only=False), aligned=True)
-
-                if _breaks_routed_rule(metrics, self.side.routed):
-                    _, set_level = in_parallel(lambda: held.append(self._stage_rejected(batch_id, staged)),
-                                                measure, batch_df)
-                else:
-                    set_level = measure()
-        except BaseException:
-            _abort(staged, *held)
-            raise
+        metrics = self._counted(metrics)
         self._publish(batch_df, batch_id, {**metrics, **set_level}, staged, held[0] if held else None)
         return True
 
@@ -257,13 +256,20 @@ class GateBatch:
         keys = self.side.keys
         if keys is None or self.rejection is not None:
             return work()
-        self._marks, value = in_parallel(lambda: keys.look(batch_df, batch_id, self.side.spec.aligned),
-                                         work, batch_df)
+        self._marks, value = in_parallel(batch_df, lambda: keys.look(batch_df, batch_id, self.side.spec.aligned), work)
         return value
 
+    @property
+    def _measuring(self) -> Any:
+        """The plan the rows are measured by: without the uniqueness rules the key lookup counts."""
+        plan = self.side.plan
+        return plan.without(plan.keyed_set_level())
+
     def _counted(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
-        """``metrics`` with the rows whose key an earlier batch published, as the key lookup counted them."""
-        return {**metrics, **self._marks.repeats} if self._marks is not None else dict(metrics)
+        """``metrics`` with what the key lookup counted (:meth:`~dc43.spark.key_history.Marks.counted`)."""
+        if self._marks is None:
+            return dict(metrics)
+        return self._marks.counted(metrics, self.side.plan.keyed_set_level())
 
     # -- what the writes committed -----------------------------------------
     def _key_replays(self, batch_df: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -211,19 +211,19 @@ class BatchSide:
         with self.reporting(batch_df, batch_id):
             self.link.hold_if_stopping(batch_df.sparkSession)
             tune_batch_session(batch_df, ONE_JOB)
-            marks, metrics = self.measure_beside_keys(batch_df, batch_id, self.plan.measure)
+            marks, metrics = self.measure_beside_keys(batch_df, batch_id)
             self.keep_keys(marks, self.judge(batch_df, batch_id, metrics))
 
-    def measure_beside_keys(self, batch_df: Any, batch_id: int,
-                            measure: Callable[[Any], Mapping[str, Any]]) -> tuple[Marks | None, dict[str, Any]]:
-        """``measure(batch_df)`` while, on a second thread, the batch's keys are looked up; a row whose
-        key an earlier batch published is counted from the keys (:attr:`Marks.repeats`), not flagged."""
+    def measure_beside_keys(self, batch_df: Any, batch_id: int) -> tuple[Marks | None, dict[str, Any]]:
+        """The batch's metrics, measured while, on a second thread, its keys are looked up: a row whose
+        key an earlier batch published, and the surplus of uniqueness rules on the same key, are
+        counted from the keys (:meth:`Marks.counted`), not from the rows."""
         if self.keys is None:
-            return None, dict(measure(batch_df))
-        keys = self.keys
-        marks, metrics = in_parallel(lambda: keys.look(batch_df, batch_id, self.spec.aligned),
-                                     lambda: measure(keys.unmarked(batch_df)), batch_df)
-        return marks, {**metrics, **marks.repeats}
+            return None, self.plan.measure(batch_df)
+        keys, keyed = self.keys, self.plan.keyed_set_level()
+        marks, metrics = in_parallel(batch_df, lambda: keys.look(batch_df, batch_id, self.spec.aligned),
+                                     lambda: self.plan.without(keyed).measure(keys.unmarked(batch_df)))
+        return marks, marks.counted(metrics, keyed)
 
     def mark_keys(self, batch_df: Any, batch_id: int) -> tuple[Any, Marks | None]:
         """``batch_df`` with the rows whose key an earlier batch published marked (:mod:`dc43.spark.key_history`)."""

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from dc43.key_index import EVENT, HASH, KeyIndex
-from dc43.quality.plan import Expectation
+from dc43.quality.plan import ROW_COUNT, Expectation
 from dc43.spark.checkpoints import QueryHistory
 
 #: how many rows of the batch carry a key
@@ -47,8 +47,21 @@ class Marks:
     seen: Mapping[str, Any]
     #: rule metric -> how many rows carry a key an earlier batch published
     repeats: Mapping[str, int]
+    #: rule key -> how many rows have a complete key, and how many distinct keys they carry
+    distinct: Mapping[str, tuple[int, int]]
     #: whether ``fresh`` says how many rows of each key are published (:data:`PUBLISHED`)
     routed: bool = False
+
+    def counted(self, metrics: Mapping[str, Any], keyed: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+        """``metrics`` with what the keys tell: each ``unique_across`` rule's rows carrying a key an
+        earlier batch published, and the surplus of the set-level rules ``keyed`` names
+        (:meth:`~dc43.spark.metrics.CompiledPlan.keyed_set_level`): rows beyond the distinct keys,
+        of those with a complete key (``unique``) or of every row (``primary_key``)."""
+        counted = {**metrics, **self.repeats}
+        for metric, (rule, across) in keyed.items():
+            rows, distinct = self.distinct[across]
+            counted[metric] = (rows if rule == "unique" else int(metrics[ROW_COUNT])) - distinct
+        return counted
 
 
 class KeyHistory(QueryHistory):
@@ -99,6 +112,7 @@ class KeyHistory(QueryHistory):
         seen: dict[str, Any] = {}
         newest: dict[str, int | None] = {}
         repeats: dict[str, int] = {}
+        counts: dict[str, tuple[int, int]] = {}
         for rule in self.rules:
             keys = self._key(batch_df, rule, columns)
             if self._legacy is not None:
@@ -108,6 +122,7 @@ class KeyHistory(QueryHistory):
             distinct = keys.distinct(batch_df, published=published)
             hits = index.seen(rule.key, distinct, batch_id, rule.params["horizon"], now=now)
             newest[rule.key] = pc.max(distinct.column(EVENT)).as_py()
+            counts[rule.key] = (int(pc.sum(distinct.column(ROWS)).as_py() or 0), distinct.num_rows)
             repeats[rule.metric] = 0
             fresh[rule.key] = distinct
             if hits.any():
@@ -118,7 +133,7 @@ class KeyHistory(QueryHistory):
             self._legacy.rename(self._legacy.with_name(self._legacy.name + ".converted"))
             self._legacy = None
         return Marks(batch_id=batch_id, now=now, fresh=fresh, newest=newest, seen=seen, repeats=repeats,
-                     routed=published is not None)
+                     distinct=counts, routed=published is not None)
 
     def _key(self, batch_df: Any, rule: Expectation, columns: Mapping[str, Any]) -> KeyColumns:
         keys = KeyColumns.of(batch_df, rule, columns, self._schemas.get(rule.key))

@@ -22,7 +22,7 @@ import attrs
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, DoubleType, FloatType, StringType
+from pyspark.sql.types import ArrayType, DataType, DoubleType, FloatType, MapType, StringType, StructType
 
 from dc43.contracts.sla import LATENCY_RULES, is_lag
 from dc43.errors import Dc43Error
@@ -61,6 +61,8 @@ FLAGS_COLUMN = "_dc43_flags"
 MASK_COLUMN = "_dc43_mask"
 #: The bits of :data:`MASK_COLUMN` that route a row to a rejection sink (error rules); 0: the main sink.
 ROUTE_COLUMN = "_dc43_route"
+#: key column types whose within-batch surplus is not counted from the keys (:meth:`CompiledPlan.keyed_set_level`)
+_UNKEYED = (FloatType, DoubleType, StructType, ArrayType, MapType)
 #: Prefix of the columns marking rows whose key an earlier batch published (:func:`seen_column`).
 SEEN_PREFIX = "_dc43_seen:"
 #: A mask is one signed 64-bit integer.
@@ -356,6 +358,38 @@ class CompiledPlan:
     def across(self) -> tuple[Expectation, ...]:
         """The measured rules keeping keys unique across micro-batches."""
         return tuple(e for e in self.expectations if e.rule == ACROSS and e.metric in self.keys)
+
+    def keyed_set_level(self) -> dict[str, tuple[str, str]]:
+        """Set-level metric -> (its rule, the ``unique_across`` rule on the same columns): the ``unique``
+        and ``primary_key`` rules whose surplus the key lookup counts from the keys it collects
+        (:meth:`dc43.spark.key_history.Marks.counted`), so no aggregation gathers their values.
+        Not over floating-point or nested columns, whose equality grouping and hashing may disagree on."""
+        def build() -> dict[str, tuple[str, str]]:
+            across = {tuple(e.params["columns"]): e.key for e in self.across}
+            keyed: dict[str, tuple[str, str]] = {}
+            for e in self.set_level:
+                columns = ((e.column,) if e.rule == "unique" else
+                           tuple(e.params["columns"]) if e.rule == "primary_key" else ())
+                types = [(self.types or {}).get(column) for column in columns]
+                if columns in across and all(t is not None and not isinstance(t, _UNKEYED) for t in types):
+                    keyed[e.metric] = (e.rule, across[columns])
+            return keyed
+
+        return self._once("keyed_set_level", build)
+
+    def without(self, metrics: Iterable[str]) -> CompiledPlan:
+        """This plan without the set-level ``metrics`` (counted elsewhere: :meth:`keyed_set_level`)."""
+        dropped = frozenset(metrics)
+        if not dropped:
+            return self
+
+        def build() -> CompiledPlan:
+            kept = [i for i, key in enumerate(self.keys) if key not in dropped]
+            return attrs.evolve(self, keys=tuple(self.keys[i] for i in kept),
+                                aggregations=tuple(self.aggregations[i] for i in kept),
+                                set_level=tuple(e for e in self.set_level if e.metric not in dropped))
+
+        return self._once("without:" + ",".join(sorted(dropped)), build)
 
     def aligned_error_rules(self) -> Column:
         """``array<string>``: the error rules a row of aligned values (a staged row) breaks.

@@ -8,6 +8,7 @@ listeners run on a client thread, and there is no ``sparkContext``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -37,22 +38,29 @@ def parallel_thread(target: Any, session: Any, name: str) -> Any:
     return InheritableThread(target=target, session=session, name=name)
 
 
-def in_parallel(work: Any, measure: Any, batch_df: Any) -> tuple[Any, Any]:
-    """Run ``work()`` on a second thread (same job group or tags) while ``measure()`` runs here."""
-    outcome: dict[str, Any] = {}
+def in_parallel(batch_df: Any, *works: Callable[[], Any]) -> list[Any]:
+    """Run ``works`` at once: each but the last on a thread of its own (same job group or tags), the
+    last on this one; their values, in order.  The first error is raised once every one has ended."""
+    outcomes: list[dict[str, Any]] = [{} for _ in works]
 
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # re-raised on the batch's thread below
-            outcome["error"] = exc
+    def runner(n: int) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                outcomes[n]["value"] = works[n]()
+            except BaseException as exc:  # re-raised on the batch's thread below
+                outcomes[n]["error"] = exc
 
-    thread = parallel_thread(run, batch_df.sparkSession, "dc43-beside")
-    thread.start()
+        return run
+
+    threads = [parallel_thread(runner(n), batch_df.sparkSession, "dc43-beside") for n in range(len(works) - 1)]
+    for thread in threads:
+        thread.start()
     try:
-        metrics = measure()
+        runner(len(works) - 1)()
     finally:
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"], metrics
+        for thread in threads:
+            thread.join()
+    for outcome in outcomes:
+        if "error" in outcome:
+            raise outcome["error"]
+    return [outcome["value"] for outcome in outcomes]
