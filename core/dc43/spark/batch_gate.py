@@ -6,7 +6,10 @@ in one read: the row-level metrics ride the staged write (``DataFrame.observe``)
 set-level rules read the staged files (or the batch again, beside the staging, when the
 format does not store values exactly); the verdict then publishes the staged rows or drops
 them.  With a rejection sink one write stages both sinks' rows, routed clean or rejected,
-and the rejected rows are staged at the rejection sink while uniqueness is measured.
+and the rejected rows are staged at the rejection sink while uniqueness is measured.  Keys
+checked across micro-batches are looked up beside the staging (no rejection sink: no row is
+routed by its key) or read back from the staged rows with their routes; a batch carrying a key
+an earlier batch published is staged again, those rows flagged.
 Other sinks are measured first and written after the verdict; a format that keys replays
 itself (Delta's idempotent writes) gets the query's id as writer id, and what each write
 commits (a table version) is kept with the verdict.  Like

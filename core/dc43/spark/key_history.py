@@ -246,13 +246,13 @@ class KeyColumns:
         if schema is None:
             schema = batch_df.select(*(key.alias(f"k{n}") for n, key in enumerate(raw))).schema
         event_column = rule.params["horizon"].get("event_time")
-        event = (F.unix_micros(column_for(event_column, columns).cast("timestamp")) if event_column
-                 else F.lit(None).cast("bigint"))
+        event = F.unix_micros(column_for(event_column, columns).cast("timestamp")) if event_column else None
         return cls.over(raw, schema, event)
 
     @classmethod
     def over(cls, raw: list[Any], schema: Any, event: Any) -> KeyColumns:
-        """The key read through ``raw`` (expressions of the types ``schema`` lists)."""
+        """The key read through ``raw`` (expressions of the types ``schema`` lists); ``event``: the
+        event time in microseconds, or None."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import ArrayType, MapType, StructType
 
@@ -265,22 +265,49 @@ class KeyColumns:
         columns, newest event time and how many rows carry each (with ``published``, a boolean
         column: how many of those rows it holds TRUE on, as :data:`PUBLISHED`).  Collected as they
         are: grouping in Spark would shuffle every batch into ``spark.sql.shuffle.partitions``
-        tasks; when every hash differs (the usual batch) there is nothing to group."""
+        tasks.  Rows of one key are neighbours once sorted by hash: numpy counts them, and pyarrow
+        groups only when two different keys share a hash."""
         import numpy as np
         import pyarrow as pa
 
         from dc43.spark.metrics import balanced
 
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
-        counted = [] if published is None else [published.cast("long").alias(PUBLISHED)]
-        rows = batch_df.where(complete).select(self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()),
-                                               self.event.alias(EVENT), *counted).toArrow()
+        extra = [] if self.event is None else [self.event.alias(EVENT)]
+        extra += [] if published is None else [published.cast("long").alias(PUBLISHED)]
+        rows = _arrow(batch_df.where(complete).select(
+            self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()), *extra))
+        if self.event is None:
+            rows = rows.add_column(1 + len(self.columns), EVENT, pa.nulls(rows.num_rows, pa.int64()))
         hashes = rows.column(HASH).to_numpy()
-        order = np.argsort(hashes)
-        ordered = hashes[order]
-        if not (ordered[1:] == ordered[:-1]).any():
-            return rows.take(order).append_column(ROWS, pa.array(np.ones(rows.num_rows, dtype=np.int64)))
-        sums = [(PUBLISHED, "sum")] if counted else []
+        order = np.argsort(hashes, kind="stable")
+        rows = rows.take(order)
+        hashes = hashes[order]
+        repeated = np.flatnonzero(hashes[1:] == hashes[:-1]) + 1  # rows whose hash the row before has
+        if not repeated.size:
+            return rows.append_column(ROWS, pa.array(np.ones(rows.num_rows, dtype=np.int64)))
+        if not all(_same(rows.column(name), repeated) for name in self.names):
+            return self._grouped(rows, published is not None)  # two keys share a hash
+        starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+        first = rows.take(starts)
+        columns = {name: first.column(name) for name in (HASH, *self.names)}
+        event = rows.column(EVENT)
+        if event.null_count == len(event):
+            columns[EVENT] = first.column(EVENT)
+        else:
+            micros = event.fill_null(np.iinfo(np.int64).min).to_numpy()
+            newest = np.maximum.reduceat(micros, starts)
+            columns[EVENT] = pa.array(newest, mask=newest == np.iinfo(np.int64).min)
+        if published is not None:
+            columns[PUBLISHED] = pa.array(np.add.reduceat(rows.column(PUBLISHED).to_numpy(), starts))
+        columns[ROWS] = pa.array(np.diff(np.append(starts, rows.num_rows)))
+        return pa.table(columns)
+
+    def _grouped(self, rows: Any, published: bool) -> Any:
+        """:meth:`distinct`'s keys grouped by pyarrow, for a batch where two keys share a hash."""
+        import pyarrow as pa
+
+        sums = [(PUBLISHED, "sum")] if published else []
         grouped = rows.group_by([HASH, *self.names], use_threads=False).aggregate(
             [(EVENT, "max"), *sums, (HASH, "count")])
         names = [HASH, *self.names, EVENT, *(PUBLISHED for _ in sums), ROWS]
@@ -292,3 +319,32 @@ class KeyColumns:
         to the batch."""
         names = [HASH, *self.names]
         return spark.createDataFrame(keys.select(names).rename_columns([JOINED + name for name in names]))
+
+
+def _same(column: Any, at: Any) -> bool:
+    """Whether each row ``at`` of ``column`` (no nulls) equals the row before it."""
+    import pyarrow.compute as pc
+
+    return bool(pc.all(pc.equal(column.take(at), column.take(at - 1))).as_py())
+
+
+def _arrow(frame: Any) -> Any:
+    """``frame`` collected as an Arrow table.  On classic Spark, without ``toArrow``'s second analysis
+    of the plan for its schema (a tenth of a second on a batch's keys), when this pyspark has it."""
+    from dc43.spark.topology import is_connect
+
+    collect = None if is_connect(frame.sparkSession) else getattr(frame, "_collect_as_arrow", None)
+    if collect is None:
+        return frame.toArrow()
+    import pyarrow as pa
+
+    try:
+        batches = collect(empty_list_if_zero_records=False)
+    except TypeError:  # another pyspark's signature
+        return frame.toArrow()
+    table = pa.Table.from_batches(batches)
+    # timestamps in UTC, as toArrow gives them (they come in the session's time zone)
+    fields = [field.with_type(pa.timestamp(field.type.unit, "UTC"))
+              if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC") else field
+              for field in table.schema]
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
