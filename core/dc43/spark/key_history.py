@@ -274,7 +274,7 @@ class KeyColumns:
 
         complete = balanced(lambda a, b: a & b, [key.isNotNull() for key in self.columns])
         extra = [] if self.event is None else [self.event.alias(EVENT)]
-        extra += [] if published is None else [published.cast("long").alias(PUBLISHED)]
+        extra += [] if published is None else [published.cast("byte").alias(PUBLISHED)]
         rows = _arrow(batch_df.where(complete).select(
             self.hash.alias(HASH), *(key.alias(name) for name, key in self.named()), *extra))
         if self.event is None:
@@ -299,7 +299,7 @@ class KeyColumns:
             newest = np.maximum.reduceat(micros, starts)
             columns[EVENT] = pa.array(newest, mask=newest == np.iinfo(np.int64).min)
         if published is not None:
-            columns[PUBLISHED] = pa.array(np.add.reduceat(rows.column(PUBLISHED).to_numpy(), starts))
+            columns[PUBLISHED] = pa.array(np.add.reduceat(rows.column(PUBLISHED).to_numpy().astype(np.int64), starts))
         columns[ROWS] = pa.array(np.diff(np.append(starts, rows.num_rows)))
         return pa.table(columns)
 
