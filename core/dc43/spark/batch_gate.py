@@ -43,6 +43,8 @@ class GateBatch:
         self.rejection = rejection
         self._keyed = False  # whether the targets carry their writer id (once per run)
         self._marks: Any = None  # what the key history found in the batch being written
+        self._two_way = False  # whether the batch was staged with one route for its rejected rows
+        self._unmarked = False  # whether it was staged before its keys were looked up
         self._rejected: Any = None  # the keys of its rows the rejection sink takes (not kept)
 
     def __repr__(self) -> str:  # targets hold options, which may hold secrets
@@ -126,13 +128,14 @@ class GateBatch:
                 and (self.rejection is None or plan.maskable)
                 and type(self.adapter).stage_micro_batch is not DatasetFormat.stage_micro_batch)
 
-    @property
-    def _two_way(self) -> bool:
+    def _stages_two_way(self, *, unmarked: bool) -> bool:
         """Whether rejected rows are staged as one route, their rules named again from the staged values.
 
-        Else each combination of broken rules is its own route: more, smaller files.
+        Else each combination of broken rules is its own route: more, smaller files.  ``unmarked``:
+        the batch's keys are read back once it is staged, so no row is marked by them yet.
         """
-        return self.rejection is not None and self.adapter.stages_exactly and self.side.plan.recheckable
+        return (self.rejection is not None and self.adapter.stages_exactly
+                and self.side.plan.recheckable(unmarked=unmarked))
 
     def _stage_in_one_pass(self, batch_df: Any, batch_id: int) -> bool:
         """Stage the batch and measure it in the same read, then publish or drop it on the verdict.
@@ -150,6 +153,9 @@ class GateBatch:
         spec, plan, observation = self.side.spec, self.side.plan, Observation()
         measuring = self._measuring
         exact = self.adapter.stages_exactly
+        late = self.side.keys is not None and self._marks is None and self.rejection is not None
+        self._unmarked = late
+        self._two_way = self._stages_two_way(unmarked=late)
         if self.rejection is None:
             keys, aggregations = plan.row_level
             frame, route = spec.sink_frame(batch_df.observe(observation, *aggregations)), None
@@ -173,7 +179,6 @@ class GateBatch:
         if staged is None:  # the format declined: measure, then write the batch after the verdict
             return False
         metrics = _observed(observation, keys)
-        late = self.side.keys is not None and self._marks is None and self.rejection is not None
         works: dict[str, Callable[[], Any]] = {}
         if late:  # the staged rows' keys, with their routes
             works["marks"] = lambda: self._keys_staged(staged, batch_id)
@@ -319,7 +324,7 @@ class GateBatch:
         from dc43.spark.metrics import ROUTE_COLUMN
 
         plan = self.side.plan
-        rules = plan.aligned_error_rules() if self._two_way else plan.rules_of(ROUTE_COLUMN)
+        rules = plan.aligned_error_rules(unmarked=self._unmarked) if self._two_way else plan.rules_of(ROUTE_COLUMN)
         if rerouted:
             rules = F.array_union(rules, F.array(F.lit("rerouted")))
         rows = staged.read(rejected_only=not rerouted)

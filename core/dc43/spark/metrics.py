@@ -345,14 +345,14 @@ class CompiledPlan:
             keys, aggs = [self.keys[i] for i in indices], [self.aggregations[i] for i in indices]
         return keys, [a.alias(f"_s{n}") for n, a in enumerate(aggs)]
 
-    @property
-    def recheckable(self) -> bool:
+    def recheckable(self, *, unmarked: bool = False) -> bool:
         """Whether every per-row rule can be evaluated again on the aligned values alone.
 
         Not when a row check looks at the source's values (a cast's losses, a decode error), nor
-        with keys checked across batches (the batch side marks those rows).
+        with keys checked across batches (the batch side marks those rows), unless ``unmarked``:
+        no row of the batch is marked (its keys are read back once it is staged).
         """
-        return not self.check_keys and not self.across
+        return not self.check_keys and (unmarked or not self.across)
 
     @property
     def across(self) -> tuple[Expectation, ...]:
@@ -391,20 +391,21 @@ class CompiledPlan:
 
         return self._once("without:" + ",".join(sorted(dropped)), build)
 
-    def aligned_error_rules(self) -> Column:
+    def aligned_error_rules(self, *, unmarked: bool = False) -> Column:
         """``array<string>``: the error rules a row of aligned values (a staged row) breaks.
 
-        The same verdict per row as :meth:`flag_mask` gave on the source, when :attr:`recheckable`.
+        The same verdict per row as :meth:`flag_mask` gave on the source, when :meth:`recheckable`;
+        ``unmarked``: no row was marked by the key history, so no ``unique_across`` rule is broken.
         """
         def build() -> Column:
             errors = {key for key, severity, _ in self.row_flags if severity == "error"}
             flags = [F.when(row_failure(e, {}, types=self.types), F.lit(e.key))
-                     for e in self.expectations if e.key in errors]
+                     for e in self.expectations if e.key in errors and not (unmarked and e.rule == ACROSS)]
             if not flags:
                 return F.array().cast("array<string>")
             return F.filter(F.array(*flags), lambda key: key.isNotNull())
 
-        return self._once("aligned_error_rules", build)
+        return self._once(f"aligned_error_rules:{unmarked}", build)
 
     @property
     def maskable(self) -> bool:
