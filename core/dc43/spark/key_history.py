@@ -1,8 +1,8 @@
 """Keys across micro-batches, where the batches are judged (:mod:`dc43.quality.across`).
 
 :meth:`KeyHistory.look` collects a batch's keys as Arrow (one job, no shuffle): per row,
-Spark's ``xxhash64`` of the key, the key's columns and its event time.  pyarrow groups them
-into the batch's distinct keys, and the query's :class:`~dc43.key_index.KeyIndex` finds, in
+Spark's ``xxhash64`` of the key, the key's columns and its event time.  numpy counts them into
+the batch's distinct keys once sorted by hash (pyarrow groups only keys sharing a hash), and the query's :class:`~dc43.key_index.KeyIndex` finds, in
 bulk, those an earlier batch published; how many rows carry them is the rule's count.  Where
 no row is routed by its key (no rejection sink), that is all: the lookup runs beside the
 measuring and each rule's :func:`~dc43.spark.metrics.seen_column` is a literal FALSE.  Under
