@@ -2,8 +2,9 @@
 
 :meth:`KeyHistory.look` collects a batch's keys as Arrow (one job, no shuffle): per row,
 Spark's ``xxhash64`` of the key, the key's columns and its event time.  numpy counts them into
-the batch's distinct keys once sorted by hash (pyarrow groups only keys sharing a hash), and the query's :class:`~dc43.key_index.KeyIndex` finds, in
-bulk, those an earlier batch published; how many rows carry them is the rule's count.  Where
+the batch's distinct keys once sorted by hash (pyarrow groups only keys sharing a hash), and
+the query's :class:`~dc43.key_index.KeyIndex` finds, in bulk, those an earlier batch published;
+how many rows carry them is the rule's count.  Where
 no row is routed by its key (no rejection sink), that is all: the lookup runs beside the
 measuring and each rule's :func:`~dc43.spark.metrics.seen_column` is a literal FALSE.  Under
 a rejection sink, :meth:`KeyHistory.marked` flags the rows: FALSE when no key was seen before
