@@ -9,6 +9,7 @@ from dc43.errors import SchemaMappingError
 from dc43.spark.types import (
     contract_properties,
     contract_struct,
+    map_object,
     odcs_type_name,
     schema_to_dict,
     spark_type,
@@ -89,7 +90,9 @@ def prop(**fields: object) -> SchemaProperty:
     ],
 )
 def test_physical_types(physical: str, expected: object) -> None:
-    assert spark_type(prop(physicalType=physical, logicalType="string")) == expected
+    notes: list[str] = []
+    assert spark_type(prop(physicalType=physical, logicalType="string"), notes=notes) == expected
+    assert notes == []  # read from the physical type, not the logical one
 
 
 @pytest.mark.parametrize(
@@ -101,6 +104,8 @@ def test_physical_types(physical: str, expected: object) -> None:
         ("boolean", BooleanType()),
         ("date", DateType()),
         ("timestamp", TimestampType()),
+        ("time", StringType()),
+        ("INTEGER", LongType()),
     ],
 )
 def test_logical_types(logical: str, expected: object) -> None:
@@ -145,21 +150,69 @@ def test_array_of_objects() -> None:
 @pytest.mark.parametrize(
     ("definition", "message"),
     [
-        ({"physicalType": "varchar2(10)"}, "unknown type 'varchar2'"),
-        ({"physicalType": "int(11)"}, "type 'int' takes no parameters"),
-        ({"physicalType": "array<int"}, "ends too early"),
-        ({"physicalType": "decimal(40,2)"}, "precision must be 1..38"),
-        ({"physicalType": "stringy"}, "unknown type 'stringy'"),
-        ({"logicalType": "time"}, "unknown logicalType 'time'"),
+        ({"physicalType": "int4range"}, "cannot read physicalType 'int4range' (unknown type 'int4range'), and it "
+                                        "has no logicalType to fall back on"),
+        ({"physicalType": "array<int"}, "(it ends too early)"),
+        ({"physicalType": "decimal(40,2)"}, "does not fit a Spark decimal (at most 38)"),
+        ({"physicalType": "stringy", "logicalType": "text"}, "its logicalType 'text' is not usable either "
+                                                             "(unknown logicalType 'text'"),
+        ({"logicalType": "duration"}, "unknown logicalType 'duration'"),
         ({}, "neither physicalType nor logicalType"),
-        ({"physicalType": "array"}, "has no 'items'"),
-        ({"logicalType": "object"}, "has no nested properties"),
+        ({"physicalType": "array"}, "describe them under 'items' or write array<T>"),
+        ({"physicalType": "map", "logicalType": "object"}, "an object needs its fields listed under 'properties'"),
+        ({"logicalType": "object"}, "an object needs its fields listed under 'properties'"),
+        ({"logicalType": "array"}, "an array needs its element type described under 'items'"),
     ],
 )
 def test_unmappable_types(definition: dict, message: str) -> None:
     with pytest.raises(SchemaMappingError, match="property 'col'") as raised:
         spark_type(prop(**definition))
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        ({"physicalType": "int4range", "logicalType": "string"}, StringType()),
+        ({"physicalType": "BIGNUMERIC", "logicalType": "number"}, DoubleType()),
+        ({"physicalType": "list", "logicalType": "array"}, None),
+        ({"physicalType": "map", "logicalType": "object", "properties": [{"name": "k", "logicalType": "string"}]},
+         StructType([StructField("k", StringType())])),
+    ],
+)
+def test_an_unreadable_physical_type_falls_back_to_the_logical_type_with_a_note(definition: dict,
+                                                                                 expected: object) -> None:
+    notes: list[str] = []
+    if expected is None:  # list is an array, read with its items
+        assert spark_type(prop(items={"logicalType": "integer"}, **definition), notes=notes) == ArrayType(LongType())
+        assert notes == []
+        return
+    assert spark_type(prop(**definition), notes=notes) == expected
+    assert len(notes) == 1
+    assert f"cannot read physicalType '{definition['physicalType']}'" in notes[0]
+    assert f"checked as its logicalType '{definition['logicalType']}' ({expected.simpleString()})" in notes[0]
+
+
+def test_every_unmappable_property_is_named_with_its_schema_object() -> None:
+    bad = contract([{"name": "orders", "properties": [
+        {"name": "a", "physicalType": "int4range"}, {"name": "b", "physicalType": "int4"},
+        {"name": "c", "physicalType": "geometry(point)"}, {"name": "d", "logicalType": "object"}]}])
+    mapped = map_object(bad)
+    assert mapped.struct is None
+    assert [e.split(":")[0] for e in mapped.errors] == [
+        "schema object 'orders', property 'a'", "schema object 'orders', property 'c'",
+        "schema object 'orders', property 'd'"]
+    with pytest.raises(SchemaMappingError) as raised:
+        contract_struct(bad)
+    assert "property 'a'" in str(raised.value) and "property 'd'" in str(raised.value)
+
+
+def test_a_long_list_of_errors_is_cut_in_the_raised_message() -> None:
+    many = contract([{"name": "wide", "properties": [{"name": f"c{i}", "physicalType": "int4range"}
+                                                      for i in range(12)]}])
+    assert len(map_object(many).errors) == 12
+    with pytest.raises(SchemaMappingError, match=r"and 7 more \(dc43 validate lists them all\)"):
+        contract_struct(many)
 
 
 def test_unknown_nested_type_names_dotted_path_and_accepted_types() -> None:
@@ -179,11 +232,11 @@ def test_unknown_nested_type_names_dotted_path_and_accepted_types() -> None:
     message = str(raised.value)
     assert "property 'customer.address.zip'" in message
     assert "'zipcode'" in message
-    assert "bigint" in message and "decimal(p,s)" in message
+    assert "docs/guide.md#physical-types" in message
 
 
 def test_array_item_path_in_errors() -> None:
-    tags = prop(name="tags", logicalType="array", items={"physicalType": "uuid"})
+    tags = prop(name="tags", logicalType="array", items={"physicalType": "zipcode"})
     with pytest.raises(SchemaMappingError, match=r"property 'tags\[\]'"):
         spark_type(tags)
 

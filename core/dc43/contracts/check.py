@@ -128,15 +128,15 @@ def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str
 
     struct = None
     try:
-        from dc43.spark.types import contract_struct
+        from dc43.spark.types import map_object
     except ImportError:
         if not any(w.startswith("Spark types not checked") for w in warnings):
             warnings.append("Spark types not checked: pyspark is not installed (pip install 'dc43[spark]')")
     else:
-        try:
-            struct = contract_struct(contract, obj.name)
-        except Dc43Error as exc:
-            errors.append(str(exc))
+        mapped = map_object(contract, obj.name)
+        struct = mapped.struct
+        errors += mapped.errors
+        warnings += mapped.notes
     rules: tuple[dict[str, Any], ...] = ()
     try:
         plan, unsupported = plan_contract(contract, obj.name)

@@ -69,6 +69,7 @@ from typing import Any
 import attrs
 
 import dc43.quality.volume as volume
+from dc43.contracts.physical_types import Atomic, PhysicalType, UnknownPhysicalType, parse_physical
 from dc43.contracts.sla import LATENCY_RULES, latencies
 from dc43.errors import InvalidArgumentError, SchemaMappingError
 from dc43.quality.across import RULE as ACROSS
@@ -107,7 +108,6 @@ FORMATS = {
                  r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)\z",
     "ipv4": r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\z",
 }
-_STRING_TYPES = ("string", "text", "varchar", "char")
 _DESCRIPTIVE_OPTIONS = ("timezone", "defaultTimezone")
 _BOUNDS = (("minimum", "exclusiveMinimum", "ge", "gt"), ("maximum", "exclusiveMaximum", "le", "lt"))
 _SIZES = {"minLength": "min_length", "maxLength": "max_length",
@@ -298,8 +298,18 @@ def _walk_one(prop: Any, path: str, parent: str, *, in_array: bool
 
 def _is_string(prop: Any) -> bool:
     logical = (prop.logicalType or "").lower()
-    physical = (prop.physicalType or "").lower().split("(")[0].strip()
-    return logical == "string" or (not logical and physical in _STRING_TYPES)
+    physical = _physical(prop)
+    return logical == "string" or (not logical and physical is not None and physical.node == Atomic("string"))
+
+
+def _physical(prop: Any) -> PhysicalType | None:
+    """``prop``'s physical type read, or None (none given, or read through the logicalType instead)."""
+    if not (prop.physicalType or "").strip():
+        return None
+    try:
+        return parse_physical(prop.physicalType)
+    except UnknownPhysicalType:
+        return None
 
 
 def _array_element_items(path: str, prop: Any) -> Iterator[Unsupported]:
@@ -318,6 +328,7 @@ def _property_items(scope: _Scope, prop: Any, horizon: Mapping[str, Any] | None)
         yield from _across(scope, [scope.path], horizon)
     if prop.enum:
         yield scope.expectation("enum", params={"values": [v.value for v in prop.enum]}, description="enum")
+    yield from _declared_limits(scope, _physical(prop))
     yield from _type_options(scope, dict(prop.logicalTypeOptions or {}))
     for rule in prop.quality or []:
         yield from (_reported(item, rule) for item in _property_rule(scope, rule))
@@ -342,6 +353,23 @@ def _across(scope: _Scope, paths: list[str], horizon: Mapping[str, Any] | None) 
         return
     yield scope.expectation(ACROSS, params={"columns": paths, "horizon": dict(horizon)},
                              description="unique across micro-batches")
+
+
+def _declared_limits(scope: _Scope, physical: PhysicalType | None) -> Iterator[Expectation]:
+    """What a physical type declares beyond its Spark type: a length (``varchar(2)``), a range
+    (``int unsigned``, ``float(5,2)``), allowed values (``enum('a','b')``).  A decimal's precision and
+    scale need no rule: a value that does not fit is counted by the cast to the contract's type."""
+    if physical is None:
+        return
+    described = f"physicalType {physical.text}"
+    if physical.max_length is not None:
+        yield scope.expectation("max_length", params={"value": physical.max_length}, description=described)
+    if physical.low is not None and physical.high is not None:
+        yield scope.expectation("between", params={"low": physical.low, "high": physical.high}, description=described)
+    elif physical.low is not None:
+        yield scope.expectation("ge", params={"value": physical.low}, description=described)
+    if physical.values:
+        yield scope.expectation("enum", params={"values": list(physical.values)}, description=described)
 
 
 def _type_options(scope: _Scope, options: dict[str, Any]) -> Iterator[Expectation | Unsupported]:

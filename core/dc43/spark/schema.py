@@ -12,6 +12,9 @@ from pyspark.sql.types import (
     BooleanType,
     DataType,
     DateType,
+    DecimalType,
+    DoubleType,
+    IntegralType,
     MapType,
     NullType,
     NumericType,
@@ -24,7 +27,7 @@ from pyspark.sql.types import (
 
 from dc43.errors import SchemaMappingError
 from dc43.spark.metrics import balanced
-from dc43.spark.types import contract_struct
+from dc43.spark.types import contract_struct, type_notes
 
 EXTRA_COLUMN_MODES = ("warn", "error", "ignore")
 _TEMPORAL = (DateType, TimestampType, TimestampNTZType)
@@ -67,7 +70,8 @@ def check_schema(
         raise ValueError(
             f"extra_columns must be one of {', '.join(EXTRA_COLUMN_MODES)}, got '{extra_columns}'"
         )
-    checker = _Checker(SchemaReport(), auto_cast=auto_cast, extra_columns=extra_columns)
+    checker = _Checker(SchemaReport(warnings=type_notes(contract, object_name)), auto_cast=auto_cast,
+                       extra_columns=extra_columns)
     checker.fields(actual.fields, contract_struct(contract, object_name).fields, prefix="")
     return checker.report
 
@@ -297,4 +301,9 @@ def _loss(column: Column, actual: DataType, expected: DataType) -> Column:
             F.map_values(column), lambda v: _loss(v, actual.valueType, expected.valueType)
         )
         return F.coalesce(keys | values, F.lit(False))
-    return column.isNotNull() & column.try_cast(expected).isNull()
+    cast = column.try_cast(expected)
+    if isinstance(expected, DecimalType) and isinstance(actual, (NumericType, StringType)):
+        # a value with more digits after the point than the scale is rounded, not nulled
+        exact = column if isinstance(actual, (DecimalType, IntegralType)) else column.try_cast(DoubleType())
+        return column.isNotNull() & (cast.isNull() | (cast != exact))
+    return column.isNotNull() & cast.isNull()

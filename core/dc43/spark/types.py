@@ -1,11 +1,15 @@
-"""Exact mapping between ODCS property types and Spark data types."""
+"""Exact mapping between ODCS property types and Spark data types.
+
+Physical types are read by :mod:`dc43.contracts.physical_types` (the engines' names, Spark's
+meaning first); one that cannot be read falls back to the ``logicalType`` with a note.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
+import attrs
 from open_data_contract_standard.model import (
     OpenDataContractStandard,
     SchemaObject,
@@ -30,39 +34,37 @@ from pyspark.sql.types import (
     StructType,
     TimestampNTZType,
     TimestampType,
+    VariantType,
 )
 
+from dc43.contracts.physical_types import (
+    Array,
+    Atomic,
+    Container,
+    Decimal,
+    Map,
+    Node,
+    Struct,
+    UnknownPhysicalType,
+    parse_physical,
+)
 from dc43.errors import SchemaMappingError
 
-# Physical names without parameters (besides the optional length of varchar/char).
 _ATOMIC: dict[str, Callable[[], DataType]] = {
     "string": StringType,
-    "text": StringType,
-    "varchar": StringType,
-    "char": StringType,
+    "binary": BinaryType,
     "boolean": BooleanType,
-    "bool": BooleanType,
     "tinyint": ByteType,
-    "byte": ByteType,
     "smallint": ShortType,
-    "short": ShortType,
     "int": IntegerType,
-    "integer": IntegerType,
     "bigint": LongType,
-    "long": LongType,
     "float": FloatType,
-    "real": FloatType,
     "double": DoubleType,
     "date": DateType,
     "timestamp": TimestampType,
     "timestamp_ntz": TimestampNTZType,
-    "binary": BinaryType,
+    "variant": VariantType,
 }
-_LENGTH_TYPES = ("varchar", "char")
-_DECIMAL_TYPES = ("decimal", "numeric")
-_NESTED_OBJECT = ("object", "struct", "record")
-_NESTED_ARRAY = "array"
-
 _LOGICAL: dict[str, Callable[[], DataType]] = {
     "string": StringType,
     "integer": LongType,
@@ -70,44 +72,51 @@ _LOGICAL: dict[str, Callable[[], DataType]] = {
     "boolean": BooleanType,
     "date": DateType,
     "timestamp": TimestampType,
+    "time": StringType,
 }
-
-ACCEPTED_PHYSICAL = (
-    ", ".join(_ATOMIC)
-    + ", varchar(n), char(n), decimal, decimal(p,s), numeric(p,s), array<T>, map<K,V>,"
-    " struct<name:T,...>, or object/struct/record/array with nested properties/items"
-)
 ACCEPTED_LOGICAL = ", ".join([*_LOGICAL, "object", "array"])
+#: where the accepted physical types are listed
+TYPE_TABLE = "docs/guide.md#physical-types"
+#: errors a raised SchemaMappingError lists before "and N more"
+_LISTED = 5
 
-_TOKEN = re.compile(r"\s*(?:(`(?:[^`]|``)*`)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|([<>(),:]))")
+
+def spark_type(prop: SchemaProperty, *, path: str = "", notes: list[str] | None = None) -> DataType:
+    """Spark type of ``prop``; ``path`` is its dotted name used in messages.  A ``physicalType`` that
+    cannot be read falls back to the ``logicalType``, with a note appended to ``notes`` naming both."""
+    mapper = _Mapper("")
+    found = mapper.type_of(prop, path or prop.name or "<unnamed>")
+    if notes is not None:
+        notes += mapper.notes
+    if found is None:
+        raise SchemaMappingError(mapper.errors[0])
+    return found
 
 
-def spark_type(prop: SchemaProperty, *, path: str = "") -> DataType:
-    """Spark type of ``prop``; ``path`` is its dotted name used in error messages."""
-    path = path or prop.name or "<unnamed>"
-    physical = (prop.physicalType or "").strip()
-    if physical:
-        lowered = physical.lower()
-        if lowered in _NESTED_OBJECT:
-            return _object_type(prop, path)
-        if lowered == _NESTED_ARRAY:
-            return _array_type(prop, path)
-        return _DdlParser(physical, path).parse()
-    logical = (prop.logicalType or "").strip().lower()
-    if logical in _LOGICAL:
-        return _LOGICAL[logical]()
-    if logical == "object":
-        return _object_type(prop, path)
-    if logical == "array":
-        return _array_type(prop, path)
-    if logical:
-        raise SchemaMappingError(
-            f"property '{path}': unknown logicalType '{prop.logicalType}'; "
-            f"use one of: {ACCEPTED_LOGICAL}, or set a physicalType"
-        )
-    raise SchemaMappingError(
-        f"property '{path}' has neither physicalType nor logicalType; set one of them"
-    )
+@attrs.frozen
+class MappedObject:
+    """A schema object's Spark schema (None when some property cannot be mapped), every error, and
+    the notes on physical types read through their ``logicalType``."""
+
+    struct: StructType | None
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def map_object(contract: OpenDataContractStandard, object_name: str | None = None) -> MappedObject:
+    """The named schema object (the first by default) mapped to Spark types, every error listed."""
+    obj = _schema_object(contract, object_name)
+    if not obj.properties:
+        return MappedObject(None, (f"schema object '{obj.name}' of {_label(contract)} has no properties; "
+                                   "list its columns under 'properties'",))
+    mapper = _Mapper(f"schema object '{obj.name}', " if obj.name else "")
+    struct = mapper.struct(list(obj.properties), prefix="", owner=obj.name or "")
+    return MappedObject(None if mapper.errors else struct, tuple(mapper.errors), tuple(mapper.notes))
+
+
+def type_notes(contract: OpenDataContractStandard, object_name: str | None = None) -> list[str]:
+    """The schema object's physical types read through their ``logicalType``, one note each."""
+    return list(map_object(contract, object_name).notes)
 
 
 def contract_properties(
@@ -126,9 +135,14 @@ def contract_properties(
 def contract_struct(
     contract: OpenDataContractStandard, object_name: str | None = None
 ) -> StructType:
-    """Spark schema of a contract's schema object; nullable means not required."""
-    obj = _schema_object(contract, object_name)
-    return _struct(contract_properties(contract, object_name), prefix="", owner=obj.name or "")
+    """Spark schema of a contract's schema object; nullable means not required.  Raises
+    :class:`SchemaMappingError` naming every property that cannot be mapped."""
+    mapped = map_object(contract, object_name)
+    if mapped.struct is None:
+        errors = list(mapped.errors)
+        more = f"; and {len(errors) - _LISTED} more (dc43 validate lists them all)" if len(errors) > _LISTED else ""
+        raise SchemaMappingError("; ".join(errors[:_LISTED]) + more)
+    return mapped.struct
 
 
 def odcs_type_name(dt: DataType) -> str:
@@ -167,163 +181,109 @@ def _schema_object(contract: OpenDataContractStandard, object_name: str | None) 
     )
 
 
-def _struct(props: list[SchemaProperty], *, prefix: str, owner: str) -> StructType:
-    fields: list[StructField] = []
-    seen: set[str] = set()
-    for index, prop in enumerate(props):
-        if not prop.name:
-            raise SchemaMappingError(
-                f"property #{index + 1} of '{owner}' has no name; give every property a name"
-            )
-        path = f"{prefix}{prop.name}"
-        if prop.name in seen:
-            raise SchemaMappingError(
-                f"property '{path}' is declared twice; keep a single definition"
-            )
-        seen.add(prop.name)
-        fields.append(
-            StructField(prop.name, spark_type(prop, path=path), nullable=not prop.required)
-        )
-    return StructType(fields)
+class _Mapper:
+    """Maps properties to Spark types, keeping every error and note (``where`` prefixes them)."""
 
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.errors: list[str] = []
+        self.notes: list[str] = []
 
-def _object_type(prop: SchemaProperty, path: str) -> StructType:
-    if not prop.properties:
-        raise SchemaMappingError(
-            f"property '{path}' is an object but has no nested properties; "
-            "list its fields under 'properties'"
-        )
-    return _struct(prop.properties, prefix=f"{path}.", owner=path)
-
-
-def _array_type(prop: SchemaProperty, path: str) -> ArrayType:
-    if prop.items is None:
-        raise SchemaMappingError(
-            f"property '{path}' is an array but has no 'items'; describe the element type there"
-        )
-    element = spark_type(prop.items, path=f"{path}[]")
-    return ArrayType(element, containsNull=not prop.items.required)
-
-
-class _DdlParser:
-    """Parser for the Spark DDL type forms accepted as physicalType."""
-
-    def __init__(self, text: str, path: str) -> None:
-        self.text = text
-        self.path = path
-        self.tokens = self._tokenize()
-        self.pos = 0
-
-    def parse(self) -> DataType:
-        result = self._type()
-        if self.pos < len(self.tokens):
-            self._fail(f"unexpected '{self.tokens[self.pos]}' after the type")
-        return result
-
-    def _tokenize(self) -> list[str]:
-        tokens: list[str] = []
-        index = 0
-        text = self.text.rstrip()
-        while index < len(text):
-            match = _TOKEN.match(text, index)
-            if match is None:
-                self._fail(f"unexpected character '{text[index:].strip()[0]}'")
-            tokens.append(match.group().strip())
-            index = match.end()
-        return tokens
-
-    def _fail(self, problem: str) -> NoReturn:
-        raise SchemaMappingError(
-            f"property '{self.path}': cannot map physicalType '{self.text}' ({problem}); "
-            f"accepted types: {ACCEPTED_PHYSICAL}"
-        )
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def _next(self) -> str:
-        token = self._peek()
-        if token is None:
-            self._fail("the type ends too early")
-        self.pos += 1
-        return token
-
-    def _expect(self, token: str) -> None:
-        found = self._next()
-        if found != token:
-            self._fail(f"expected '{token}' but found '{found}'")
-
-    def _number(self) -> int:
-        token = self._next()
-        if not token.isdigit():
-            self._fail(f"expected a number but found '{token}'")
-        return int(token)
-
-    def _type(self) -> DataType:
-        token = self._next()
-        name = token.lower()
-        if name == "array":
-            self._expect("<")
-            element = self._type()
-            self._expect(">")
-            return ArrayType(element, containsNull=True)
-        if name == "map":
-            self._expect("<")
-            key = self._type()
-            self._expect(",")
-            value = self._type()
-            self._expect(">")
-            return MapType(key, value, valueContainsNull=True)
-        if name == "struct":
-            return self._struct()
-        if name in _DECIMAL_TYPES:
-            return self._decimal()
-        if name in _ATOMIC:
-            if name in _LENGTH_TYPES and self._peek() == "(":
-                self._expect("(")
-                self._number()
-                self._expect(")")
-            elif self._peek() == "(":
-                self._fail(f"type '{token}' takes no parameters")
-            return _ATOMIC[name]()
-        self._fail(f"unknown type '{token}'")
-
-    def _decimal(self) -> DecimalType:
-        if self._peek() != "(":
-            return DecimalType()
-        self._expect("(")
-        precision = self._number()
-        scale = 0
-        if self._peek() == ",":
-            self._expect(",")
-            scale = self._number()
-        self._expect(")")
-        if not 1 <= precision <= 38 or scale > precision:
-            self._fail("decimal precision must be 1..38 and scale at most the precision")
-        return DecimalType(precision, scale)
-
-    def _struct(self) -> StructType:
-        self._expect("<")
+    def struct(self, props: list[SchemaProperty], *, prefix: str, owner: str) -> StructType:
         fields: list[StructField] = []
-        while self._peek() != ">":
-            if fields:
-                self._expect(",")
-            token = self._next()
-            if token[0] == "`":
-                name = token[1:-1].replace("``", "`")
-            elif token[0].isalpha() or token[0] == "_":
-                name = token
-            else:
-                self._fail(f"expected a field name but found '{token}'")
-            if self._peek() == ":":
-                self._expect(":")
-            data_type = self._type()
-            nullable = True
-            if (self._peek() or "").lower() == "not":
-                self._next()
-                if self._next().lower() != "null":
-                    self._fail("expected NOT NULL")
-                nullable = False
-            fields.append(StructField(name, data_type, nullable))
-        self._expect(">")
+        seen: set[str] = set()
+        for index, prop in enumerate(props):
+            if not prop.name:
+                self._error(f"property #{index + 1} of '{owner}' has no name; give every property a name")
+                continue
+            path = f"{prefix}{prop.name}"
+            if prop.name in seen:
+                self._error(f"property '{path}' is declared twice; keep a single definition")
+                continue
+            seen.add(prop.name)
+            found = self.type_of(prop, path)
+            if found is not None:
+                fields.append(StructField(prop.name, found, nullable=not prop.required))
         return StructType(fields)
+
+    def type_of(self, prop: SchemaProperty, path: str) -> DataType | None:
+        """``prop``'s Spark type, or None with an error recorded."""
+        physical = (prop.physicalType or "").strip()
+        if not physical:
+            return self._logical(prop, path, instead_of="")
+        try:
+            node = parse_physical(physical).node
+        except UnknownPhysicalType as exc:
+            return self._logical(prop, path, instead_of=f"physicalType '{physical}' ({exc})")
+        if isinstance(node, Container) and not self._has_elements(prop, node):
+            return self._logical(prop, path, instead_of=f"physicalType '{physical}' (its element types are "
+                                                        f"not given: {_ELEMENTS[node.kind]})")
+        return self._node(node, prop, path)
+
+    def _logical(self, prop: SchemaProperty, path: str, *, instead_of: str) -> DataType | None:
+        """The ``logicalType``'s Spark type; ``instead_of`` names the physical type it stands in for."""
+        logical = (prop.logicalType or "").strip().lower()
+        if logical in _LOGICAL or (logical in ("object", "array") and self._has_elements(prop, Container(logical))):
+            found = _LOGICAL[logical]() if logical in _LOGICAL else self._node(Container(logical), prop, path)
+            if instead_of and found is not None:
+                self.notes.append(f"{self.where}property '{path}': cannot read {instead_of}; checked as its "
+                                  f"logicalType '{prop.logicalType}' ({found.simpleString()}). Write one of the "
+                                  f"physical types in {TYPE_TABLE} to check it exactly")
+            return found
+        if instead_of:
+            fallback = (f"its logicalType '{prop.logicalType}' is not usable either ({self._unusable(prop, logical)})"
+                        if logical else "and it has no logicalType to fall back on")
+            return self._error(f"property '{path}': cannot read {instead_of}, {fallback}; write one of the physical "
+                               f"types in {TYPE_TABLE}, or a logicalType: {ACCEPTED_LOGICAL}")
+        if logical:
+            return self._error(f"property '{path}': {self._unusable(prop, logical)}")
+        return self._error(f"property '{path}' has neither physicalType nor logicalType; set one of them")
+
+    def _unusable(self, prop: SchemaProperty, logical: str) -> str:
+        if logical == "object":
+            return "an object needs its fields listed under 'properties'"
+        if logical == "array":
+            return "an array needs its element type described under 'items'"
+        return f"unknown logicalType '{prop.logicalType}'; use one of: {ACCEPTED_LOGICAL}, or set a physicalType"
+
+    @staticmethod
+    def _has_elements(prop: SchemaProperty, node: Container) -> bool:
+        """Whether the property describes a bare container's elements (a map's never: write map<K,V>)."""
+        if node.kind == "map":
+            return False
+        return bool(prop.items is not None if node.kind == "array" else prop.properties)
+
+    def _node(self, node: Node, prop: SchemaProperty, path: str) -> DataType | None:
+        if isinstance(node, Atomic):
+            return _ATOMIC[node.name]()
+        if isinstance(node, Decimal):
+            return DecimalType(node.precision, node.scale)
+        if isinstance(node, Array):
+            element = self._node(node.element, prop, path)
+            return None if element is None else ArrayType(element, containsNull=True)
+        if isinstance(node, Map):
+            key, value = self._node(node.key, prop, path), self._node(node.value, prop, path)
+            return None if key is None or value is None else MapType(key, value, valueContainsNull=True)
+        if isinstance(node, Struct):
+            fields = [(f, self._node(f.type, prop, path)) for f in node.fields]
+            if any(t is None for _, t in fields):
+                return None
+            return StructType([StructField(f.name, t, f.nullable) for f, t in fields])
+        if node.kind == "array":
+            element = self.type_of(prop.items, f"{path}[]")
+            return None if element is None else ArrayType(element, containsNull=not prop.items.required)
+        if node.kind == "object":
+            errors = len(self.errors)
+            struct = self.struct(list(prop.properties), prefix=f"{path}.", owner=path)
+            return None if len(self.errors) > errors else struct
+        return self._error(f"property '{path}': a map's key and value types cannot come from nested properties; "
+                           "write them in the physicalType: map<string,int>")
+
+    def _error(self, message: str) -> None:
+        self.errors.append(self.where + message)
+        return None
+
+
+_ELEMENTS = {"array": "describe them under 'items' or write array<T>",
+             "object": "list the fields under 'properties' or write struct<name:T,...>",
+             "map": "write map<K,V>"}
