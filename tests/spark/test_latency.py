@@ -84,7 +84,7 @@ def test_a_latency_sla_with_severity_error_blocks_a_late_batch(spark, parquet_ba
 
 @pytest.mark.parametrize(("latency", "problem"), [
     ({"value": 1, "unit": "h"}, "needs 'element'"),
-    ({"value": 1, "unit": "h", "element": "events.when"}, "'when' is not a property of 'events'"),
+    ({"value": 1, "unit": "h", "element": "events.when"}, "'when' is not a property of schema object 'events'"),
     ({"value": 1, "unit": "fortnight", "element": "ts"}, "not a unit dc43 knows"),
     ({"value": 1, "unit": "h", "element": "ts", "customProperties": [{"property": "dc43.severity", "value": "loud"}]},
      "'loud' is not a severity"),

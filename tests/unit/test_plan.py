@@ -116,11 +116,12 @@ CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]] | None, list[t
      [("row_count:orders", "row_count", {}, "error", {"mustBeBetween": [1, 100]}, "rows"),
       ("duplicate_rows:orders", "duplicate_rows", {"columns": ["a", "b"]}, "warning", {"mustBe": 0}, "rows"),
       ("duplicate_rows:a,b", "duplicate_rows", {"columns": ["a", "b"]}, "error", {"mustBeLessThan": 2}, "rows"),
-      ("sql:orders", "sql", {"query": "SELECT COUNT(*) FROM ${object} WHERE a > b"}, "error",
+      ("sql:orders", "sql", {"query": "SELECT COUNT(*) FROM ${object} WHERE a > b", "tables": ["orders"]}, "error",
        {"mustBe": 0}, "rows")]),
     ("property SQL rule substitutes the quoted property", [prop("a", "int", quality=[
         {"type": "sql", "query": "SELECT MAX({property}) FROM {object}", "mustBeLessThan": 9}])], None,
-     [("sql:a", "sql", {"query": "SELECT MAX(`a`) FROM {object}"}, "error", {"mustBeLessThan": 9}, "rows")]),
+     [("sql:a", "sql", {"query": "SELECT MAX(`a`) FROM {object}", "tables": ["orders"]}, "error", {"mustBeLessThan": 9},
+       "rows")]),
     ("identical rules merge to the strictest severity", [prop("x", "int", quality=[
         {"mustBeGreaterThan": 0, "severity": "info"}, {"mustBeGreaterThan": 0}])], None,
      [("gt:x", "gt", {"value": 0}, "error")]),
@@ -271,3 +272,25 @@ def test_missing_metrics_leave_rules_unevaluated() -> None:
         payload=ObservationPayload(metrics={"metrics.null_values:s": 0}))
     assert result.status == "unknown" and result.reason == "no metrics for null_values:s"
     assert result.details["rules"][0]["evaluated"] is False
+
+
+@pytest.mark.parametrize(("physical", "rules"), [
+    ("varchar(2)", [("max_length:x", "max_length", {"value": 2})]),
+    ("int unsigned", [("between:x", "between", {"low": 0, "high": 4294967295})]),
+    ("bigint unsigned", [("ge:x", "ge", {"value": 0})]),
+    ("float(5,2)", [("between:x", "between", {"low": -999.99, "high": 999.99})]),
+    ("enum('a','b')", [("enum:x", "enum", {"values": ["a", "b"]})]),
+    ("varchar(2)[]", []), ("decimal(5,2)", []), ("text", []), ("int4range", []),
+])
+def test_what_a_physical_type_declares_becomes_rules(physical: str, rules: list) -> None:
+    plan, unsupported = plan_contract(contract(prop("x", physical)))
+    assert unsupported == []
+    assert [(e.key, e.rule, dict(e.params)) for e in plan] == rules
+    assert all(e.description == f"physicalType {physical}" for e in plan)
+
+
+def test_sql_rules_know_the_names_of_their_table() -> None:
+    named = contract(prop("a", "int"), quality=[{"type": "sql", "query": "SELECT COUNT(*) FROM orders", "mustBe": 0}])
+    named.schema_[0].physicalName = "tbl_orders"
+    (rule,), _ = plan_contract(named)
+    assert rule.params["tables"] == ["orders", "tbl_orders"]

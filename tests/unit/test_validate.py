@@ -135,3 +135,61 @@ def test_a_path_with_nothing_to_check_exits_2_naming_it(paths, problem, tmp_path
     monkeypatch.chdir(tmp_path)
     assert main(["validate", *paths]) == 2
     assert problem in capsys.readouterr().err
+
+
+WIDE = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: crm.wide
+version: 1.0.0
+status: active
+slaProperties:
+  - {property: latency, value: 1, unit: h, element: missing_column}
+schema:
+  - name: people
+    properties:
+      - {name: a, physicalType: int4range}
+      - {name: b, physicalType: int4}
+      - {name: c, physicalType: "geometry(point)"}
+  - name: places
+    properties:
+      - {name: d, physicalType: tsrange}
+      - {name: e, physicalType: ltree, logicalType: string}
+    quality:
+      - {type: sql, query: "SELECT COUNT(*) FROM places_archive WHERE d IS NULL", mustBe: 0}
+      - {type: sql, query: "SELECT COUNT(*) FROM places WHERE d IS NULL", mustBe: 0}
+"""
+
+
+def test_every_error_of_a_file_is_listed_once_naming_its_schema_object_and_property(tmp_path, capsys) -> None:
+    path = write(tmp_path, "wide.yaml", WIDE)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    errors = [line.removeprefix("  error: ") for line in out.splitlines() if line.startswith("  error: ")]
+    assert [e.split(":")[0] for e in errors if e.startswith("schema object")] == [
+        "schema object 'people', property 'a'", "schema object 'people', property 'c'",
+        "schema object 'places', property 'd'"]
+    latency = [e for e in errors if "missing_column" in e]
+    assert len(latency) == 1 and "is not a property of schema object 'people'" in latency[0]
+    tables = [e for e in errors if "places_archive" in e]
+    assert len(tables) == 1 and "name it 'places' or ${object}" in tables[0]
+    assert len(errors) == 5, out
+    warnings = [line for line in out.splitlines() if line.startswith("  warning: ")]
+    assert len(warnings) == 1 and "property 'e': cannot read physicalType 'ltree'" in warnings[0]
+    assert "checked as its logicalType 'string' (string)" in warnings[0]
+
+
+def test_contracts_in_the_shape_of_each_engines_exports_are_valid(capsys) -> None:
+    folder = Path(__file__).parents[1] / "contracts" / "engines"
+    assert main(["validate", str(folder), "--json"]) == 0
+    checks = {Path(c["source"]).stem: c for c in json.loads(capsys.readouterr().out)}
+    assert len(checks) == 7 and all(c["valid"] for c in checks.values())
+    rules = {c["contract_id"]: {r["key"]: r["description"] for o in c["objects"] for r in o["rules"]}
+             for c in checks.values()}
+    assert rules["shop.products"]["max_length:sku"] == "physicalType varchar(4)"
+    assert rules["shop.products"]["between:id"] == "physicalType int(10) unsigned"
+    assert rules["shop.products"]["enum:state"] == "physicalType enum('draft','live')"
+    assert rules["hr.employees"]["max_length:LAST_NAME"] == "physicalType VARCHAR2(5 CHAR)"
+    notes = {stem: [w for w in c["warnings"] if "cannot read physicalType" in w] for stem, c in checks.items()}
+    assert {stem: len(found) for stem, found in notes.items() if found} == {
+        "avro_payments": 1, "bigquery_events": 1, "postgresql_customers": 1, "sqlserver_invoices": 1}

@@ -95,15 +95,18 @@ def check_file(path: str | os.PathLike[str], spark: Any = None) -> ContractCheck
         warnings.append(f"status is '{contract.status}': pipelines refuse it unless they pass allow_inactive")
     if not contract.schema_:
         errors.append("the contract has no schema; add a schema object with its properties")
-    objects = tuple(_check_object(contract, obj, errors, warnings, spark) for obj in contract.schema_ or [])
-    frequency = None
+    frequency, sla_errors = None, []
     try:
         latencies(contract)
         frequency = frequency_s(contract)
     except Dc43Error as exc:
-        errors.append(str(exc))
+        sla_errors.append(str(exc))  # said once, not again by every object's rules
+    objects = tuple(_check_object(contract, obj, errors, warnings, spark, slas=not sla_errors)
+                    for obj in contract.schema_ or [])
+    errors += sla_errors
     return ContractCheck(source=source, contract_id=contract.id, version=contract.version, status=contract.status,
-                         errors=tuple(errors), warnings=tuple(warnings), objects=objects, frequency_s=frequency)
+                         errors=tuple(dict.fromkeys(errors)),
+                         warnings=tuple(warnings), objects=objects, frequency_s=frequency)
 
 
 def in_store(check: ContractCheck, base: str | os.PathLike[str]) -> ContractCheck:
@@ -122,7 +125,8 @@ def in_store(check: ContractCheck, base: str | os.PathLike[str]) -> ContractChec
                                        "version, or publish it again"))
 
 
-def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str], spark: Any) -> ObjectCheck:
+def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str], spark: Any, *,
+                  slas: bool) -> ObjectCheck:
     """The object's rules; its Spark types' and rules' errors go to ``errors``."""
     from dc43.quality.plan import STREAM_RULES, plan_contract
 
@@ -139,27 +143,45 @@ def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str
         warnings += mapped.notes
     rules: tuple[dict[str, Any], ...] = ()
     try:
-        plan, unsupported = plan_contract(contract, obj.name)
+        plan, unsupported = plan_contract(contract, obj.name, slas=slas)
     except Dc43Error as exc:
         errors.append(str(exc))
     else:
         warnings += [item.message for item in unsupported]
+        others = _other_tables(contract, plan)
+        errors += others.values()
         rules = tuple({"key": e.key, "rule": e.rule, "column": e.column, "severity": e.severity,
                        "description": e.description, "streams_only": e.rule in STREAM_RULES} for e in plan)
         if spark is not None and struct is not None:
-            _compile(spark, contract, plan, struct, errors)
+            _compile(spark, contract, plan, struct, errors, skip=set(others))
     return ObjectCheck(name=obj.name or "", columns=len(obj.properties or []), rules=rules)
 
 
-def _compile(spark: Any, contract: Any, plan: Any, struct: Any, errors: list[str]) -> None:
-    """Spark's word on the object's rule patterns and SQL rules, as a streaming write gets it at start."""
+def _other_tables(contract: Any, plan: Any) -> dict[str, str]:
+    """SQL rules reading a table that is not their batch (no pipeline can run them), by rule key."""
+    from dc43.quality.sql_rules import other_tables
+
+    found = {}
+    for rule in plan:
+        if rule.rule != "sql":
+            continue
+        names = list(rule.params.get("tables", ()))
+        others = other_tables(rule.params["query"], names)
+        if others:
+            found[rule.key] = (f"contract {contract.id}@{contract.version}: field '{rule.key}': its query reads "
+                               f"{', '.join(repr(t) for t in others)}, which is not the batch: a SQL rule runs on "
+                               f"the batch being written; name it "
+                               f"{' or '.join(repr(n) for n in names) or 'its schema object'} or ${{object}}")
+    return found
+
+
+def _compile(spark: Any, contract: Any, plan: Any, struct: Any, errors: list[str], *, skip: set[str]) -> None:
+    """Spark's word on the object's rule patterns and SQL rules, as a write gets it at start: every
+    problem, each once (not again for the rules in ``skip``)."""
     from dc43.spark.metrics import compile_plan
-    from dc43.spark.steps import check_patterns, check_sql_rules
+    from dc43.spark.steps import pattern_problems, sql_rule_problems
 
     compiled = compile_plan(plan)
-    for check in (lambda: check_patterns(spark, contract, compiled),
-                  lambda: check_sql_rules(spark, contract, compiled, struct)):
-        try:
-            check()
-        except Dc43Error as exc:
-            errors.append(str(exc))
+    for problem in (*pattern_problems(spark, contract, compiled), *sql_rule_problems(spark, contract, compiled, struct)):
+        if problem.field not in skip and str(problem) not in errors:
+            errors.append(str(problem))

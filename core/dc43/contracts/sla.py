@@ -101,10 +101,14 @@ def _latency(contract: Any, prop: Any) -> Latency:
     name, _, column = element.partition(".") if element.split(".", 1)[0] in objects else ("", "", element)
     obj = objects.get(name) if name else next(iter(objects.values()), None)
     columns = {p.name for p in (obj.properties or [])} if obj is not None else set()
-    if obj is None or column not in columns:
+    if obj is None:
+        raise ContractFormatError(_label(contract), f"{field}.element", f"'{element}' names no schema object: the "
+                                  "contract has none; add the schema object holding the event-time column")
+    if column not in columns:
+        owner = f"schema object '{obj.name}'" if obj.name else "the first schema object"
         raise ContractFormatError(_label(contract), f"{field}.element",
-                                  f"'{column}' is not a property of '{getattr(obj, 'name', None)}'; name the "
-                                  "event-time column the latency is measured from")
+                                  f"'{column}' is not a property of {owner}; name the event-time column the "
+                                  "latency is measured from")
     severity = next((str(c.value).strip().lower() for c in prop.customProperties or [] if c.property == SEVERITY),
                     "warning")
     if severity not in _SEVERITIES:

@@ -18,7 +18,8 @@ compiles it once per query.  There are two kinds:
   ``missingValues``, ``invalidValues``, ``duplicateValues``, ``rowCount``),
   duplicate rows and SQL rules (``type: sql``) are threshold rules.  A SQL
   rule's query returns one value and names the batch ``${object}`` (or
-  ``{object}``) and, on a property, the column ``${property}``.
+  ``{object}``, or its schema object's ``name`` or ``physicalName`` as a table:
+  ``params["tables"]``) and, on a property, the column ``${property}``.
 
 Only ``violations.*`` metrics add up to a batch's violation total: a threshold
 rule's count is a measurement the contract may tolerate.
@@ -198,9 +199,10 @@ def expectations_for(contract: Any) -> list[Expectation]:
     return plan_contract(contract)[0]
 
 
-def plan_contract(contract: Any, object_name: str | None = None
+def plan_contract(contract: Any, object_name: str | None = None, *, slas: bool = True
                   ) -> tuple[list[Expectation], list[Unsupported]]:
-    """The plan of one schema object (the first by default) and the rules it cannot check."""
+    """The plan of one schema object (the first by default) and the rules it cannot check;
+    ``slas=False`` leaves out the latency rules (what ``dc43 validate`` does once it found them malformed)."""
     obj = _schema_object(contract, object_name)
     if obj is None:
         return [], []
@@ -217,7 +219,9 @@ def plan_contract(contract: Any, object_name: str | None = None
                                severity="warning", unit="ratio",
                                threshold={"mustBeBetween": [1 / change["factor"], change["factor"]]},
                                description=f"a batch's rows against the median of the {change['history']} before"))
-    for sla in latencies(contract):
+    names = [name for name in (obj.name, obj.physicalName) if name]  # what a SQL rule may call its batch
+    plan[:] = [attrs.evolve(e, params={**e.params, "tables": names}) if e.rule == "sql" else e for e in plan]
+    for sla in latencies(contract) if slas else []:
         if sla.obj == obj.name:
             for rule, what in zip(LATENCY_RULES, ("largest lag", "95th percentile lag"), strict=True):
                 _add(plan, Expectation(key=f"{rule}:{sla.column}", rule=rule, column=sla.column, severity=sla.severity,

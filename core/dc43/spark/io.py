@@ -261,6 +261,7 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
                         row_checks=steps.row_checks(df.schema, contract, auto_cast),
                         types=steps.column_types(contract))
     steps.check_patterns(df.sparkSession, contract, plan)
+    steps.check_sql_rules(df.sparkSession, contract, plan, df.schema)
     metrics = plan.measure(df)
     verdict = dq.evaluate(contract=contract,
                           payload=ObservationPayload(metrics=metrics, schema=result.schema))

@@ -256,8 +256,11 @@ def _number(expectation: Expectation, value: Any) -> int | float | None:
 
 
 def sql_query(expectation: Expectation, view: str) -> str:
-    """A SQL rule's query on the batch registered as ``view``."""
-    return expectation.params["query"].replace("${object}", view).replace("{object}", view)
+    """A SQL rule's query on the batch registered as ``view`` (named ``${object}`` or by its schema
+    object's names, :mod:`dc43.quality.sql_rules`)."""
+    from dc43.quality.sql_rules import on_batch
+
+    return on_batch(expectation.params["query"], expectation.params.get("tables", ()), view)
 
 
 def _sql_value(session: SparkSession, expectation: Expectation, view: str) -> int | float | None:

@@ -301,9 +301,16 @@ def quiet_analysis() -> Iterator[None]:
 def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
     """Compile the plan's regular expressions with Spark (Java's syntax) before any batch runs:
     a bad one would otherwise fail deep inside the first micro-batch."""
+    problems = pattern_problems(spark, contract, plan)
+    if problems:
+        raise problems[0]
+
+
+def pattern_problems(spark: Any, contract: Any, plan: Any) -> list[ContractFormatError]:
+    """Every rule whose pattern Spark cannot compile."""
     patterns = [(e, e.params["pattern"]) for e in plan.expectations if isinstance(e.params.get("pattern"), str)]
     if not patterns:
-        return
+        return []
     from pyspark.errors import PySparkException
 
     def compiles(chosen: list[tuple[Any, str]]) -> bool:
@@ -315,40 +322,56 @@ def check_patterns(spark: Any, contract: Any, plan: Any) -> None:
         return True
 
     if compiles(patterns):
-        return
-    for expectation, pattern in patterns:
-        if not compiles([(expectation, pattern)]):
-            raise ContractFormatError(
-                f"contract {contract.id}@{contract.version}", expectation.key,
-                f"pattern {pattern!r} is not a valid Java regular expression (Spark matches with java.util.regex); "
-                "fix the pattern")
+        return []
+    return [ContractFormatError(f"contract {contract.id}@{contract.version}", expectation.key,
+                                f"pattern {pattern!r} is not a valid Java regular expression (Spark matches with "
+                                "java.util.regex); fix the pattern")
+            for expectation, pattern in patterns if not compiles([(expectation, pattern)])]
 
 
 def check_sql_rules(spark: Any, contract: Any, plan: Any, schema: Any) -> None:
     """Analyse each SQL rule's query on an empty batch of ``schema`` before any batch runs (nothing
     is executed): a query that does not compile, or does not give one number, would otherwise
-    fail the first micro-batch."""
+    fail the first micro-batch, or a batch write once its rows are measured."""
+    problems = sql_rule_problems(spark, contract, plan, schema)
+    if problems:
+        raise problems[0]
+
+
+def sql_rule_problems(spark: Any, contract: Any, plan: Any, schema: Any) -> list[ContractFormatError]:
+    """Every SQL rule whose query Spark cannot analyse on a batch of ``schema``, or that does not
+    give one number."""
     if not plan.sql_rules:
-        return
+        return []
     from pyspark.errors import PySparkException
     from pyspark.sql.types import BooleanType, NullType, NumericType
 
+    from dc43.quality.sql_rules import other_tables
     from dc43.spark.metrics import sql_query
 
     label = f"contract {contract.id}@{contract.version}"
+    problems = []
     with plan.batch_view(spark.createDataFrame([], schema)) as view:
         for rule in plan.sql_rules:
             try:
                 with quiet_analysis():
                     fields = spark.sql(sql_query(rule, view)).schema.fields
             except PySparkException as exc:
-                raise ContractFormatError(label, rule.key, f"its query does not compile: "
-                                          f"{str(exc).strip().splitlines()[0]} Fix the query; the batch is "
-                                          "${object}.") from None
+                names = [n for n in rule.params.get("tables", ()) if n]
+                others = other_tables(rule.params["query"], names)
+                hint = (f" It reads {', '.join(repr(t) for t in others)}, which is not the batch: a SQL rule runs on "
+                        f"the batch being written; name it {' or '.join(repr(n) for n in names)} or ${{object}}."
+                        if others else " Fix the query; the batch is ${object}" +
+                        (f" (or {' or '.join(repr(n) for n in names)})." if names else "."))
+                problems.append(ContractFormatError(label, rule.key, "its query does not compile: "
+                                                    f"{str(exc).strip().splitlines()[0]}{hint}"))
+                continue
             if len(fields) != 1 or not isinstance(fields[0].dataType, (NumericType, BooleanType, NullType)):
                 shown = ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in fields)
-                raise ContractFormatError(label, rule.key, f"its query returns ({shown}), not one number; make it "
-                                          "return one numeric value, e.g. SELECT COUNT(*) FROM ${object} WHERE ...")
+                problems.append(ContractFormatError(label, rule.key, f"its query returns ({shown}), not one number; "
+                                                    "make it return one numeric value, e.g. SELECT COUNT(*) FROM "
+                                                    "${object} WHERE ..."))
+    return problems
 
 
 def routed_metrics(plan: Any) -> frozenset[str]:

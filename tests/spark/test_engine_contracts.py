@@ -1,0 +1,85 @@
+"""Contracts in the shape of each engine's exports are enforced, their declared limits counted exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dc43.contracts import LocalContractServiceClient, load_contract
+from dc43.governance import LocalGovernanceService
+from dc43.quality import LocalDataQualityService
+from dc43.spark.types import contract_struct
+from dc43_integrations.spark.io import write_with_contract
+from dc43_memory.store import InMemoryContractStore
+
+pytestmark = pytest.mark.spark
+
+ENGINES = Path(__file__).parents[1] / "contracts" / "engines"
+WHEN = dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.timezone.utc)
+
+
+def services(path: Path) -> tuple[Any, dict[str, Any]]:
+    contract = load_contract(path)
+    store = InMemoryContractStore()
+    store.put(contract)
+    return contract, {"contract_service": LocalContractServiceClient(store),
+                      "data_quality_service": LocalDataQualityService(),
+                      "governance_service": LocalGovernanceService()}
+
+
+@pytest.mark.parametrize("path", sorted(ENGINES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_engines_contract_is_enforced_on_data_of_its_spark_schema(spark, tmp_path: Path, path: Path) -> None:
+    contract, given = services(path)
+    schema = contract_struct(contract)
+    result = write_with_contract(df=spark.createDataFrame([], schema), contract_id=contract.id,
+                                 path=str(tmp_path / "out"), format="parquet", **given)
+    assert result.ok, result.errors
+    assert not any("cannot be cast" in w or "will be cast" in w for w in result.warnings)
+    assert spark.read.parquet(str(tmp_path / "out")).schema.simpleString() == schema.simpleString()
+
+
+@pytest.mark.connect
+@pytest.mark.cluster
+def test_mysql_lengths_ranges_values_and_scale_are_counted_row_by_row(spark, tmp_path: Path) -> None:
+    contract, given = services(ENGINES / "mysql_products.yaml")
+    rows = [  # id, sku, stock, weight, state, price (a double: cast to decimal(6,2)), launched, year, body
+        (1, "AB12", 10, 1.5, "live", 10.5, WHEN, 2020, "ok"),  # clean
+        (-1, "ABCDE", 70000, 12.5, "gone", 1.234, WHEN, 2021, "x"),  # id < 0, 5 letters, stock, weight, state, scale
+        (4294967296, "A", -1, -9.99, "draft", 12345.6, WHEN, 2022, None),  # id > 2^32-1, stock < 0, price too big
+        (7, "日本語", 65535, None, None, None, None, None, None),  # 3 characters fit varchar(4); edges pass
+    ]
+    df = spark.createDataFrame(rows, "id bigint, sku string, stock int, weight float, state string, price double, "
+                                     "launched timestamp, year smallint, body string")
+    result = write_with_contract(df=df, contract_id=contract.id, path=str(tmp_path / "out"), format="parquet",
+                                 enforce=False, **given)
+    counted = {key: value for key, value in result.metrics.items() if key.startswith("violations.") and value}
+    assert counted == {"violations.between:id": 2, "violations.max_length:sku": 1, "violations.between:stock": 2,
+                       "violations.between:weight": 1, "violations.enum:state": 1, "violations.cast:price": 2}
+    assert result.status == "block"
+    written = {r.id: r for r in spark.read.parquet(str(tmp_path / "out")).collect()}
+    assert written[1].price == Decimal("10.50") and written[-1].price == Decimal("1.23")  # every row kept
+
+
+def test_postgresql_and_oracle_lengths_and_numeric_scales_are_counted(spark, tmp_path: Path) -> None:
+    contract, given = services(ENGINES / "postgresql_customers.yaml")
+    df = spark.createDataFrame(
+        [(1, "FR", "Ann Lee", Decimal("10.5000")), (2, "FRA", "Bartholomew Smith", Decimal("1.2345")),
+         (3, "DE", "Bob", Decimal("1234567.8000")), (4, "NL", None, None)],
+        "customer_id bigint, country string, full_name string, balance decimal(12,4)")
+    result = write_with_contract(df=df, contract_id=contract.id, path=str(tmp_path / "pg"), format="parquet",
+                                 enforce=False, **given)
+    counted = {key: value for key, value in result.metrics.items() if key.startswith("violations.") and value}
+    # bpchar(2): FRA; character varying(12): 17 letters; numeric(8,2): 4 decimals and 6 integer digits
+    assert counted == {"violations.max_length:country": 1, "violations.max_length:full_name": 1,
+                       "violations.cast:balance": 2}
+
+    contract, given = services(ENGINES / "oracle_employees.yaml")
+    df = spark.createDataFrame([(Decimal(1), "Smith", b"\x01" * 16), (Decimal(2), "Smithers", b"\x01" * 17)],
+                               "EMPLOYEE_ID decimal(9,0), LAST_NAME string, BADGE binary")
+    result = write_with_contract(df=df, contract_id=contract.id, path=str(tmp_path / "ora"), format="parquet",
+                                 enforce=False, **given)
+    counted = {key: value for key, value in result.metrics.items() if key.startswith("violations.") and value}
+    assert counted == {"violations.max_length:LAST_NAME": 1, "violations.max_length:BADGE": 1}
