@@ -70,10 +70,13 @@ def table_columns(target: DatasetTarget) -> str:
     ``required`` becomes NOT NULL and descriptions become comments; a rejection sink's table
     keeps every column nullable (its rows broke the rules) and adds the rules they broke.
     """
-    from dc43.spark.types import contract_properties, contract_struct
+    from dc43.contracts.physical_names import physical_names
+    from dc43.spark.types import contract_properties, data_struct
 
-    struct = contract_struct(target.contract)
-    described = {p.name: p.description for p in contract_properties(target.contract) if p.description}
+    struct = data_struct(target.contract)  # the columns by the data's names (physicalName)
+    names = physical_names(target.contract)
+    described = {names.get(p.name, p.name): p.description for p in contract_properties(target.contract)
+                 if p.description}
     columns = []
     for field in struct.fields:
         column = f"{_quoted(field.name)} {_sql_type(field.dataType, nullable_inside=target.rejects)}"

@@ -39,9 +39,9 @@ class FileFormat(SparkFormat):
         self._check(target)
         reader = spark.readStream.format(self.spark_format).options(**target.options)
         if target.contract is not None:
-            from dc43.spark.types import contract_struct
+            from dc43.spark.types import data_struct
 
-            reader = reader.schema(contract_struct(target.contract))
+            reader = reader.schema(data_struct(target.contract))
         return _analysed(lambda: reader.table(target.table) if target.table else reader.load(target.path), target)
 
     def write_stream(self, df: Any, target: DatasetTarget, *, mode: str,

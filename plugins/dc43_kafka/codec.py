@@ -14,7 +14,7 @@ from typing import Any
 from dc43.errors import InvalidArgumentError
 from dc43.formats import DECODE_ERROR_COLUMN, REJECTED_RULES_COLUMN
 from dc43.spark.schema import quoted
-from dc43.spark.types import contract_struct
+from dc43.spark.types import data_struct
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType, StructField, StructType
@@ -53,10 +53,10 @@ def _staged(raw: DataFrame, struct: StructType) -> DataFrame:
 
 
 def decode(raw: DataFrame, contract: Any, *, metadata: bool) -> DataFrame:
-    """Contract columns from the JSON values, :data:`DECODE_ERROR_COLUMN`, and with
-    ``metadata`` the record's key (as a string), topic, partition, offset and timestamp
-    as ``_kafka_<name>`` columns."""
-    struct = contract_struct(contract)
+    """Contract columns (named as the JSON fields are: ``physicalName``) from the JSON values,
+    :data:`DECODE_ERROR_COLUMN`, and with ``metadata`` the record's key (as a string), topic,
+    partition, offset and timestamp as ``_kafka_<name>`` columns."""
+    struct = data_struct(contract)
     staged = _staged(raw, struct)
     parsed = F.col(_PARSED)
     kafka = [(F.col(name).cast("string") if name == "key" else F.col(name)).alias(METADATA_PREFIX + name)
@@ -70,7 +70,7 @@ def dead_letters(raw: DataFrame, contract: Any, *, as_kafka: bool) -> DataFrame:
 
     ``as_kafka`` packs them into a JSON ``value`` keyed by the record's original key.
     """
-    struct = contract_struct(contract)
+    struct = data_struct(contract)
     staged = _staged(raw, struct)
     error = _reason(F.col(_TEXT), F.col(_PARSED), struct)
     fields = [F.col(_TEXT).alias("value"), F.col("error"), *(F.col(n) for n in METADATA_COLUMNS[1:])]
@@ -84,7 +84,7 @@ def encode(df: DataFrame, contract: Any) -> DataFrame:
     """``key`` (the primary key: a string, or JSON when composite) and ``value`` (the
     contract's columns as JSON, plus :data:`REJECTED_RULES_COLUMN` on rows sent to a
     rejection sink); every other column is left out."""
-    names = [f.name for f in contract_struct(contract).fields if f.name in df.columns]
+    names = [f.name for f in data_struct(contract).fields if f.name in df.columns]
     if REJECTED_RULES_COLUMN in df.columns:
         names.append(REJECTED_RULES_COLUMN)
     columns = [F.to_json(F.struct(*(F.col(quoted(n)) for n in names))).alias("value")]

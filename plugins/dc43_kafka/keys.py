@@ -6,10 +6,11 @@ from typing import Any
 
 
 def primary_key(contract: Any) -> list[str]:
-    """Primary-key columns of the contract's first schema object, by ``primaryKeyPosition``
-    (declaration order breaks ties; properties without a position come last)."""
+    """Primary-key columns of the contract's first schema object, by the data's names (``physicalName``),
+    in ``primaryKeyPosition`` order (declaration order breaks ties; properties without a position come last)."""
     objects = contract.schema_ or []
     properties = (objects[0].properties or []) if objects else []
-    keyed = [(prop.primaryKeyPosition is None, prop.primaryKeyPosition or 0, index, prop.name)
+    keyed = [(prop.primaryKeyPosition is None, prop.primaryKeyPosition or 0, index,
+              (prop.physicalName or "").strip() or prop.name)
              for index, prop in enumerate(properties) if prop.primaryKey]
     return [name for *_, name in sorted(keyed)]

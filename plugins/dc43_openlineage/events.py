@@ -75,23 +75,29 @@ def _output(named: Named, schema: schema_dataset.SchemaDatasetFacet, entry: Mapp
 
 
 def schema_facet(contract: Any) -> schema_dataset.SchemaDatasetFacet:
-    """The contract's columns with their Spark types and descriptions."""
+    """The dataset's columns (by the data's names: ``physicalName``) with their Spark types and
+    descriptions; a column named otherwise than its property says the property's name."""
+    from dc43.contracts.physical_names import physical_names
     from dc43.spark.types import contract_properties, contract_struct
 
+    names = physical_names(contract)
     return schema_dataset.SchemaDatasetFacet(
-        fields=_fields(contract_struct(contract).fields, contract_properties(contract)), producer=PRODUCER)
+        fields=_fields(contract_struct(contract).fields, contract_properties(contract), names), producer=PRODUCER)
 
 
-def _fields(struct_fields: Any, properties: Any) -> list[schema_dataset.SchemaDatasetFacetFields]:
+def _fields(struct_fields: Any, properties: Any, names: Mapping[str, str]) -> list[schema_dataset.SchemaDatasetFacetFields]:
     described = {p.name: p for p in properties or []}
     fields = []
     for position, field in enumerate(struct_fields, start=1):
         prop = described.get(field.name)
         nested = getattr(field.dataType, "fields", None)
+        description = getattr(prop, "description", None)
+        if field.name in names:
+            description = f"{description} (property '{field.name}')" if description else f"property '{field.name}'"
         fields.append(schema_dataset.SchemaDatasetFacetFields(
-            name=field.name, type=field.dataType.simpleString(), description=getattr(prop, "description", None),
+            name=names.get(field.name, field.name), type=field.dataType.simpleString(), description=description,
             ordinal_position=position,
-            fields=_fields(nested, getattr(prop, "properties", None)) if nested else []))
+            fields=_fields(nested, getattr(prop, "properties", None), {}) if nested else []))
     return fields
 
 
@@ -102,24 +108,29 @@ def metrics_facet(verdict: Mapping[str, Any]) -> data_quality_metrics_dataset.Da
     rows = metrics.get("row_count")
     nulls: dict[str, int] = {}
     for rule in verdict.get("rules", []):
-        column, measured = rule.get("column"), metrics.get(rule.get("metric") or "")
+        column, measured = _column(rule), metrics.get(rule.get("metric") or "")
         if column and rule.get("rule") in ("not_null", "null_values") and measured is not None:
             nulls[column] = int(measured)
     columns: dict[str, data_quality_metrics_dataset.ColumnMetrics] = {
         column: data_quality_metrics_dataset.ColumnMetrics(nullCount=count, quantiles=None) for column, count in nulls.items()}
     for rule in verdict.get("rules", []):
-        column, surplus = rule.get("column"), metrics.get(rule.get("metric") or "")
+        column, surplus = _column(rule), metrics.get(rule.get("metric") or "")
         if rule.get("rule") == "unique" and column in nulls and surplus is not None and rows is not None:
             columns[column].distinctCount = int(rows) - nulls[column] - int(surplus)
     return data_quality_metrics_dataset.DataQualityMetricsDatasetFacet(
         rowCount=int(rows) if rows is not None else None, columnMetrics=columns, producer=PRODUCER)
 
 
+def _column(rule: Mapping[str, Any]) -> str:
+    """The dataset's column a rule is on: the data's name (``physicalName``) where the verdict gives it."""
+    return rule.get("data_column") or rule.get("column") or ""
+
+
 def assertions_facet(verdict: Mapping[str, Any]) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
     """Each evaluated rule: its key, column, severity and whether it passed."""
     assertions = [
         data_quality_assertions_dataset.Assertion(
-            assertion=rule["key"], success=bool(rule["passed"]), column=rule.get("column") or None,
+            assertion=rule["key"], success=bool(rule["passed"]), column=_column(rule) or None,
             severity=rule.get("severity"),
             actual=None if rule.get("violations") is None else str(rule["violations"]))
         for rule in verdict.get("rules", []) if rule.get("passed") is not None]

@@ -3,7 +3,7 @@
 ``frequency`` (``value`` and ``unit``) is how often the data must arrive: a stream that
 delivers no batch, or only empty ones, for longer is stale (:mod:`dc43.freshness`).
 ``latency`` is how old a row may be when it is judged, measured from the event-time column
-its ``element`` names (``<object>.<property>`` or ``<property>``): each micro-batch's largest
+its ``element`` names (``<object>.<property>`` or ``<property>``, by name or ``physicalName``): each micro-batch's largest
 lag and its 95th percentile (nearest rank) are threshold rules ``latency:<column>`` and
 ``latency_p95:<column>``, of severity ``warning`` unless the property's customProperties set
 ``dc43.severity``.  Units: ``s``/``sec``/``seconds``, ``m``/``min``/``minutes``,
@@ -101,6 +101,9 @@ def _latency(contract: Any, prop: Any) -> Latency:
     name, _, column = element.partition(".") if element.split(".", 1)[0] in objects else ("", "", element)
     obj = objects.get(name) if name else next(iter(objects.values()), None)
     columns = {p.name for p in (obj.properties or [])} if obj is not None else set()
+    physical = {(p.physicalName or "").strip(): p.name for p in (obj.properties or []) if p.physicalName} if obj else {}
+    if column not in columns and column in physical:  # the element names the data's column
+        column = physical[column]
     if obj is None:
         raise ContractFormatError(_label(contract), f"{field}.element", f"'{element}' names no schema object: the "
                                   "contract has none; add the schema object holding the event-time column")

@@ -43,6 +43,8 @@ def horizon_of(contract: Any, obj: Any) -> dict[str, Any] | None:
     if column is None or horizon is None:
         return horizon
     names = {prop.name for prop in obj.properties or []}
+    physical = {(p.physicalName or "").strip(): p.name for p in obj.properties or [] if p.physicalName}
+    column = column if column in names else physical.get(column, column)  # by name or physicalName
     if column not in names:
         raise ContractFormatError(label, f"schema[{obj.name}].customProperties[{EVENT_TIME}]",
                                   f"{column!r} is not a property of '{obj.name}'; name its event-time column")

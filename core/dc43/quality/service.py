@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dc43.quality.volume as volume
+from dc43.contracts.physical_names import data_column, physical_names
 from dc43.contracts.sla import LATENCY_RULES
 from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation, Unsupported, plan_contract
 from dc43.results import ObservationPayload, ValidationResult
@@ -84,7 +85,8 @@ class LocalDataQualityService:
     ``violations.*`` metric above zero (cast losses) blocks.  A rule the engine
     cannot evaluate is a warning.  When a planned metric is missing the verdict
     is ``unknown``, except for the rules only streams measure (keys across batches, latency).
-    ``details["rules"]`` holds one entry per rule.
+    ``details["rules"]`` holds one entry per rule, its ``column`` by logical name and its
+    ``data_column`` by the name the data carries (``physicalName``).
     """
 
     def describe_expectations(self, *, contract: Any) -> list[Expectation]:
@@ -118,5 +120,8 @@ class LocalDataQualityService:
         if missing and result.status == "ok":
             result.status = "unknown"
             result.reason = f"no metrics for {', '.join(missing)}"
+        names = physical_names(contract)
+        for entry in rules:  # the data's name of each rule's column too
+            entry["data_column"] = data_column(entry["column"], names) if entry["column"] else ""
         result.details["rules"] = rules
         return result

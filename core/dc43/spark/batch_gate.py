@@ -255,7 +255,7 @@ class GateBatch:
 
         from dc43.spark.metrics import ROUTE_COLUMN
 
-        return self.side.keys.look(staged.read(rejected_only=False), batch_id, {},
+        return self.side.keys.look(staged.read(rejected_only=False), batch_id, self.side.plan.aligned_columns,
                                    published=F.col(ROUTE_COLUMN) == 0)
 
     def _beside_keys(self, batch_df: Any, batch_id: int, work: Callable[[], Any]) -> Any:
@@ -310,7 +310,7 @@ class GateBatch:
         that only keys of rows the main sink took are kept."""
         if (self._marks is not None and not self._marks.routed
                 and _breaks_routed_rule(entry.get("metrics", {}), self.side.routed)):
-            self._rejected = self.side.keys.rejected(rows())
+            self._rejected = self.side.keys.rejected(rows(), self.side.plan.aligned_columns)
 
     def _stage_rejected(self, batch_id: int, staged: Any) -> Any:
         """Stage the rows breaking error rules at the rejection sink; None if it cannot stage."""

@@ -66,6 +66,7 @@ class PlanSpec:
 
     def _compile(self) -> tuple[Any, dict[str, Any]]:
         if self._compiled is None:
+            from dc43.contracts.physical_names import physical_names
             from dc43.spark import steps
             from dc43.spark.metrics import compile_plan
 
@@ -73,7 +74,7 @@ class PlanSpec:
             plan = compile_plan(self.expectations, columns=columns,
                                 row_checks=steps.row_checks(self.schema, self.contract, self.auto_cast),
                                 types=steps.column_types(self.contract), skip_distinct=self.skip_distinct,
-                                streaming=True)
+                                streaming=True, physical=physical_names(self.contract))
             self._compiled = (plan, columns)
         return self._compiled
 

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 import dc43.quality.volume as volume
 from dc43 import alerts
 from dc43.contracts import sla
+from dc43.contracts.physical_names import physical_names
 from dc43.delivery import OutagePolicy, Outbox
 from dc43.errors import ContractViolationError, InvalidArgumentError, did_you_mean
 from dc43.formats import (
@@ -90,7 +91,7 @@ def read_stream_with_contract(
         for query in side_queries:
             query.stop()
         raise
-    df = steps.with_extras(df, steps.aligned_map(df.schema, contract, auto_cast))
+    df = steps.with_extras(df, steps.aligned_map(df.schema, contract, auto_cast), contract)
     return (df, result) if return_status else df
 
 
@@ -259,7 +260,7 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
                  columns: Mapping[str, Any], auto_cast: bool) -> tuple[ValidationResult, Any]:
     plan = compile_plan(steps.expectations_of(dq, contract), columns=columns,
                         row_checks=steps.row_checks(df.schema, contract, auto_cast),
-                        types=steps.column_types(contract))
+                        types=steps.column_types(contract), physical=physical_names(contract))
     steps.check_patterns(df.sparkSession, contract, plan)
     steps.check_sql_rules(df.sparkSession, contract, plan, df.schema)
     metrics = plan.measure(df)
@@ -318,7 +319,8 @@ def read_with_contract(
             f"'{target.dataset_id}' violates contract {contract.id}@{contract.version}: "
             f"{'; '.join(result.errors)}. Fix the data, or pass enforce=False.", result)
     steps.register_port(data_product_service, "input", data_product_input, contract, result)
-    return (steps.with_extras(df, columns), result) if return_status else steps.with_extras(df, columns)
+    df = steps.with_extras(df, columns, contract)
+    return (df, result) if return_status else df
 
 
 def write_with_contract(

@@ -169,10 +169,11 @@ class KeyHistory(QueryHistory):
                       .withColumn(flag, F.coalesce(F.col(f"`{flag}`"), F.lit(False))))
         return marked
 
-    def rejected(self, rows: Any) -> dict[str, Any]:
-        """Per rule, the distinct keys of ``rows`` (rows a rejection sink takes, with the contract's
-        column names) and how many of them carry each: one job, before they are published."""
-        return {rule.key: KeyColumns.of(rows, rule, {}).distinct(rows) for rule in self.rules}
+    def rejected(self, rows: Any, columns: Mapping[str, Any]) -> dict[str, Any]:
+        """Per rule, the distinct keys of ``rows`` (aligned rows a rejection sink takes; ``columns``: the
+        logical names read through the data's, :attr:`~dc43.spark.metrics.CompiledPlan.aligned_columns`)
+        and how many of them carry each: one job, before they are published."""
+        return {rule.key: KeyColumns.of(rows, rule, columns).distinct(rows) for rule in self.rules}
 
     def publish(self, marks: Marks, *, rejected: Mapping[str, Any] | None = None) -> None:
         """Keep the new keys of a published batch; with ``rejected`` (:meth:`rejected`), not a key

@@ -94,6 +94,11 @@ def balanced(combine: Callable[[Column, Column], Column], columns: list[Column])
     return columns[0]
 
 
+def _column(name: str) -> Column:
+    """The top-level column ``name``, dots and all."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def _quoted(path: str) -> Column:
     return F.col(".".join(f"`{part.replace('`', '``')}`" for part in path.split(".")))
 
@@ -298,6 +303,8 @@ class CompiledPlan:
     row_flags: tuple[tuple[str, str, Column], ...] = ()
     #: keys of the rules left out of the plan (``skip_distinct``)
     unmeasured: tuple[str, ...] = ()
+    #: logical name -> the data's column name, where they differ (``physicalName``)
+    physical: Mapping[str, str] = attrs.field(factory=dict)
     #: set-level expectations (uniqueness, duplicates, thresholds) and the column types
     set_level: tuple[Expectation, ...] = ()
     types: Mapping[str, DataType] | None = None
@@ -342,11 +349,17 @@ class CompiledPlan:
     def _set_level(self, aligned: bool) -> tuple[list[str], list[Column]]:
         if aligned:
             keys = [e.metric for e in self.set_level]
-            aggs = [violation_count(e, {}, types=self.types, approximate=self.approximate) for e in self.set_level]
+            aggs = [violation_count(e, self.aligned_columns, types=self.types, approximate=self.approximate)
+                    for e in self.set_level]
         else:
             indices = self._split(set_level=True)
             keys, aggs = [self.keys[i] for i in indices], [self.aggregations[i] for i in indices]
         return keys, [a.alias(f"_s{n}") for n, a in enumerate(aggs)]
+
+    @property
+    def aligned_columns(self) -> dict[str, Column]:
+        """Logical name -> column of aligned rows (flagged or staged ones), which carry the data's names."""
+        return {logical: _column(physical) for logical, physical in self.physical.items()}
 
     def recheckable(self, *, unmarked: bool = False) -> bool:
         """Whether every per-row rule can be evaluated again on the aligned values alone.
@@ -402,7 +415,7 @@ class CompiledPlan:
         """
         def build() -> Column:
             errors = {key for key, severity, _ in self.row_flags if severity == "error"}
-            flags = [F.when(row_failure(e, {}, types=self.types), F.lit(e.key))
+            flags = [F.when(row_failure(e, self.aligned_columns, types=self.types), F.lit(e.key))
                      for e in self.expectations if e.key in errors and not (unmarked and e.rule == ACROSS)]
             if not flags:
                 return F.array().cast("array<string>")
@@ -485,7 +498,7 @@ class CompiledPlan:
         aggs = [F.count(F.lit(1))] + [_count_if(F.array_contains(flags, key)) for key, _, _ in self.row_flags]
         for e in self.set_level:
             keys.append(e.metric)
-            aggs.append(violation_count(e, {}, types=self.types, approximate=self.approximate))
+            aggs.append(violation_count(e, self.aligned_columns, types=self.types, approximate=self.approximate))
         row = flagged.agg(*(a.alias(f"_m{i}") for i, a in enumerate(aggs))).collect()[0]
         metrics = {key: measured(key, row[i]) for i, key in enumerate(keys)}
         if self.sql_rules:
@@ -538,13 +551,19 @@ class CompiledPlan:
 
     @contextlib.contextmanager
     def batch_view(self, df: DataFrame) -> Iterator[str]:
-        """``df`` as the temporary view SQL rules read (its aligned columns, then the others),
-        dropped on leaving."""
+        """``df`` as the temporary view SQL rules read (its aligned columns by the data's names and by
+        their logical names, then the others), dropped on leaving."""
         view = f"dc43_batch_{uuid.uuid4().hex}"
-        frame = df
+        named = {logical: self.physical.get(logical, logical) for logical in self.columns}
         if self.columns:
-            extra = [F.col("`" + name.replace("`", "``") + "`") for name in df.columns if name not in self.columns]
-            frame = df.select(*[c.alias(name) for name, c in self.columns.items()], *extra)
+            known = {*named, *named.values()}
+            extra = [_column(name) for name in df.columns if name not in known]
+            frame = df.select(*[c.alias(named[name]) for name, c in self.columns.items()], *extra)
+        else:
+            frame = df
+        taken = set(frame.columns)
+        logical = [_column(p).alias(name) for name, p in self.physical.items() if name not in taken and p in taken]
+        frame = frame.select("*", *logical) if logical else frame  # queries may use either name
         # A view of exactly the batch's plan would take the caller's cache with it when dropped
         # (Spark Connect uncaches a dropped view's plan); a no-op filter keeps the plans apart.
         frame.where(F.lit(True)).createOrReplaceTempView(view)
@@ -559,7 +578,7 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
                  row_checks: Mapping[str, Column] | None = None,
                  types: Mapping[str, DataType] | None = None,
                  approximate_distinct: bool = False, skip_distinct: bool = False,
-                 streaming: bool = False) -> CompiledPlan:
+                 streaming: bool = False, physical: Mapping[str, str] | None = None) -> CompiledPlan:
     """Compile ``expectations`` (and extra row checks) against ``columns`` once.
 
     ``row_checks`` maps a key to a boolean column TRUE on a bad row; each is
@@ -574,7 +593,9 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
     ``streaming``: keep the rules only streams measure: ``unique_across`` (it reads the columns a
     stream's key history adds, :mod:`dc43.spark.key_history`) and latency (turned into lags by the
     batch side); without it they are left out.  Volume rules are never compiled: the batch side
-    counts them from each batch's row count (:mod:`dc43.volume_index`).
+    counts them from each batch's row count (:mod:`dc43.volume_index`).  ``physical``: logical name
+    -> data column name (``physicalName``) of the aligned rows, which :attr:`CompiledPlan.aligned_columns`
+    reads rules through.
     """
     columns = dict(columns or {})
     plan = tuple(Expectation.coerce(e) for e in expectations)
@@ -606,5 +627,5 @@ def compile_plan(expectations: Iterable[Expectation | Mapping[str, Any]], *,
         approximate=approximate_distinct, sql_rules=tuple(e for e in plan if e.rule == "sql"),
         columns=columns, row_flags=tuple(flags), unmeasured=tuple(unmeasured),
         set_level=tuple(set_level), types=dict(types or {}), flag_metrics=tuple(flag_metrics),
-        check_keys=tuple(row_checks or {}),
+        check_keys=tuple(row_checks or {}), physical=dict(physical or {}),
     )

@@ -25,6 +25,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from dc43.contracts.physical_names import physical_names
 from dc43.errors import SchemaMappingError
 from dc43.spark.metrics import balanced
 from dc43.spark.types import contract_struct, type_notes
@@ -70,42 +71,56 @@ def check_schema(
         raise ValueError(
             f"extra_columns must be one of {', '.join(EXTRA_COLUMN_MODES)}, got '{extra_columns}'"
         )
+    names = physical_names(contract, object_name)
     checker = _Checker(SchemaReport(warnings=type_notes(contract, object_name)), auto_cast=auto_cast,
-                       extra_columns=extra_columns)
-    checker.fields(actual.fields, contract_struct(contract, object_name).fields, prefix="")
+                       extra_columns=extra_columns, logical={p: n for n, p in names.items()})
+    present = {f.name for f in actual.fields}
+    expected = [StructField(data_name(f.name, names, present), f.dataType, f.nullable)
+                for f in contract_struct(contract, object_name).fields]
+    checker.fields(actual.fields, expected, prefix="")
     return checker.report
+
+
+def data_name(name: str, names: dict[str, str], present: set[str]) -> str:
+    """The data column of the property ``name``: its physical name (``names``), or its logical name
+    when the data carries that one and not the physical one."""
+    physical = names.get(name, name)
+    return name if physical not in present and name in present else physical
 
 
 def aligned_columns(
     actual: StructType, contract: OpenDataContractStandard, *, object_name: str | None = None
 ) -> list[Column]:
-    """One column per contract property, in contract order, typed as the contract says.
+    """One column per contract property, in contract order, typed as the contract says and named as
+    the data names it (its ``physicalName``, read from the column of that name or of its logical name).
 
     Differing types are converted with ``try_cast`` (structs by field name),
     absent columns become typed nulls and extra columns are dropped.
     """
     present = {f.name: f for f in actual.fields}
+    names = physical_names(contract, object_name)
     columns = []
     for field in contract_struct(contract, object_name).fields:
-        source = present.get(field.name)
+        source = present.get(data_name(field.name, names, set(present)))
         if source is None:
             column = F.lit(None).cast(field.dataType)
         else:
-            column = _align(F.col(quoted(field.name)), source.dataType, field.dataType, field.name)
-        columns.append(column.alias(field.name))
+            column = _align(F.col(quoted(source.name)), source.dataType, field.dataType, field.name)
+        columns.append(column.alias(names.get(field.name, field.name)))
     return columns
 
 
 def cast_loss_checks(
     actual: StructType, contract: OpenDataContractStandard, *, object_name: str | None = None
 ) -> dict[str, Column]:
-    """Per cast column, a boolean that is TRUE where a non-null value would become null."""
+    """Per cast column (by logical name), a boolean that is TRUE where a non-null value would be lost."""
     present = {f.name: f for f in actual.fields}
+    names = physical_names(contract, object_name)
     checks = {}
     for field in contract_struct(contract, object_name).fields:
-        source = present.get(field.name)
+        source = present.get(data_name(field.name, names, set(present)))
         if source is not None and not same_type(source.dataType, field.dataType):
-            checks[field.name] = _loss(F.col(quoted(field.name)), source.dataType, field.dataType)
+            checks[field.name] = _loss(F.col(quoted(source.name)), source.dataType, field.dataType)
     return checks
 
 
@@ -156,6 +171,11 @@ class _Checker:
     report: SchemaReport
     auto_cast: bool
     extra_columns: str
+    logical: dict[str, str] = attrs.field(factory=dict)  # physical name -> the property's logical name
+
+    def _named(self, path: str) -> str:
+        """``path`` quoted for messages; a physical name says its property's logical name too."""
+        return f"'{path}' (property '{self.logical[path]}')" if path in self.logical else f"'{path}'"
 
     def fields(
         self, actual: list[StructField], expected: list[StructField], *, prefix: str
@@ -182,12 +202,12 @@ class _Checker:
         hint = _case_hint(field.name, unmatched)
         if not field.nullable:
             self.report.errors.append(
-                f"column '{path}' is required by the contract but missing{hint}"
+                f"column {self._named(path)} is required by the contract but missing{hint}"
             )
             return False
         self.report.missing.append(path)
         self.report.warnings.append(
-            f"column '{path}' is optional and missing; it will be filled with nulls{hint}"
+            f"column {self._named(path)} is optional and missing; it will be filled with nulls{hint}"
         )
         return True
 
@@ -209,7 +229,7 @@ class _Checker:
         names = (actual.simpleString(), expected.simpleString())
         if not self.auto_cast:
             self.report.errors.append(
-                f"column '{path}' has type {names[0]} but the contract expects {names[1]}; "
+                f"column {self._named(path)} has type {names[0]} but the contract expects {names[1]}; "
                 "cast it before writing or enable auto_cast"
             )
         elif self._convert(actual, expected, path):

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dc43.contracts.keys import notes_of
+from dc43.contracts.physical_names import physical_names
 from dc43.errors import ContractFormatError, ContractViolationError, InvalidArgumentError
 from dc43.formats import (
     BATCH_ID_COLUMN,
@@ -135,10 +136,11 @@ def base_result(contract: Any, target: DatasetTarget, report: Any, schema: dict[
     notes = [f"contract {contract.id}@{contract.version}: {note}" for note in notes_of(contract)]
     result = ValidationResult(errors=list(report.errors), warnings=[*notes, *report.warnings],
                               schema=schema)
+    names = physical_names(contract)
     return result.merge_details({
         "contract_id": contract.id, "contract_version": contract.version,
         "dataset_id": target.dataset_id, "dataset_version": version,
-        "dataset": target.describe(),
+        "dataset": target.describe(), **({"physical_names": names} if names else {}),
     })
 
 
@@ -216,12 +218,19 @@ def column_types(contract: Any) -> dict[str, Any]:
     return types
 
 
-def with_extras(df: DataFrame, columns: Mapping[str, Any]) -> DataFrame:
-    """Contract columns aligned, then the columns the contract does not know."""
+def with_extras(df: DataFrame, columns: Mapping[str, Any], contract: Any) -> DataFrame:
+    """Contract columns aligned (named as the data names them), then the columns the contract does not know."""
     if not columns:
         return df
-    extra = [F.col(f"`{name}`") for name in df.columns if name not in columns]
+    known = data_names(contract)
+    extra = [F.col(f"`{name}`") for name in df.columns if name not in known]
     return df.select(*columns.values(), *extra)
+
+
+def data_names(contract: Any) -> set[str]:
+    """Every column name that holds one of the contract's properties: physical and logical names."""
+    names = physical_names(contract)
+    return {*(prop.name for prop in contract_properties(contract)), *names.values()}
 
 
 def rejection_target(spec: Any, contract: Any, *,

@@ -37,6 +37,7 @@ from pyspark.sql.types import (
     VariantType,
 )
 
+from dc43.contracts.physical_names import physical_names
 from dc43.contracts.physical_types import (
     Array,
     Atomic,
@@ -143,6 +144,14 @@ def contract_struct(
         more = f"; and {len(errors) - _LISTED} more (dc43 validate lists them all)" if len(errors) > _LISTED else ""
         raise SchemaMappingError("; ".join(errors[:_LISTED]) + more)
     return mapped.struct
+
+
+def data_struct(contract: OpenDataContractStandard, object_name: str | None = None) -> StructType:
+    """:func:`contract_struct` with the names the data carries (:func:`physical_names`)."""
+    names = physical_names(contract, object_name)
+    struct = contract_struct(contract, object_name)
+    return StructType([StructField(names.get(f.name, f.name), f.dataType, f.nullable, f.metadata)
+                       for f in struct.fields])
 
 
 def odcs_type_name(dt: DataType) -> str:
