@@ -83,3 +83,46 @@ def test_postgresql_and_oracle_lengths_and_numeric_scales_are_counted(spark, tmp
                                  enforce=False, **given)
     counted = {key: value for key, value in result.metrics.items() if key.startswith("violations.") and value}
     assert counted == {"violations.max_length:LAST_NAME": 1, "violations.max_length:BADGE": 1}
+
+
+ODCS = Path(__file__).parents[1] / "contracts" / "odcs"
+
+
+def test_a_contract_in_the_shape_of_the_standards_full_example_is_enforced_by_physical_names(
+        spark, tmp_path: Path) -> None:
+    contract, given = services(ODCS / "seller_payments.yaml")
+    day, next_day = dt.date(2026, 11, 30), dt.date(2026, 12, 1)
+    df = spark.createDataFrame([
+        (day, "P1", "R1", "US", Decimal("10.00"), next_day),
+        (day, "P2", None, "XX", Decimal("-5.00"), dt.date(2026, 11, 29)),  # no receiver, bad country, < 0, settles early
+        (day, "P3_TOO_LONG_ID", "R3", "FRA", Decimal("1.00"), None),  # 14 > 12 letters, 3 > 2 letters, bad country
+        (None, "P4", "R4", "DE", Decimal("2.50"), None),  # no date
+        (day, "P1", "R5", "NL", Decimal("3.00"), None),  # P1 again
+    ], "txn_ref_dt date, pmt_txn_id string, rcvr_id string, rcvr_cntry_code string, pmt_amt decimal(12,2), "
+       "settle_dt date")
+    result = write_with_contract(df=df, contract_id=contract.id, path=str(tmp_path / "out"), format="parquet",
+                                 enforce=False, **given)
+    counted = {key: value for key, value in result.metrics.items() if key.startswith("violations.") and value}
+    assert counted == {"violations.not_null:transaction_reference_date": 1, "violations.max_length:payment_id": 1,
+                       "violations.not_null:receiver_id": 1, "violations.max_length:receiver_country": 1,
+                       "violations.ge:amount": 1, "violations.unique:payment_id": 1}
+    assert {key: result.metrics[key] for key in ("metrics.null_values:receiver_id", "metrics.row_count:payments",
+                                                  "metrics.invalid_values:receiver_country", "metrics.sql:payments")} == {
+        "metrics.null_values:receiver_id": 1, "metrics.row_count:payments": 5,
+        "metrics.invalid_values:receiver_country": 2, "metrics.sql:payments": 1}
+    assert spark.read.parquet(str(tmp_path / "out")).count() == 5
+    assert not [w for w in result.warnings if "ignored" in w or "not in the contract" in w]
+
+
+def test_sql_rules_naming_their_table_literally_are_counted(spark, tmp_path: Path) -> None:
+    contract, given = services(ODCS / "air_quality.yaml")
+    when = dt.datetime(2026, 12, 1, 8)
+    df = spark.createDataFrame([("S1", when, 12.0), ("S2", when, 1500.0), ("S3", when, None), ("S4", when, None),
+                                ("S5", when, None), ("STATION_9", when, 3.0)], "station string, measured_at timestamp, "
+                                                                              "pm25 double")
+    result = write_with_contract(df=df, contract_id=contract.id, path=str(tmp_path / "out"), format="parquet",
+                                 enforce=False, **given)
+    assert result.metrics["metrics.sql:Air_Quality"] == 1 and result.metrics["metrics.sql:Air_Quality#2"] == 3
+    assert result.metrics["violations.max_length:station"] == 1
+    assert sorted(e.split(":")[0] + ":" + e.split(":")[1] for e in result.errors) == [
+        "max_length:station", "sql:Air_Quality", "sql:Air_Quality#2"]

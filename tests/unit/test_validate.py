@@ -193,3 +193,10 @@ def test_contracts_in_the_shape_of_each_engines_exports_are_valid(capsys) -> Non
     notes = {stem: [w for w in c["warnings"] if "cannot read physicalType" in w] for stem, c in checks.items()}
     assert {stem: len(found) for stem, found in notes.items() if found} == {
         "avro_payments": 1, "bigquery_events": 1, "postgresql_customers": 1, "sqlserver_invoices": 1}
+
+
+def test_contracts_in_the_shape_of_the_standards_examples_are_valid_without_a_warning(capsys) -> None:
+    folder = Path(__file__).parents[1] / "contracts" / "odcs"
+    assert main(["validate", str(folder), "--json"]) == 0
+    checks = json.loads(capsys.readouterr().out)
+    assert [(c["valid"], c["warnings"]) for c in checks] == [(True, [])] * 2  # a 3.0 team list is read as such

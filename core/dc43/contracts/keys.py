@@ -66,6 +66,18 @@ def _models_in(annotation: Any) -> Iterator[type]:
         yield from _models_in(argument)
 
 
+def _model_for(annotation: Any, value: Any) -> type | None:
+    """The model a field's ``value`` is read as: a list as the model its annotation lists, a mapping
+    as the bare one (``team`` is a Team, or a list of TeamMember as ODCS 3.0 writes it)."""
+    for argument in typing.get_args(annotation) or (annotation,):
+        listed = typing.get_origin(argument) is list
+        if listed == isinstance(value, list):
+            found = next(_models_in(argument), None)
+            if found is not None:
+                return found
+    return next(_models_in(annotation), None)
+
+
 def unknown_keys(data: Any, model: type = OpenDataContractStandard, path: str = "") -> list[UnknownKey]:
     """Every key of ``data`` (nested) that ``model``'s fields do not know, top level excepted
     (the top-level model refuses unknown keys itself)."""
@@ -78,7 +90,7 @@ def unknown_keys(data: Any, model: type = OpenDataContractStandard, path: str = 
     for key, value in data.items():
         if key not in known:
             continue
-        nested = next(_models_in(fields[known[key]].annotation), None)
+        nested = _model_for(fields[known[key]].annotation, value)
         if nested is None:
             continue
         where = f"{path}.{key}" if path else str(key)
