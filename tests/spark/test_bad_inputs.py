@@ -88,6 +88,14 @@ def store_with_sql(env: Env, query: str) -> dict[str, Any]:
     return {"contract_id": "sales.queried"}
 
 
+def store_with_rule(env: Env, **rule: Any) -> dict[str, Any]:
+    """The orders contract with ``rule`` on ``amount`` (a double)."""
+    contract = orders_contract().model_copy(update={"id": "sales.ruled"}, deep=True)
+    contract.schema_[0].properties[2].quality = [DataQuality(**rule)]
+    env.services["contract_service"].store.put(contract)
+    return {"contract_id": "sales.ruled"}
+
+
 def draft(env: Env) -> dict[str, Any]:
     contract = orders_contract().model_copy(update={"id": "sales.draft", "status": "draft"}, deep=True)
     env.services["contract_service"].store.put(contract)
@@ -247,6 +255,20 @@ CASES = [
          InvalidArgumentError, ("violation_strategy='split'", "rejection_sink")),
     Case("a violation strategy misspelled", lambda e: e.write_batch(violation_strategy="splt"),
          InvalidArgumentError, ("'splt'", "did you mean 'split'")),
+    # rules written wrongly: refused, never a "not evaluated" warning that lets enforce=True write
+    Case("an unknown rule name", lambda e: e.write(**store_with_rule(e, rule="regexp", mustBe="^1")),
+         ContractFormatError, ("regexp:amount", "did you mean 'regex'", "sales.ruled")),
+    Case("a misspelled metric on a batch write", lambda e: e.write_batch(**store_with_rule(e, metric="nullValuez")),
+         ContractFormatError, ("nullValuez:amount", "did you mean 'nullValues'")),
+    Case("an inverted mustBeBetween", lambda e: e.inline(**store_with_rule(e, mustBeBetween=[10, 0])),
+         ContractFormatError, ("between:amount", "low <= high", "[0, 10]")),
+    Case("a SQL rule without a query", lambda e: e.write(**store_with_rule(e, type="sql", mustBe=0)),
+         ContractFormatError, ("sql:amount", "needs a 'query'")),
+    Case("a NaN limit", lambda e: e.write_batch(**store_with_rule(e, mustBeGreaterThan=float("nan"))),
+         ContractFormatError, ("gt:amount", "finite number")),
+    Case("a text limit on a number", lambda e: e.write(**store_with_rule(e, mustBe="lots")),
+         ContractFormatError, ("eq:amount", "'lots' is not one")),
+
 ]
 
 

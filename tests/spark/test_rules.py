@@ -240,7 +240,7 @@ VERDICT_CONTRACT = contract(
     prop("amount", "double", quality=[{"mustBeGreaterOrEqualTo": 0, "severity": "warning"}]),
     prop("note", quality=[{"rule": "regex", "mustBe": "^ok", "severity": "info"},
                           {"metric": "nullValues", "mustBeLessOrEqualTo": 25, "unit": "percent"},
-                          {"rule": "spellcheck"}]),
+                          {"type": "text", "description": "spelled right"}]),
     quality=[{"metric": "rowCount", "mustBeGreaterOrEqualTo": 2, "severity": "warning"},
              {"type": "sql", "query": "SELECT COUNT(*) FROM ${object} WHERE amount > 100",
               "mustBeLessThan": 2}],
@@ -254,8 +254,8 @@ def judge(spark, rows: list[tuple]) -> Any:
     return LocalDataQualityService().evaluate(contract=VERDICT_CONTRACT, payload=ObservationPayload(metrics=metrics))
 
 
-UNKNOWN = ("spellcheck:note: rule 'spellcheck' on column 'note' was not evaluated: unknown rule or metric "
-           "'spellcheck'; known: enum, regex, nullValues, missingValues, invalidValues, duplicateValues")
+UNKNOWN = ("text:note: rule 'text' on column 'note' was not evaluated: 'type: text' rules are not evaluated by "
+           "dc43; use type library or sql")
 
 
 def test_clean_data_still_warns_about_the_rule_it_could_not_check(spark) -> None:
@@ -264,7 +264,7 @@ def test_clean_data_still_warns_about_the_rule_it_could_not_check(spark) -> None
     rules = {r["key"]: r for r in result.details["rules"]}
     assert rules["null_values:note"]["violations"] == 25.0 and rules["null_values:note"]["passed"] is True
     assert rules["sql:orders"]["violations"] == 1 and rules["sql:orders"]["passed"] is True
-    assert rules["spellcheck:note"]["evaluated"] is False and rules["spellcheck:note"]["passed"] is None
+    assert rules["text:note"]["evaluated"] is False and rules["text:note"]["passed"] is None
 
 
 def test_info_is_reported_warning_warns_error_blocks(spark) -> None:

@@ -60,6 +60,13 @@ def foreign_database(tmp: Path) -> Path:
     return path
 
 
+def describe(data: dict[str, Any]) -> Any:
+    """What a pipeline asks of a contract before any query: its expectation plan."""
+    from dc43.quality import LocalDataQualityService
+
+    return LocalDataQualityService().describe_expectations(contract=contract_from_dict(data, "orders.yaml"))
+
+
 def env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -143,6 +150,23 @@ CASES = [
     Case("malformed expectation from a data-quality service",
          lambda t, m: __import__("dc43.quality.plan").quality.plan.Expectation.coerce({"key": "k", "rule": "gt"}),
          InvalidArgumentError, ("'key': 'k'", "column")),
+    Case("an unknown object-level rule",
+         lambda t, m: describe({**document(), "schema": [{"name": "orders", "quality": [{"metric": "rowCnt",
+                                                                                         "mustBe": 1}]}]}),
+         ContractFormatError, ("rowCnt:orders", "did you mean 'rowCount'")),
+    Case("a rule type that is not one", lambda t, m: describe(document([{"type": "sqll", "query": "SELECT 1"}])),
+         ContractFormatError, ("'type: sqll'", "did you mean 'sql'")),
+    Case("a misspelled logicalTypeOptions key", lambda t, m: describe(document(logicalTypeOptions={"minimun": 0})),
+         ContractFormatError, ("minimun", "did you mean 'minimum'")),
+    Case("a NaN SLA value", lambda t, m: describe({**document(), "slaProperties": [
+        {"property": "latency", "value": "nan", "unit": "h", "element": "amount"}]}),
+         ContractFormatError, ("slaProperties[latency].value", "'nan'", "above 0")),
+    Case("a NaN volume factor", lambda t, m: describe({**document(), "schema": [{"name": "orders", "customProperties": [
+        {"property": "dc43.volumeChangeFactor", "value": "NaN"}], "properties": [{"name": "a", "logicalType": "string"}]}]}),
+         ContractFormatError, ("dc43.volumeChangeFactor", "'NaN'", "above 1")),
+    Case("an inverted threshold", lambda t, m: describe(document([{"metric": "nullValues", "mustBeBetween": [5, 1]}])),
+         ContractFormatError, ("null_values:amount", "low <= high")),
+
 ]
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from dc43.errors import SchemaMappingError
+from dc43.errors import ContractFormatError, SchemaMappingError
 from dc43.quality import Expectation, LocalDataQualityService, plan_contract
 from dc43.quality.plan import FORMATS, total_violations
 from dc43.results import ObservationPayload
@@ -150,40 +151,64 @@ def test_optional_flags_and_parents() -> None:
                      "not_null:s.z": (False, "s")}
 
 
-# (id, properties, object-level quality, expected keys of the unsupported rules)
+# (id, properties, object-level quality, expected keys of the unsupported rules, whether written wrongly)
 UNSUPPORTED = [
-    ("unknown property rule", [prop("x", quality=[{"rule": "freshness"}])], None, ["freshness:x"]),
-    ("text rule", [prop("x", quality=[{"type": "text", "description": "looks fine"}])], None, ["text:x"]),
-    ("custom engine", [prop("x", quality=[{"type": "custom", "engine": "soda", "metric": "m"}])], None, ["m:x"]),
-    ("sql without query", [prop("x", quality=[{"type": "sql", "mustBe": 0}])], None, ["sql:x"]),
-    ("no operator", [prop("x", quality=[{"description": "nothing to check"}])], None, ["quality:x"]),
-    ("list mustBe without enum", [prop("x", quality=[{"mustBe": [1, 2]}])], None, ["eq:x"]),
-    ("enum without list", [prop("x", quality=[{"rule": "enum", "mustBe": "a"}])], None, ["enum:x"]),
-    ("regex without pattern", [prop("x", quality=[{"rule": "regex"}])], None, ["regex:x"]),
-    ("between low > high", [prop("x", "int", quality=[{"mustBeBetween": [5, 1]}])], None, ["between:x"]),
-    ("unchecked format", [prop("x", logicalTypeOptions={"format": "uri"})], None, ["format:x"]),
-    ("unknown option", [prop("x", logicalTypeOptions={"minProperties": 1})], None, ["minProperties:x"]),
+    ("unknown property rule", [prop("x", quality=[{"rule": "freshness"}])], None, ["freshness:x"], True),
+    ("text rule", [prop("x", quality=[{"type": "text", "description": "looks fine"}])], None, ["text:x"], False),
+    ("custom engine", [prop("x", quality=[{"type": "custom", "engine": "soda", "metric": "m"}])], None, ["m:x"],
+     False),
+    ("unknown rule type", [prop("x", quality=[{"type": "sqll", "query": "SELECT 1"}])], None, ["sqll:x"], True),
+    ("sql without query", [prop("x", quality=[{"type": "sql", "mustBe": 0}])], None, ["sql:x"], True),
+    ("no operator", [prop("x", quality=[{"description": "nothing to check"}])], None, ["quality:x"], True),
+    ("list mustBe without enum", [prop("x", quality=[{"mustBe": [1, 2]}])], None, ["eq:x"], True),
+    ("enum without list", [prop("x", quality=[{"rule": "enum", "mustBe": "a"}])], None, ["enum:x"], True),
+    ("regex without pattern", [prop("x", quality=[{"rule": "regex"}])], None, ["regex:x"], True),
+    ("between low > high", [prop("x", "int", quality=[{"mustBeBetween": [5, 1]}])], None, ["between:x"], True),
+    ("NaN limit", [prop("x", "double", quality=[{"mustBeGreaterThan": float("nan")}])], None, ["gt:x"], True),
+    ("text limit on a number", [prop("x", "int", quality=[{"mustBe": "ten"}])], None, ["eq:x"], True),
+    ("unchecked format", [prop("x", logicalTypeOptions={"format": "uri"})], None, ["format:x"], False),
+    ("unchecked option", [prop("x", logicalTypeOptions={"minProperties": 1})], None, ["minProperties:x"], False),
+    ("misspelled option", [prop("x", logicalTypeOptions={"maxLenght": 1})], None, ["maxLenght:x"], True),
     ("exclusive flag without bound", [prop("x", "int", logicalTypeOptions={"exclusiveMinimum": True})],
-     None, ["exclusiveMinimum:x"]),
+     None, ["exclusiveMinimum:x"], True),
     ("invalidValues without arguments", [prop("x", quality=[{"metric": "invalidValues"}])], None,
-     ["invalid_values:x"]),
-    ("unknown unit", [prop("x", quality=[{"metric": "nullValues", "unit": "bytes"}])], None, ["null_values:x"]),
+     ["invalid_values:x"], True),
+    ("unknown unit", [prop("x", quality=[{"metric": "nullValues", "unit": "bytes"}])], None, ["null_values:x"],
+     True),
     ("non-numeric threshold", [prop("x", quality=[{"metric": "nullValues", "mustBe": "none"}])], None,
-     ["null_values:x"]),
+     ["null_values:x"], True),
+    ("inverted threshold", [prop("x", quality=[{"metric": "nullValues", "mustBeBetween": [9, 1]}])], None,
+     ["null_values:x"], True),
     ("array elements", [prop("t", "array", items={"physicalType": "string", "quality": [{"mustBe": "a"}]})],
-     None, ["quality:t[]"]),
-    ("unknown object rule", [prop("x")], [{"metric": "freshness"}], ["freshness:orders"]),
-    ("rowCount without threshold", [prop("x")], [{"metric": "rowCount"}], ["rowCount:orders"]),
+     None, ["quality:t[]"], False),
+    ("unknown object rule", [prop("x")], [{"metric": "freshness"}], ["freshness:orders"], True),
+    ("rowCount without threshold", [prop("x")], [{"metric": "rowCount"}], ["rowCount:orders"], True),
 ]
 
 
-@pytest.mark.parametrize(("properties", "quality", "keys"), [c[1:] for c in UNSUPPORTED],
+@pytest.mark.parametrize(("properties", "quality", "keys", "malformed"), [c[1:] for c in UNSUPPORTED],
                          ids=[c[0] for c in UNSUPPORTED])
-def test_rules_the_engine_cannot_evaluate_are_reported(properties, quality, keys) -> None:
+def test_rules_the_engine_cannot_evaluate_are_reported(properties, quality, keys, malformed) -> None:
     plan, unsupported = plan_contract(contract(*properties, quality=quality))
     assert [u.key for u in unsupported] == keys
     assert all(u.reason and u.key in u.message for u in unsupported)
-    assert [e.key for e in plan] == []
+    assert [u.malformed for u in unsupported] == [malformed]
+    if malformed:  # a pipeline refuses it, naming it; a rule it only does not evaluate is a warning
+        with pytest.raises(ContractFormatError, match=keys[0]):
+            LocalDataQualityService().describe_expectations(contract=contract(*properties, quality=quality))
+    else:
+        LocalDataQualityService().describe_expectations(contract=contract(*properties, quality=quality))
+
+
+@pytest.mark.parametrize(("rule", "suggestion"), [
+    ({"rule": "regexp", "mustBe": "^a"}, "did you mean 'regex'"),
+    ({"metric": "nullValuez"}, "did you mean 'nullValues'"),
+    ({"mustBeBetween": [10, 0]}, "write [0, 10]"),
+    ({"metric": "nullValues", "unit": "percnt"}, "did you mean 'percent'"),
+])
+def test_a_rule_written_wrongly_is_refused_with_the_fix(rule: dict, suggestion: str) -> None:
+    with pytest.raises(ContractFormatError, match=re.escape(suggestion)):
+        LocalDataQualityService().describe_expectations(contract=contract(prop("x", "int", quality=[rule])))
 
 
 def test_unsupported_rules_keep_their_severity_and_description() -> None:
@@ -228,7 +253,7 @@ RULES_CONTRACT = contract(
     prop("id", "bigint", required=True),
     prop("s", quality=[{"metric": "nullValues", "mustBeLessThan": 25, "unit": "percent", "severity": "warning"},
                        {"rule": "regex", "mustBe": "^a", "severity": "info"}]),
-    prop("x", quality=[{"rule": "nope"}]),
+    prop("x", quality=[{"type": "text", "description": "looks right"}]),
     quality=[{"metric": "rowCount", "mustBeGreaterOrEqualTo": 2}],
 )
 
@@ -242,19 +267,20 @@ def test_the_service_judges_each_rule_and_reports_the_unsupported_one() -> None:
                         "violations.regex:s": 3, "metrics.row_count:orders": 4})
     assert result.status == "warn" and result.errors == []
     assert result.warnings == ["null_values:s: null_values is 25% but must be < 25%",
-                               "nope:x: rule 'nope' on column 'x' was not evaluated: unknown rule or metric "
-                               "'nope'; known: enum, regex, nullValues, missingValues, invalidValues, duplicateValues"]
+                               "text:x: rule 'text' on column 'x' was not evaluated: 'type: text' rules are not "
+                               "evaluated by dc43; use type library or sql"]
     rules = {r["key"]: r for r in result.details["rules"]}
     assert {k: (r["evaluated"], r["passed"], r["violations"]) for k, r in rules.items()} == {
         "not_null:id": (True, True, 0),
         "null_values:s": (True, False, 25.0),  # 1 of 4 rows = 25%, not < 25%
         "regex:s": (True, False, 3),  # info: reported only
         "row_count:orders": (True, True, 4),
-        "nope:x": (False, None, None),
+        "text:x": (False, None, None),
     }
     assert rules["null_values:s"]["threshold"] == {"mustBeLessThan": 25}
     assert set(rules["not_null:id"]) == {"key", "rule", "column", "severity", "metric", "params", "unit",
-                                         "violations", "threshold", "passed", "evaluated", "description", "note"}
+                                         "violations", "threshold", "passed", "evaluated", "description", "note",
+                                         "data_column"}
 
 
 def test_the_service_blocks_warns_and_reports_by_severity() -> None:

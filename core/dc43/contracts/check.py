@@ -147,7 +147,8 @@ def _check_object(contract: Any, obj: Any, errors: list[str], warnings: list[str
     except Dc43Error as exc:
         errors.append(str(exc))
     else:
-        warnings += [item.message for item in unsupported]
+        warnings += [item.message for item in unsupported if not item.malformed]
+        errors += [item.message for item in unsupported if item.malformed]
         others = _other_tables(contract, plan)
         errors += others.values()
         rules = tuple({"key": e.key, "rule": e.rule, "column": e.column, "severity": e.severity,

@@ -12,6 +12,7 @@ lag and its 95th percentile (nearest rank) are threshold rules ``latency:<column
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -51,7 +52,7 @@ def duration_s(contract: Any, prop: Any) -> float:
         value = float(prop.value) if not isinstance(prop.value, bool) else -1.0
     except (TypeError, ValueError):
         value = -1.0
-    if value <= 0:
+    if not 0 < value < math.inf:  # NaN too
         raise ContractFormatError(_label(contract), f"slaProperties[{prop.property}].value",
                                   f"{prop.value!r} must be a number above 0 ({prop.unit})")
     return value * SECONDS[unit]

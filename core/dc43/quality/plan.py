@@ -63,6 +63,7 @@ dropped; an unknown ``severity`` is treated as ``error`` and noted.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -70,9 +71,9 @@ from typing import Any
 import attrs
 
 import dc43.quality.volume as volume
-from dc43.contracts.physical_types import Atomic, PhysicalType, UnknownPhysicalType, parse_physical
+from dc43.contracts.physical_types import Atomic, Decimal, PhysicalType, UnknownPhysicalType, parse_physical
 from dc43.contracts.sla import LATENCY_RULES, latencies
-from dc43.errors import InvalidArgumentError, SchemaMappingError
+from dc43.errors import ContractFormatError, InvalidArgumentError, SchemaMappingError, did_you_mean
 from dc43.quality.across import RULE as ACROSS
 from dc43.quality.across import horizon_of
 
@@ -110,6 +111,13 @@ FORMATS = {
     "ipv4": r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\z",
 }
 _DESCRIPTIVE_OPTIONS = ("timezone", "defaultTimezone")
+#: ODCS options dc43 checks, and those it does not (a warning); any other name is a mistake
+_OPTIONS = ("format", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+            "exclusiveMaximum", "minItems", "maxItems", "uniqueItems")
+_UNCHECKED_OPTIONS = ("multipleOf", "minProperties", "maxProperties", "required", "contentEncoding",
+                      "contentMediaType")
+RULE_TYPES = ("library", "sql", "text", "custom")
+_NUMBERS = tuple(Atomic(name) for name in ("tinyint", "smallint", "int", "bigint", "float", "double"))
 _BOUNDS = (("minimum", "exclusiveMinimum", "ge", "gt"), ("maximum", "exclusiveMaximum", "le", "lt"))
 _SIZES = {"minLength": "min_length", "maxLength": "max_length",
           "minItems": "min_items", "maxItems": "max_items"}
@@ -165,11 +173,15 @@ class Unsupported:
     reason: str
     severity: str = "error"
     description: str = ""
+    #: written wrongly (a misspelled rule, an inverted range, no query): a pipeline refuses it;
+    #: else a rule dc43 does not evaluate (``type: custom``, an unchecked format): a warning
+    malformed: bool = False
 
     @property
     def message(self) -> str:
         where = f"column '{self.column}'" if self.column else "the schema object"
-        return f"{self.key}: rule '{self.rule}' on {where} was not evaluated: {self.reason}"
+        outcome = "cannot be read" if self.malformed else "was not evaluated"
+        return f"{self.key}: rule '{self.rule}' on {where} {outcome}: {self.reason}"
 
 
 @attrs.frozen
@@ -184,6 +196,7 @@ class _Scope:
     optional: bool = True
     parent: str = ""
     is_string: bool = False
+    is_number: bool = False
 
     def expectation(self, rule: str, **fields: Any) -> Expectation:
         fields.setdefault("optional", self.optional)
@@ -192,6 +205,9 @@ class _Scope:
 
     def unsupported(self, rule: str, reason: str) -> Unsupported:
         return Unsupported(key=f"{rule}:{self.target}", rule=rule, column=self.path, reason=reason)
+
+    def malformed(self, rule: str, reason: str) -> Unsupported:
+        return Unsupported(key=f"{rule}:{self.target}", rule=rule, column=self.path, reason=reason, malformed=True)
 
 
 def expectations_for(contract: Any) -> list[Expectation]:
@@ -292,7 +308,7 @@ def _walk_one(prop: Any, path: str, parent: str, *, in_array: bool
               ) -> Iterator[tuple[str, Any, _Scope | None]]:
     """(path, property, scope) of ``prop`` and its descendants; no scope inside arrays."""
     scope = None if in_array else _Scope(path, optional=not prop.required, parent=parent,
-                                         is_string=_is_string(prop))
+                                         is_string=_is_string(prop), is_number=_is_number(prop))
     yield path, prop, scope
     child_parent = parent if prop.required else path
     yield from _walk(prop.properties or [], f"{path}.", child_parent, in_array=in_array)
@@ -304,6 +320,13 @@ def _is_string(prop: Any) -> bool:
     logical = (prop.logicalType or "").lower()
     physical = _physical(prop)
     return logical == "string" or (not logical and physical is not None and physical.node == Atomic("string"))
+
+
+def _is_number(prop: Any) -> bool:
+    logical = (prop.logicalType or "").lower()
+    physical = _physical(prop)
+    numeric = isinstance(physical.node, Decimal) or physical.node in _NUMBERS if physical is not None else False
+    return logical in ("number", "integer") or (not logical and numeric)
 
 
 def _physical(prop: Any) -> PhysicalType | None:
@@ -386,7 +409,7 @@ def _type_options(scope: _Scope, options: dict[str, Any]) -> Iterator[Expectatio
             if value is not None:
                 yield check(exclusive_rule if flag else inclusive_rule, bound, value=value)
             elif flag:
-                yield scope.unsupported(exclusive, f"'{exclusive}: true' needs '{bound}'; add it or "
+                yield scope.malformed(exclusive, f"'{exclusive}: true' needs '{bound}'; add it or "
                                                    f"write '{exclusive}: <number>'")
             continue
         if value is not None:
@@ -409,7 +432,11 @@ def _type_options(scope: _Scope, options: dict[str, Any]) -> Iterator[Expectatio
             yield scope.unsupported("format", f"format '{fmt}' cannot be checked; checkable formats: "
                                               f"{', '.join(FORMATS)}")
     for option in sorted(set(options) - set(_DESCRIPTIVE_OPTIONS)):
-        yield scope.unsupported(option, f"'logicalTypeOptions.{option}' is not a check dc43 knows")
+        if option in _UNCHECKED_OPTIONS:
+            yield scope.unsupported(option, f"'logicalTypeOptions.{option}' is not a check dc43 knows")
+        else:
+            yield scope.malformed(option, f"'logicalTypeOptions.{option}' is not an ODCS option"
+                                          f"{did_you_mean(option, [*_OPTIONS, *_UNCHECKED_OPTIONS])}")
 
 
 def _rule_name(rule: Any) -> str:
@@ -440,6 +467,10 @@ def _threshold(rule: Any) -> dict[str, Any]:
 
 
 def _other_type(scope: _Scope, rule: Any) -> Unsupported:
+    if (rule.type or "").lower() not in RULE_TYPES:
+        return scope.malformed(_rule_name(rule) or rule.type, f"'type: {rule.type}' is not an ODCS rule type"
+                                                              f"{did_you_mean(rule.type, RULE_TYPES)}; use one of "
+                                                              f"{', '.join(RULE_TYPES)}")
     return scope.unsupported(_rule_name(rule) or rule.type, f"'type: {rule.type}' rules are not evaluated "
                                                             "by dc43; use type library or sql")
 
@@ -460,10 +491,11 @@ def _property_rule(scope: _Scope, rule: Any) -> Iterator[Expectation | Unsupport
         if isinstance(rule.mustBe, str):
             yield scope.expectation("regex", params={"pattern": rule.mustBe}, **common)
         else:
-            yield scope.unsupported(name, "rule 'regex' needs the pattern as a string in 'mustBe'")
+            yield scope.malformed(name, "rule 'regex' needs the pattern as a string in 'mustBe'")
     elif name:
-        yield scope.unsupported(name, f"unknown rule or metric '{name}'; known: enum, regex, nullValues, "
-                                      "missingValues, invalidValues, duplicateValues")
+        known = ["enum", "regex", "nullValues", "missingValues", "invalidValues", "duplicateValues"]
+        yield scope.malformed(name, f"unknown rule or metric '{name}'{did_you_mean(name, known)}; known: "
+                                    f"{', '.join(known)}")
     else:
         yield from _value_rules(scope, rule, common)
 
@@ -471,20 +503,60 @@ def _property_rule(scope: _Scope, rule: Any) -> Iterator[Expectation | Unsupport
 def _value_rules(scope: _Scope, rule: Any, common: dict[str, Any]) -> Iterator[Expectation | Unsupported]:
     threshold = _threshold(rule)
     if not threshold:
-        yield scope.unsupported("quality", "the rule has no metric, rule or mustBe* operator")
+        yield scope.malformed("quality", "the rule has no metric, rule or mustBe* operator")
     for op, value in threshold.items():
         rule_name = VALUE_RULES[op]
         if op in ("mustBe", "mustNotBe") and isinstance(value, (list, dict)):
-            yield scope.unsupported(rule_name, f"'{op}' without a rule compares one value; for a list of "
+            yield scope.malformed(rule_name, f"'{op}' without a rule compares one value; for a list of "
                                                "values use 'rule: enum'")
         elif rule_name in ("between", "not_between"):
-            low, high = value
-            if low > high:
-                yield scope.unsupported(rule_name, f"'{op}: {value}' needs [low, high] with low <= high")
+            if not isinstance(value, list) or len(value) != 2:
+                yield scope.malformed(rule_name, f"'{op}: {value!r}' needs two values, [low, high]")
+            elif (problem := _limit_problem(scope, value[0]) or _limit_problem(scope, value[1])) is not None:
+                yield scope.malformed(rule_name, f"'{op}: {value!r}': {problem}")
+            elif _ordered(value[0], value[1]) is False:
+                yield scope.malformed(rule_name, f"'{op}: {value}' needs [low, high] with low <= high; write "
+                                                 f"[{value[1]}, {value[0]}]")
             else:
-                yield scope.expectation(rule_name, params={"low": low, "high": high}, **common)
+                yield scope.expectation(rule_name, params={"low": value[0], "high": value[1]}, **common)
+        elif (problem := _limit_problem(scope, value)) is not None:
+            yield scope.malformed(rule_name, f"'{op}: {value!r}': {problem}")
         else:
             yield scope.expectation(rule_name, params={"value": value}, **common)
+
+
+def _limit_problem(scope: _Scope, value: Any) -> str | None:
+    """What is wrong with a value rule's limit, or None: NaN compares with nothing, and a number
+    column is compared with numbers (a numeric string is one)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a limit must be a finite number"
+    if scope.is_number and (isinstance(value, bool) or not isinstance(value, (numbers.Real, str))):
+        return f"the column holds numbers, not {type(value).__name__}; write the limit as a number"
+    if scope.is_number and isinstance(value, str):
+        try:
+            if math.isfinite(float(value)):
+                return None
+        except ValueError:
+            pass
+        return f"the column holds numbers; {value!r} is not one"
+    return None
+
+
+def _ordered(low: Any, high: Any) -> bool | None:
+    """Whether ``low <= high``; None when they do not compare (a string and a number)."""
+    try:
+        return bool(low <= high)
+    except TypeError:
+        return None
+
+
+def refuse_malformed(contract: Any, unsupported: Iterable[Unsupported]) -> None:
+    """Raise :class:`ContractFormatError` naming every rule written wrongly (a pipeline would else
+    write rows against a rule it never checks)."""
+    malformed = [item for item in unsupported if item.malformed]
+    if malformed:
+        raise ContractFormatError(_label(contract), ", ".join(item.key for item in malformed),
+                                  "; ".join(item.message for item in malformed) + ". Fix the rules in the contract")
 
 
 def _enum_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Iterator[Expectation | Unsupported]:
@@ -494,7 +566,7 @@ def _enum_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Iterator[Exp
     if isinstance(forbidden, list):
         yield scope.expectation("not_enum", params={"values": forbidden}, **common)
     if not isinstance(allowed, list) and not isinstance(forbidden, list):
-        yield scope.unsupported("enum", "rule 'enum' needs a list in 'mustBe' (allowed values) or "
+        yield scope.malformed("enum", "rule 'enum' needs a list in 'mustBe' (allowed values) or "
                                         "'mustNotBe' (forbidden values)")
 
 
@@ -504,11 +576,20 @@ def _threshold_rule(scope: _Scope, rule: Any, name: str, common: dict[str, Any],
     threshold = _threshold(rule) or {"mustBe": 0}
     for op in ("mustBe", "mustNotBe"):
         value = threshold.get(op)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
-            return scope.unsupported(name, f"'{op}: {value!r}' must be a number")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not math.isfinite(value)):
+            return scope.malformed(name, f"'{op}: {value!r}' must be a number")
+    for op, value in threshold.items():
+        values = value if isinstance(value, list) and op.endswith("Between") else [value]
+        if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) for v in values):
+            return scope.malformed(name, f"'{op}: {value!r}' must be a number" +
+                                   (" pair, [low, high]" if op.endswith("Between") else ""))
+        if op.endswith("Between") and (len(values) != 2 or values[0] > values[1]):
+            return scope.malformed(name, f"'{op}: {value!r}' needs [low, high] with low <= high")
     unit = (rule.unit or "rows").lower() if counts else "rows"
     if unit not in UNITS:
-        return scope.unsupported(name, f"unit '{rule.unit}' is not one of {', '.join(UNITS)}")
+        return scope.malformed(name, f"unit '{rule.unit}' is not one of {', '.join(UNITS)}"
+                                     f"{did_you_mean(rule.unit, UNITS)}")
     params = dict(params or {})
     arguments = dict(rule.arguments or {})
     if name == "missing_values":
@@ -519,7 +600,7 @@ def _threshold_rule(scope: _Scope, rule: Any, name: str, common: dict[str, Any],
         if "pattern" in arguments:
             params["pattern"] = arguments["pattern"]
         if not params:
-            return scope.unsupported(name, "metric 'invalidValues' needs arguments 'validValues' or "
+            return scope.malformed(name, "metric 'invalidValues' needs arguments 'validValues' or "
                                            "'pattern'")
     return scope.expectation(name, params=params, threshold=threshold, unit=unit, **common)
 
@@ -527,7 +608,7 @@ def _threshold_rule(scope: _Scope, rule: Any, name: str, common: dict[str, Any],
 def _sql_rule(scope: _Scope, rule: Any, common: dict[str, Any]) -> Expectation | Unsupported:
     query = rule.query or ""
     if not query.strip():
-        return scope.unsupported("sql", "a 'type: sql' rule needs a 'query'")
+        return scope.malformed("sql", "a 'type: sql' rule needs a 'query'")
     if scope.path:
         column = ".".join(f"`{part}`" for part in scope.path.split("."))
         query = query.replace("${property}", column).replace("{property}", column)
@@ -547,10 +628,12 @@ def _object_rule(name: str, columns: list[str], rule: Any, label: str, where: st
     elif kind != "library":
         yield _other_type(scope, rule)
     elif short is None:
-        yield scope.unsupported(metric or "quality", f"unknown object-level rule '{metric}'; known: "
-                                "rowCount, duplicateRows, duplicateValues, type sql")
+        known = ["rowCount", "duplicateRows", "duplicateValues"]
+        yield scope.malformed(metric or "quality", f"unknown object-level rule '{metric}'"
+                                                   f"{did_you_mean(metric, known)}; known: {', '.join(known)}, "
+                                                   "type sql")
     elif short == "row_count" and not _threshold(rule):
-        yield scope.unsupported(metric, "metric 'rowCount' needs a mustBe* threshold")
+        yield scope.malformed(metric, "metric 'rowCount' needs a mustBe* threshold")
     elif short == "row_count":
         window = volume.window_of(rule, label, where)
         if window is None:
@@ -566,7 +649,7 @@ def _window_rules(scope: _Scope, threshold: Mapping[str, Any], window: float, co
     """A ``rowCount`` per window: its upper bound on the open window, its lower bound on closed ones."""
     upper, lower, others = volume.bounds(threshold)
     for op in others:
-        yield scope.unsupported(volume.MAX, f"over a window, rowCount takes bounds (mustBeGreaterThan, "
+        yield scope.malformed(volume.MAX, f"over a window, rowCount takes bounds (mustBeGreaterThan, "
                                             f"mustBeGreaterOrEqualTo, mustBeLessThan, mustBeLessOrEqualTo, "
                                             f"mustBeBetween), not '{op}'")
     what = common["description"] or f"rowCount per {window:g} s window"

@@ -8,7 +8,7 @@ from typing import Any
 import dc43.quality.volume as volume
 from dc43.contracts.physical_names import data_column, physical_names
 from dc43.contracts.sla import LATENCY_RULES
-from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation, Unsupported, plan_contract
+from dc43.quality.plan import ROW_COUNT, STREAM_RULES, Expectation, Unsupported, plan_contract, refuse_malformed
 from dc43.results import ObservationPayload, ValidationResult
 
 
@@ -90,7 +90,11 @@ class LocalDataQualityService:
     """
 
     def describe_expectations(self, *, contract: Any) -> list[Expectation]:
-        return plan_contract(contract)[0]
+        """The plan of the contract's first schema object; a rule written wrongly is refused here,
+        before any query starts."""
+        plan, unsupported = plan_contract(contract)
+        refuse_malformed(contract, unsupported)
+        return plan
 
     def evaluate(self, *, contract: Any, payload: ObservationPayload) -> ValidationResult:
         plan, unsupported = plan_contract(contract)
@@ -116,7 +120,7 @@ class LocalDataQualityService:
                 result.add_error(f"{key[len('violations.'):]}: {value} row(s) in violation")
         for rule in unsupported:
             rules.append(_entry(rule, note=rule.reason))
-            result.add_warning(rule.message)
+            (result.add_error if rule.malformed else result.add_warning)(rule.message)
         if missing and result.status == "ok":
             result.status = "unknown"
             result.reason = f"no metrics for {', '.join(missing)}"
