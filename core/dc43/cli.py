@@ -216,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except Dc43Error as exc:
+        if getattr(args, "json", False):  # a tool reading the output gets JSON either way
+            print(json.dumps({"error": str(exc), "type": type(exc).__name__}, indent=2))
         print(f"dc43: error: {exc}", file=sys.stderr)
         return 2
 

@@ -180,6 +180,22 @@ def test_a_mistake_gets_an_error_that_names_it(case: Case, tmp_path: Path, monke
     assert not missing, f"the message does not name {missing}: {message}"
 
 
+@pytest.mark.parametrize("store", ["files", "memory"])
+def test_a_key_a_store_drops_on_put_is_still_reported_to_whoever_gets_the_contract(store: str, tmp_path: Path) -> None:
+    from dc43.contracts.keys import notes_of
+    from dc43_memory.store import InMemoryContractStore
+
+    kept = FSContractStore(tmp_path) if store == "files" else InMemoryContractStore()
+    written = contract_from_dict(document(requried=True), "orders.yaml")
+    kept.put(written)
+    kept.put(written)  # the same content again: no conflict
+    got = kept.get("sales.orders", "1.0.0")
+    assert notes_of(got) == ("schema[0].properties[0]: unknown key 'requried' (did you mean 'required'?) was ignored",)
+    kept.put(got)  # put back as got: still the same content, the note not doubled
+    assert notes_of(kept.get("sales.orders", "1.0.0")) == notes_of(got)
+    assert notes_of(LocalContractServiceClient(kept).resolve("sales.orders", "1.0.0")) == notes_of(got)
+
+
 def test_another_applications_database_is_left_untouched(tmp_path: Path) -> None:
     path = foreign_database(tmp_path)
     with pytest.raises(GovernanceDatabaseError):

@@ -135,6 +135,9 @@ def test_a_path_with_nothing_to_check_exits_2_naming_it(paths, problem, tmp_path
     monkeypatch.chdir(tmp_path)
     assert main(["validate", *paths]) == 2
     assert problem in capsys.readouterr().err
+    assert main(["validate", *paths, "--json"]) == 2
+    answer = json.loads(capsys.readouterr().out)
+    assert problem in answer["error"] and answer["type"] == "Dc43Error"
 
 
 WIDE = """\

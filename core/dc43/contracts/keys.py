@@ -33,8 +33,11 @@ DC43_PROPERTIES: Mapping[str, tuple[str, ...]] = {
     "quality rule": ("dc43.window",),
     "SLA property": ("dc43.severity",),
     "property": (),
-    "contract": (),
+    "contract": ("dc43.ignoredKeys",),
 }
+#: the contract-level custom property a store keeps the ignored keys' notes in (the keys themselves
+#: are gone once the model is written back)
+IGNORED_KEYS = "dc43.ignoredKeys"
 #: the key holding a list of items -> what each item is
 _PLACES = {"schema": "schema object", "quality": "quality rule", "slaProperties": "SLA property",
            "properties": "property", "items": "property"}
@@ -138,12 +141,13 @@ _notes: collections.OrderedDict[int, tuple[Any, tuple[str, ...]]] = collections.
 _lock = threading.Lock()
 
 
-def remember_notes(contract: Any, notes: tuple[str, ...]) -> None:
-    """Keep ``notes`` for ``contract`` (the newest contracts loaded; the object itself is kept)."""
+def remember_notes(contract: Any, notes: tuple[str, ...], *, dropped: tuple[str, ...] = ()) -> None:
+    """Keep ``notes`` for ``contract`` (the newest contracts loaded; the object itself is kept);
+    ``dropped``: those about keys the model dropped, which a store carries (:func:`with_ignored_keys`)."""
     if not notes:
         return
     with _lock:
-        _notes[id(contract)] = (contract, notes)
+        _notes[id(contract)] = (contract, notes, dropped)
         while len(_notes) > _KEPT:
             _notes.popitem(last=False)
 
@@ -153,3 +157,24 @@ def notes_of(contract: Any) -> tuple[str, ...]:
     with _lock:
         kept = _notes.get(id(contract))
     return kept[1] if kept is not None and kept[0] is contract else ()
+
+
+def with_ignored_keys(contract: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (``contract`` written out) with the notes on the keys loading it dropped, as the
+    custom property :data:`IGNORED_KEYS`: whoever loads it from a store is warned as its author was."""
+    with _lock:
+        kept = _notes.get(id(contract))
+    dropped = kept[2] if kept is not None and kept[0] is contract else ()
+    if not dropped:
+        return data
+    custom = [c for c in data.get("customProperties") or [] if c.get("property") != IGNORED_KEYS]
+    return {**data, "customProperties": [*custom, {"property": IGNORED_KEYS, "value": list(dropped)}]}
+
+
+def carried_notes(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The notes a store carried in :data:`IGNORED_KEYS`."""
+    for custom in data.get("customProperties") or []:
+        if isinstance(custom, Mapping) and custom.get("property") == IGNORED_KEYS:
+            value = custom.get("value")
+            return tuple(str(note) for note in value) if isinstance(value, list) else ()
+    return ()

@@ -13,7 +13,7 @@ import pydantic
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from dc43.contracts.keys import OPERATORS, remember_notes, unknown_dc43_properties, unknown_keys
+from dc43.contracts.keys import OPERATORS, carried_notes, remember_notes, unknown_dc43_properties, unknown_keys
 from dc43.contracts.versions import parse_version
 from dc43.errors import (
     ContractFormatError,
@@ -105,10 +105,11 @@ def contract_from_dict(data: Mapping[str, Any], source: str) -> OpenDataContract
             raise ContractFormatError(
                 source, f"{key.path}.{key.key}", f"is not an ODCS rule operator{did_you_mean(key.key, OPERATORS)}: "
                 f"the rule would check nothing. Use one of {', '.join(OPERATORS)}.")
-    notes = (*(key.describe() for key in unknown), *unknown_dc43_properties(data))
+    dropped = (*carried_notes(data), *(key.describe() for key in unknown))
+    notes = (*dropped, *unknown_dc43_properties(data))
     for note in notes:
         log.warning("contract %s: %s", source, note)
-    remember_notes(contract, notes)
+    remember_notes(contract, notes, dropped=dropped)
     return contract
 
 

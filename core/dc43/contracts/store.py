@@ -14,6 +14,7 @@ from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from dc43.contracts.keys import with_ignored_keys
 from dc43.contracts.loading import contract_from_dict, contract_to_dict
 from dc43.contracts.versions import Version, parse_version, select_version, sort_versions
 from dc43.errors import (
@@ -95,7 +96,7 @@ class ContractStore(ABC):
             version = parse_version(contract.version)
         except VersionSelectorError as exc:
             raise ContractFormatError(f"contract '{contract_id}'", "version", str(exc)) from None
-        data = contract_to_dict(contract)
+        data = with_ignored_keys(contract, contract_to_dict(contract))  # what its author was warned about
         with self._lock:
             existing = self._read(contract_id, contract.version)
             if existing is None:
