@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -88,9 +89,10 @@ class WebhookNotifier:
     def __init__(self, url: str | None = None, *, headers: Mapping[str, str] | None = None,
                  timeout: float = 10.0) -> None:
         url = url or os.environ.get("DC43_WEBHOOK_URL")
-        if not url or not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        parsed = urlsplit(url) if isinstance(url, str) else None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise InvalidArgumentError(
-                f"the webhook notifier needs an http(s) URL, got {redact_text(str(url))!r}: set DC43_WEBHOOK_URL, "
+                f"the webhook notifier needs an http(s) URL with a host, got {redact_text(str(url))!r}: set DC43_WEBHOOK_URL, "
                 "or pass WebhookNotifier(url='https://hooks.example.com/dc43')")
         self.url = url
         self._headers = dict(headers or {})

@@ -71,6 +71,11 @@ class OutagePolicy:
         if self.action not in ACTIONS:
             raise InvalidArgumentError(f"outage policy action {self.action!r}{did_you_mean(str(self.action), ACTIONS)} "
                                        f"is not one of {', '.join(ACTIONS)}")
+        for name, kind in (("retries", int), ("backoff", float), ("wait", float)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+                raise InvalidArgumentError(f"outage policy {name} must be a {'whole ' if kind is int else ''}number, "
+                                           f"got {value!r} ({type(value).__name__})")
         if self.retries < 1 or self.backoff < 0 or self.wait < 0:
             raise InvalidArgumentError(f"outage policy needs retries >= 1, backoff >= 0 and wait >= 0, got {self}")
 

@@ -17,6 +17,7 @@ Environment switches:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
@@ -334,7 +335,15 @@ def resolve_strategy(value: Any, **options: Any) -> Any:
     if value is None:
         return NoOpStreamingInterventionStrategy()
     if isinstance(value, str):
-        return get_plugin_manager().lookup("intervention strategy", value).value(**options)
+        factory = get_plugin_manager().lookup("intervention strategy", value).value
+        try:
+            inspect.signature(factory).bind(**options)
+        except TypeError as exc:
+            accepted = list(inspect.signature(factory).parameters)
+            hint = "".join(did_you_mean(name, accepted) for name in options if name not in accepted)
+            raise InvalidArgumentError(f"intervention strategy {value!r} does not take {sorted(options)} ({exc})"
+                                       f"{hint}; its options: {', '.join(accepted) or 'none'}") from None
+        return factory(**options)
     if isinstance(value, type):
         raise InvalidArgumentError(
             f"streaming_intervention_strategy got the class {value.__name__}; pass an instance, "

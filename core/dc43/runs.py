@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from dc43.errors import Dc43Error
+
 log = logging.getLogger(__name__)
 
 
@@ -111,6 +113,8 @@ def active_listeners(manager: Any) -> list[tuple[str, Any]]:
     for name, provided in sorted(manager.run_listeners().items()):
         try:
             listener = provided.value()
+        except Dc43Error:  # the user's configuration is wrong: said before the write starts
+            raise
         except Exception:  # a broken plugin must not break the write
             log.exception("dc43 run listener '%s' (plugin '%s') could not be created", name, provided.plugin)
             continue

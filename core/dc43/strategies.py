@@ -78,12 +78,19 @@ def _describe(context: StreamingInterventionContext) -> str:
     return f"batch {context.batch_id} of {context.dataset_id}@{context.dataset_version}: {problems}"
 
 
+def _count(name: str, value: Any) -> None:
+    """A strategy's count of failing batches: a whole number, 1 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{name} must be a whole number of failing batches, at least 1, got {value!r}")
+
+
 class BlockAfterFailuresStrategy(StreamingInterventionStrategy):
     """Stops the pipeline at the ``max_failures``-th failing batch (in a row, if ``consecutive``)."""
 
     def __init__(self, *, max_failures: int = 3, consecutive: bool = False) -> None:
-        if max_failures < 1:
-            raise InvalidArgumentError(f"max_failures must be at least 1, got {max_failures!r}")
+        _count("max_failures", max_failures)
+        if not isinstance(consecutive, bool):
+            raise InvalidArgumentError(f"consecutive must be True or False, got {consecutive!r}")
         self.max_failures = max_failures
         self.consecutive = consecutive
         self.failures = 0
@@ -115,8 +122,7 @@ class RerouteStrategy(StreamingInterventionStrategy):
     reroutes = True
 
     def __init__(self, *, after_failures: int = 1) -> None:
-        if after_failures < 1:
-            raise InvalidArgumentError(f"after_failures must be at least 1, got {after_failures!r}")
+        _count("after_failures", after_failures)
         self.after_failures = after_failures
         self.failures = 0
         self.switched_at: int | None = None

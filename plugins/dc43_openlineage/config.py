@@ -15,6 +15,10 @@ import os
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from dc43.errors import ConfigurationError, did_you_mean
+from dc43.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +36,45 @@ def config_file() -> Path | None:
     return None
 
 
-def _file_transport(path: Path | None) -> bool:
+def _file_transport(path: Path | None) -> dict[str, Any] | None:
+    """The transport an ``openlineage.yml`` configures; a file that cannot be read is refused."""
     if path is None:
-        return False
+        return None
     import yaml
 
     try:
         loaded = yaml.safe_load(path.read_text()) or {}
-    except Exception as exc:
-        log.warning("OpenLineage config %s cannot be read (%s): no lineage is sent", path, type(exc).__name__)
-        return False
-    transport = loaded.get("transport") if isinstance(loaded, dict) else None
-    return isinstance(transport, dict) and bool(transport.get("type"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"the OpenLineage config {path} cannot be read ({type(exc).__name__}: "
+                                 f"{redact_text(str(exc)).splitlines()[0]}); fix it, or remove it to send no lineage") from None
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("transport", {}), dict):
+        raise ConfigurationError(f"the OpenLineage config {path} must be a mapping with a 'transport' mapping "
+                                 "(transport: {type: http, url: ...})")
+    transport = loaded.get("transport")
+    return transport if transport and transport.get("type") else None
+
+
+def check(transport: dict[str, Any] | None = None) -> None:
+    """Refuse a transport OpenLineage would fail on or silently ignore: an unknown type, an http URL
+    without a scheme or host.  ``transport``: the config file's; the environment's otherwise."""
+    kind = str((transport or {}).get("type") or os.environ.get("OPENLINEAGE__TRANSPORT__TYPE") or "http")
+    where = "the OpenLineage config's transport.type" if transport else "OPENLINEAGE__TRANSPORT__TYPE"
+    from openlineage.client.transport import get_default_factory
+
+    known = sorted(getattr(get_default_factory(), "transports", {}) or {})
+    if known and kind not in known:
+        raise ConfigurationError(f"{where} {kind!r} is not an OpenLineage transport{did_you_mean(kind, known)}; "
+                                 f"use one of {', '.join(known)}")
+    urls = [("OPENLINEAGE_URL", os.environ.get("OPENLINEAGE_URL")),
+            ("OPENLINEAGE__TRANSPORT__URL", os.environ.get("OPENLINEAGE__TRANSPORT__URL")),
+            ("the OpenLineage config's transport.url", (transport or {}).get("url"))]
+    for name, url in urls:
+        if url is None or kind != "http":
+            continue
+        parsed = urlsplit(str(url))
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigurationError(f"{name} {redact_text(str(url))!r} is not an http(s) URL with a host; write "
+                                     "it as http://host:port (OpenLineage would send nothing)")
 
 
 def fingerprint() -> tuple[Any, ...] | None:
@@ -52,21 +83,25 @@ def fingerprint() -> tuple[Any, ...] | None:
         return None
     path = config_file()
     variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("OPENLINEAGE")))
+    transport = _file_transport(path)
     configured = (bool(os.environ.get("OPENLINEAGE_URL")) or "OPENLINEAGE__TRANSPORT__TYPE" in os.environ
-                  or _file_transport(path))
+                  or transport is not None)
     if not configured:
         return None
     return variables, str(path), path.stat().st_mtime_ns if path else None
 
 
 def client() -> Any | None:
-    """The OpenLineage client for the configuration in force; ``None`` when there is none."""
+    """The OpenLineage client for the configuration in force; ``None`` when there is none.  A
+    misconfigured transport is a :class:`~dc43.errors.ConfigurationError`."""
     global _warned_missing
     key = fingerprint()
     if key is None:
         return None
     try:
         from openlineage.client import OpenLineageClient
+        check(_file_transport(config_file()) if "OPENLINEAGE__TRANSPORT__TYPE" not in os.environ and
+              not os.environ.get("OPENLINEAGE_URL") else None)
     except ImportError:
         if not _warned_missing:
             _warned_missing = True

@@ -60,6 +60,25 @@ def foreign_database(tmp: Path) -> Path:
     return path
 
 
+def openlineage_env(tmp: Path, monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    """OpenLineage configured by ``values`` only (no file but one the case writes in ``tmp``)."""
+    import os
+
+    for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp)
+    monkeypatch.setenv("HOME", str(tmp))
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+
+
+def lineage_client() -> Any:
+    """What a write asks the openlineage plugin for when it starts."""
+    from dc43.runs import active_listeners
+
+    return active_listeners(get_plugin_manager())
+
+
 def describe(data: dict[str, Any]) -> Any:
     """What a pipeline asks of a contract before any query: its expectation plan."""
     from dc43.quality import LocalDataQualityService
@@ -166,6 +185,40 @@ CASES = [
          ContractFormatError, ("dc43.volumeChangeFactor", "'NaN'", "above 1")),
     Case("an inverted threshold", lambda t, m: describe(document([{"metric": "nullValues", "mustBeBetween": [5, 1]}])),
          ContractFormatError, ("null_values:amount", "low <= high")),
+
+    Case("an outage policy wait that is not a number",
+         lambda t, m: __import__("dc43.delivery").delivery.OutagePolicy.coerce({"wait": "soon"}, gate_enforced=True),
+         InvalidArgumentError, ("wait", "'soon'", "number")),
+    Case("an outage policy retries that is not whole",
+         lambda t, m: __import__("dc43.delivery").delivery.OutagePolicy.coerce({"retries": 2.5}, gate_enforced=True),
+         InvalidArgumentError, ("retries", "2.5", "whole number")),
+    Case("a strategy given an argument it does not take",
+         lambda t, m: resolve_strategy("block-after-failures", max_failure=3),
+         InvalidArgumentError, ("max_failure", "did you mean 'max_failures'", "consecutive")),
+    Case("a strategy count that is a string", lambda t, m: resolve_strategy("reroute", after_failures="2"),
+         InvalidArgumentError, ("after_failures", "'2'", "whole number")),
+    Case("a store given a document instead of a contract",
+         lambda t, m: FSContractStore(t).put(document()), InvalidArgumentError, ("OpenDataContractStandard", "dict",
+                                                                                 "contract_from_dict")),
+    Case("a store given a path instead of a contract",
+         lambda t, m: FSContractStore(t).put("orders.yaml"), InvalidArgumentError, ("str", "load_contract")),
+    Case("a webhook URL without a host",
+         lambda t, m: __import__("dc43.alerts").alerts.WebhookNotifier("https:///hooks/dc43"),
+         InvalidArgumentError, ("'https:///hooks/dc43'", "with a host", "DC43_WEBHOOK_URL")),
+    Case("an OpenLineage URL without a scheme",
+         lambda t, m: (openlineage_env(t, m, OPENLINEAGE_URL="marquez:5000"), lineage_client()),
+         ConfigurationError, ("OPENLINEAGE_URL", "'marquez:5000'", "http://host:port")),
+    Case("an OpenLineage transport that is not one",
+         lambda t, m: (openlineage_env(t, m, OPENLINEAGE__TRANSPORT__TYPE="htttp"), lineage_client()),
+         ConfigurationError, ("OPENLINEAGE__TRANSPORT__TYPE", "'htttp'", "did you mean 'http'")),
+    Case("an OpenLineage config file that is not YAML",
+         lambda t, m: (openlineage_env(t, m), file(t, "openlineage.yml", "transport: [type: http\n"),
+                       lineage_client()),
+         ConfigurationError, ("openlineage.yml", "cannot be read")),
+    Case("an OpenLineage config file with an unknown transport",
+         lambda t, m: (openlineage_env(t, m), file(t, "openlineage.yml", "transport:\n  type: kafak\n"),
+                       lineage_client()),
+         ConfigurationError, ("transport.type", "'kafak'", "did you mean 'kafka'")),
 
 ]
 

@@ -21,6 +21,7 @@ from dc43.errors import (
     ContractConflictError,
     ContractFormatError,
     ContractNotFoundError,
+    InvalidArgumentError,
     InvalidContractIdError,
     VersionSelectorError,
 )
@@ -91,6 +92,13 @@ class ContractStore(ABC):
 
     def put(self, contract: OpenDataContractStandard) -> None:
         """Store ``contract``; identical re-puts are no-ops, changed content needs a new version."""
+        if not isinstance(contract, OpenDataContractStandard):
+            hint = (" (a document: load it with dc43.contracts.contract_from_dict(data, source) first)"
+                    if isinstance(contract, dict) else
+                    " (a path: load it with dc43.contracts.load_contract(path) first)" if isinstance(contract, (str, Path))
+                    else "")
+            raise InvalidArgumentError(f"{self!r}.put takes an ODCS contract (OpenDataContractStandard), got "
+                                       f"{type(contract).__name__}{hint}")
         contract_id = validate_contract_id(contract.id)
         try:
             version = parse_version(contract.version)
