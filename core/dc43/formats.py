@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from dc43.errors import Dc43Error
+from dc43.errors import Dc43Error, InvalidArgumentError
 from dc43.redaction import redact_options
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -150,6 +150,20 @@ class DatasetFormat:
         overridden = type(self).write_micro_batch is not DatasetFormat.write_micro_batch
         return overridden or self.supports("write")
 
+    #: prefixes of the ``dc43.*`` options the format reads (``dc43.deadLetter.`` for Kafka); any other
+    #: ``dc43.*`` option is refused, as the format would ignore it
+    dc43_options: tuple[str, ...] = ()
+
+    def check_target(self, target: DatasetTarget, operation: str) -> None:
+        """Raise, before any query starts, on what ``target`` gives that the format would ignore:
+        by default a ``dc43.*`` option it does not read."""
+        ignored = sorted(key for key in target.options
+                         if key.startswith("dc43.") and not key.startswith(self.dc43_options or ("\0",)))
+        if ignored:
+            raise InvalidArgumentError(f"format '{self.name}' does not read option(s) {', '.join(ignored)}: remove "
+                                       "them, or use a format that reads them (dc43.deadLetter.* and dc43.metadata "
+                                       "are Kafka's)")
+
     def check_session(self, spark: SparkSession) -> None:
         """Raise, naming the fix, when ``spark`` cannot use this format at all (a missing extension
         or jar); the write helpers ask before anything is judged or written.  Default: it can."""
@@ -194,8 +208,10 @@ class SparkFormat(DatasetFormat):
     """A format Spark implements natively (``spark.read.format(name)``)."""
 
     def __init__(self, name: str, *, description: str = "", stream_source: bool = True,
-                 stream_sink: bool = True, batch: bool = True, spark_format: str | None = None) -> None:
+                 stream_sink: bool = True, batch: bool = True, spark_format: str | None = None,
+                 located: bool = True) -> None:
         self.name = name
+        self.located = located  # whether it reads or writes at a path or table (``rate`` generates rows)
         self.description = description
         self.spark_format = spark_format or name
         self._ops = {"read_stream": stream_source, "write_stream": stream_sink,
@@ -203,6 +219,13 @@ class SparkFormat(DatasetFormat):
 
     def supports(self, operation: str) -> bool:
         return self._ops.get(operation, False)
+
+    def check_target(self, target: DatasetTarget, operation: str) -> None:
+        super().check_target(target, operation)
+        if not self.located and (target.path or target.table):
+            given = f"path={target.path!r}" if target.path else f"table={target.table!r}"
+            raise InvalidArgumentError(f"format '{self.name}' reads no path or table, so {given} would be ignored: "
+                                       "remove it (rows come from the format's options)")
 
     def read_stream(self, spark: SparkSession, target: DatasetTarget) -> DataFrame:
         self._require("read_stream")

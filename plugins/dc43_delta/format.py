@@ -27,12 +27,14 @@ class DeltaFormat(DatasetFormat):
 
     def read_stream(self, spark: Any, target: DatasetTarget) -> Any:
         tables.check_session(spark)
+        tables.check_table(spark, target)
         reader = spark.readStream.format("delta").options(**target.options)
         return _existing(lambda: reader.table(target.table) if target.table else reader.load(self._path(target)),
                          target)
 
     def read(self, spark: Any, target: DatasetTarget) -> Any:
         tables.check_session(spark)
+        tables.check_table(spark, target)
         reader = spark.read.format("delta").options(**target.options)
         return _existing(lambda: reader.table(target.table) if target.table else reader.load(self._path(target)),
                          target)
@@ -74,9 +76,12 @@ class DeltaFormat(DatasetFormat):
 
     def check_batch_writes(self, spark: Any, target: DatasetTarget) -> None:
         tables.identifier(target)  # raises without a location
+        tables.check_table(spark, target)
 
     def prepare(self, spark: Any, target: DatasetTarget) -> None:
-        """Create the table from the contract unless it exists."""
+        """Create the table from the contract unless it exists (a malformed name or an unknown
+        database refused first)."""
+        tables.check_table(spark, target)
         tables.ensure_table(spark, target)
 
     @staticmethod

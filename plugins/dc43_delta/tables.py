@@ -6,9 +6,10 @@ works the same: classic, a cluster's driver, and Spark Connect (where the server
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from dc43.errors import Dc43Error, InvalidArgumentError
+from dc43.errors import Dc43Error, InvalidArgumentError, did_you_mean
 from dc43.formats import REJECTED_RULES_COLUMN, DatasetTarget
 
 EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
@@ -39,6 +40,33 @@ def identifier(target: DatasetTarget) -> str:
         raise InvalidArgumentError("format 'delta' needs a location: pass path=... or table=..., or give the "
                                    "locator or the contract server one")
     return "delta.`" + target.path.replace("`", "``") + "`"
+
+
+_PART = r"(?:[A-Za-z_][A-Za-z0-9_]*|`(?:[^`]|``)+`)"
+_NAME = re.compile(rf"{_PART}(?:\.{_PART}){{0,2}}")
+
+
+def check_table(spark: Any, target: DatasetTarget) -> None:
+    """Refuse, before any query, a table name that is a path or malformed, or whose database does
+    not exist (Spark would fail mid-write, or write a table nobody looks for)."""
+    name = target.table
+    if not name:
+        return
+    if "/" in name or "\\" in name or name.startswith((".", "~")):
+        raise InvalidArgumentError(f"table={name!r} is a path, not a table name: pass path={name!r} for a Delta "
+                                   "table by location, or a name such as sales.orders")
+    if not _NAME.fullmatch(name.strip()):
+        raise InvalidArgumentError(f"table={name!r} is not a table name: write [catalog.][database.]table, each part "
+                                   "letters, digits and _ or quoted with backticks (`my table`)")
+    parts = re.findall(_PART, name)
+    if len(parts) < 2:
+        return
+    database = ".".join(parts[:-1])
+    if not spark.catalog.databaseExists(database):
+        known = sorted(db.name for db in spark.catalog.listDatabases())
+        raise InvalidArgumentError(f"table={name!r}: there is no database {database!r}"
+                                   f"{did_you_mean(database.strip('`'), known)}; create it (CREATE DATABASE "
+                                   f"{database}) or use one of: {', '.join(known)}")
 
 
 def _quoted(name: str) -> str:

@@ -32,6 +32,7 @@ class KafkaFormat(DatasetFormat):
     """Kafka topics holding one JSON object per record, through Spark's Kafka connector."""
 
     name = "kafka"
+    dc43_options = ("dc43.deadLetter.", "dc43.metadata")
     description = "JSON records in Kafka topics (streaming and batch; dead letters for bad records)"
 
     def read_stream(self, spark: Any, target: DatasetTarget) -> StreamRead:

@@ -13,7 +13,7 @@ from dc43.formats import SparkFormat
 def dc43_dataset_formats() -> Mapping[str, Any]:
     return {
         "rate": SparkFormat("rate", description="rows per second (timestamp, value)",
-                            stream_sink=False, batch=False),
+                            stream_sink=False, batch=False, located=False),
         "rate-micro-batch": SparkFormat("rate-micro-batch", description="rows per micro-batch",
-                                        stream_sink=False, batch=False),
+                                        stream_sink=False, batch=False, located=False),
     }

@@ -30,7 +30,7 @@ from dc43_integrations.spark.io import (
 )
 from open_data_contract_standard.model import DataQuality
 
-from tests.spark.orders import SCHEMA, orders_contract
+from tests.spark.orders import SCHEMA, drained, orders_contract
 
 pytestmark = [pytest.mark.spark, pytest.mark.connect]
 
@@ -94,6 +94,24 @@ def store_with_rule(env: Env, **rule: Any) -> dict[str, Any]:
     contract.schema_[0].properties[2].quality = [DataQuality(**rule)]
     env.services["contract_service"].store.put(contract)
     return {"contract_id": "sales.ruled"}
+
+
+def keyed_by_event_time(env: Env, column: str) -> dict[str, Any]:
+    """The orders contract keyed across batches over 2 h of the event time in ``column``."""
+    from open_data_contract_standard.model import CustomProperty
+
+    contract = orders_contract().model_copy(update={"id": "sales.timed"}, deep=True)
+    contract.schema_[0].customProperties = [CustomProperty(property="dc43.keyHorizon", value="2 h"),
+                                            CustomProperty(property="dc43.keyEventTime", value=column)]
+    env.services["contract_service"].store.put(contract)
+    return {"contract_id": "sales.timed"}
+
+
+def another_writes_checkpoint(env: Env) -> dict[str, Any]:
+    """A checkpoint a finished write to another sink owns."""
+    checkpoint = str(env.tmp / "cp-taken")
+    drained(env.write(path=str(env.tmp / "first"), options={"checkpointLocation": checkpoint}))
+    return {"options": {"checkpointLocation": checkpoint}}
 
 
 def draft(env: Env) -> dict[str, Any]:
@@ -268,6 +286,27 @@ CASES = [
          ContractFormatError, ("gt:amount", "finite number")),
     Case("a text limit on a number", lambda e: e.write(**store_with_rule(e, mustBe="lots")),
          ContractFormatError, ("eq:amount", "'lots' is not one")),
+
+    # options and locations a format would ignore, checkpoints and tables that are not this write's
+    Case("a path on the rate source",
+         lambda e: read_stream_with_contract(spark=e.spark, contract_id="sales.orders", format="rate",
+                                             path=str(e.tmp / "rates"), **e.services),
+         InvalidArgumentError, ("format 'rate'", "path=", "would be ignored")),
+    Case("a dead-letter topic on a parquet sink",
+         lambda e: e.write(options={"checkpointLocation": str(e.tmp / "cp"), "dc43.deadLetter.topic": "dlq"}),
+         InvalidArgumentError, ("format 'parquet'", "dc43.deadLetter.topic", "Kafka")),
+    Case("an event-time key column that is not a timestamp",
+         lambda e: e.write(**keyed_by_event_time(e, "customer")),
+         ContractFormatError, ("dc43.keyEventTime", "'customer' is a string", "timestamp")),
+    Case("a checkpoint another write owns", lambda e: e.write(**another_writes_checkpoint(e)),
+         InvalidArgumentError, ("cp-taken", "belongs to the write to parquet:", "first", "of its own")),
+    Case("a Delta table name that is a path", lambda e: e.write(format="delta", path=None, table=str(e.tmp / "t")),
+         InvalidArgumentError, ("is a path", "path=")),
+    Case("a malformed Delta table name", lambda e: e.write_batch(format="delta", path=None, table="my orders"),
+         InvalidArgumentError, ("'my orders'", "[catalog.][database.]table")),
+    Case("a Delta table in a database that does not exist",
+         lambda e: e.inline(format="delta", path=None, table="salez.orders"),
+         InvalidArgumentError, ("no database 'salez'", "CREATE DATABASE")),
 
 ]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -142,6 +142,21 @@ _TOKEN = re.compile(r"\s*(?:(`(?:[^`]|``)*`|\"(?:[^\"]|\"\")*\")|('(?:[^']|'')*'
 def parse_physical(text: str) -> PhysicalType:
     """``text`` read as a physical type; :class:`UnknownPhysicalType` when it is not one."""
     return _Reader(text).read()
+
+
+def is_temporal(prop: Any) -> bool | None:
+    """Whether a property holds points in time (timestamp, timestamp_ntz or date), from its
+    ``physicalType`` or else its ``logicalType``; None when neither says."""
+    physical = (getattr(prop, "physicalType", None) or "").strip()
+    if physical:
+        try:
+            node = parse_physical(physical).node
+        except UnknownPhysicalType:
+            node = None
+        if node is not None:
+            return node in (Atomic("timestamp"), Atomic("timestamp_ntz"), Atomic("date"))
+    logical = (getattr(prop, "logicalType", None) or "").strip().lower()
+    return logical in ("timestamp", "date") if logical else None
 
 
 def known_names() -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from dc43.contracts.physical_types import is_temporal
 from dc43.errors import ContractFormatError
 
 SECONDS = {
@@ -113,6 +114,11 @@ def _latency(contract: Any, prop: Any) -> Latency:
         raise ContractFormatError(_label(contract), f"{field}.element",
                                   f"'{column}' is not a property of {owner}; name the event-time column the "
                                   "latency is measured from")
+    held = next(p for p in obj.properties or [] if p.name == column)
+    if is_temporal(held) is False:
+        raise ContractFormatError(_label(contract), f"{field}.element",
+                                  f"'{column}' is a {held.physicalType or held.logicalType}, not a timestamp or date: "
+                                  "a latency is measured from the column holding each row's event time")
     severity = next((str(c.value).strip().lower() for c in prop.customProperties or [] if c.property == SEVERITY),
                     "warning")
     if severity not in _SEVERITIES:

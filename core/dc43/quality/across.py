@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dc43.contracts.physical_types import is_temporal
 from dc43.contracts.sla import SECONDS, amount
 from dc43.errors import ContractFormatError
 
@@ -51,6 +52,11 @@ def horizon_of(contract: Any, obj: Any) -> dict[str, Any] | None:
     if "seconds" not in horizon:
         raise ContractFormatError(label, f"schema[{obj.name}].customProperties[{EVENT_TIME}]",
                                   f"an event-time column needs {HORIZON} set to a duration (e.g. '2 h')")
+    prop = next(p for p in obj.properties or [] if p.name == column)
+    if is_temporal(prop) is False:
+        raise ContractFormatError(label, f"schema[{obj.name}].customProperties[{EVENT_TIME}]",
+                                  f"{column!r} is a {prop.physicalType or prop.logicalType}, not a timestamp or date: "
+                                  "name the column holding each row's event time")
     return {**horizon, "event_time": column}
 
 

@@ -22,15 +22,15 @@ from dc43.errors import InvalidArgumentError
 log = logging.getLogger(__name__)
 
 FOLDER = "dc43_contract"
-SCHEMA = "contract_id string, contract_version string"
+SCHEMA = "contract_id string, contract_version string, owner string"
 
 
 def _location(checkpoint: str) -> str:
     return f"{checkpoint.rstrip('/')}/{FOLDER}"
 
 
-def pinned(spark: Any, checkpoint: str) -> tuple[str, str] | None:
-    """The (contract id, version) the checkpoint's stream was last judged by, if any."""
+def _pin(spark: Any, checkpoint: str) -> Any:
+    """The checkpoint's pin row (contract id, version and the write that owns it), or None."""
     from pyspark.errors import AnalysisException
 
     try:
@@ -39,13 +39,42 @@ def pinned(spark: Any, checkpoint: str) -> tuple[str, str] | None:
         if exc.getCondition() == "PATH_NOT_FOUND":
             return None
         raise
-    return (rows[0].contract_id, rows[0].contract_version) if rows else None
+    return rows[0] if rows else None
 
 
-def pin(spark: Any, checkpoint: str, contract: Any) -> None:
-    """Record that the checkpoint's stream is judged by ``contract``."""
-    (spark.createDataFrame([(contract.id, contract.version)], SCHEMA).coalesce(1)
+def pinned(spark: Any, checkpoint: str) -> tuple[str, str] | None:
+    """The (contract id, version) the checkpoint's stream was last judged by, if any."""
+    row = _pin(spark, checkpoint)
+    return (row.contract_id, row.contract_version) if row is not None else None
+
+
+def pin(spark: Any, checkpoint: str, contract: Any, owner: str) -> None:
+    """Record that the checkpoint's stream is judged by ``contract`` and written by ``owner``."""
+    (spark.createDataFrame([(contract.id, contract.version, owner)], SCHEMA).coalesce(1)
      .write.mode("overwrite").json(_location(checkpoint)))
+
+
+def owner_of(target: Any, observation_writer: str) -> str:
+    """Who a checkpoint belongs to: the sink a write writes and the observation writer writing it."""
+    return f"{target.format}:{target.table or target.path or target.dataset_id} ({observation_writer})"
+
+
+def check_owner(spark: Any, checkpoint: str | None, owner: str) -> None:
+    """Refuse a checkpoint another write owns (another sink, another observation writer), or one a
+    query that is not a dc43 write has committed batches in: Spark would resume that query's
+    progress and write nothing of this one."""
+    if not checkpoint:
+        return
+    from dc43.spark.checkpoints import logged_batches
+
+    row = _pin(spark, checkpoint)
+    if row is not None and row.owner and row.owner != owner:
+        raise InvalidArgumentError(f"checkpoint {checkpoint} belongs to the write to {row.owner}, not to {owner}: "
+                                   "give this write a checkpointLocation of its own")
+    if row is None and logged_batches(spark, checkpoint, "commits"):
+        raise InvalidArgumentError(f"checkpoint {checkpoint} holds the progress of a query that is not a dc43 "
+                                   f"write: {owner} would resume it and write nothing; give this write a "
+                                   "checkpointLocation of its own")
 
 
 @attrs.frozen

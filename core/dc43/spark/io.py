@@ -169,6 +169,8 @@ def write_stream_with_contract(
     arguments.checkpoint(session, target.options, sink_path=target.path,
                          needed_for=f"observation_writer='{writer.name}'" if writer.routes_rows else None)
     arguments.free_query_name(session, target.options)
+    owner = contract_pins.owner_of(target, writer.name)
+    contract_pins.check_owner(session, target.options.get("checkpointLocation"), owner)
     dq = steps.service_ref("data_quality", data_quality_service)
     governance = steps.service_ref("governance", governance_service)
     watch = alerts.watch(notifiers, alert_interval_s, manager, governance.get())
@@ -225,7 +227,7 @@ def write_stream_with_contract(
         started = writer.start(request)
         if kept.repin:  # once the queries run: a write refused at start leaves its checkpoint alone
             try:
-                contract_pins.pin(session, options["checkpointLocation"], contract)
+                contract_pins.pin(session, options["checkpointLocation"], contract, owner)
             except Exception:
                 for query in started:
                     query.stop()

@@ -76,7 +76,15 @@ def format_for(target: DatasetTarget, operation: str) -> DatasetFormat:
     adapter = get_plugin_manager().lookup("format", target.format).value
     if not adapter.supports(operation):
         raise adapter._unsupported(operation)
+    _check_target(adapter, target, operation)
     return adapter
+
+
+def _check_target(adapter: Any, target: DatasetTarget, operation: str) -> None:
+    """Let the format refuse what it would ignore (formats not built on DatasetFormat may not check)."""
+    check = getattr(adapter, "check_target", None)
+    if callable(check):
+        check(target, operation)
 
 
 def writes_micro_batches(adapter: Any) -> bool:
@@ -111,6 +119,7 @@ def micro_batch_format_for(target: DatasetTarget, *, needs: str, choose: str,
     manager = get_plugin_manager()
     adapter = manager.lookup("format", target.format).value
     if writes_micro_batches(adapter):
+        _check_target(adapter, target, "write")
         return adapter
     able = sorted(name for name, provided in manager.formats().items() if writes_micro_batches(provided.value))
     can = [op for op in OPERATIONS if adapter.supports(op)]
