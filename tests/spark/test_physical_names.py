@@ -43,7 +43,7 @@ def contract(*, sql: bool = True) -> OpenDataContractStandard:
                     "properties": [
             {"name": "order_id", "physicalName": "ORD_ID", "physicalType": "bigint", "primaryKey": True},
             {"name": "customer", "physicalName": "CUST_NM", "physicalType": "varchar(5)", "required": True},
-            {"name": "amount", "physicalName": "AMT", "physicalType": "decimal(8,2)",
+            {"name": "amount", "physicalName": "AMT", "physicalType": "double",
              "quality": [{"mustBeGreaterOrEqualTo": 0}]},
             {"name": "placed_at", "physicalName": "PLACED_TS", "physicalType": "timestamp"},
         ]}],
@@ -72,8 +72,9 @@ def test_a_batch_write_of_physical_names_keeps_every_value_and_counts_every_rule
     df = spark.createDataFrame(BATCHES[0] + BATCHES[1][1:], DATA)
     result = write_with_contract(df=df, contract_id="sales.orders_p", path=str(tmp_path / "out"), format="parquet",
                                  enforce=False, **given)
+    # the row without a customer breaks its length rule too: a required column's null fails every check
     assert violations(result.metrics) == {"violations.ge:amount": 1, "violations.not_null:customer": 1,
-                                          "violations.max_length:customer": 1}
+                                          "violations.max_length:customer": 2}
     assert result.metrics["metrics.sql:orders"] == 1
     assert not [w for w in result.warnings if "not in the contract" in w or "missing" in w]
     written = spark.read.parquet(str(tmp_path / "out"))
@@ -125,7 +126,7 @@ def test_a_stream_of_physical_names_counts_every_rule_across_batches_and_its_lat
     result = stream_write(spark, source, tmp_path, services(), enforce=False)
     batches = [e for e in result.details["streaming_batches"] if "metrics" in e]
     assert [violations(e["metrics"]) for e in batches] == [
-        {"violations.ge:amount": 1, "violations.not_null:customer": 1},
+        {"violations.ge:amount": 1, "violations.not_null:customer": 1, "violations.max_length:customer": 1},
         {"violations.unique_across:order_id": 1, "violations.max_length:customer": 1}]
     assert [e["metrics"]["metrics.sql:orders"] for e in batches] == [0, 1]
     assert all(e["metrics"]["metrics.latency:placed_at"] > 0 for e in batches)  # measured from PLACED_TS
@@ -144,8 +145,8 @@ def test_the_gate_routes_physical_named_rows_and_keeps_their_keys(spark, parquet
     assert sorted(r.ORD_ID for r in main.collect()) == [1, 5]
     rejected = sorted((r.ORD_ID, sorted(r._dc43_rejected_rules))
                       for r in spark.read.parquet(str(tmp_path / "rejected")).collect())
-    assert rejected == [(1, ["unique_across:order_id"]), (2, ["ge:amount"]), (3, ["not_null:customer"]),
-                        (4, ["max_length:customer"])]
+    assert rejected == [(1, ["unique_across:order_id"]), (2, ["ge:amount"]),
+                        (3, ["max_length:customer", "not_null:customer"]), (4, ["max_length:customer"])]
     assert [e["status"] for e in result.details["streaming_batches"]] == ["block", "block"]
 
 

@@ -24,7 +24,7 @@ def physical_names(contract: Any, object_name: str | None = None) -> dict[str, s
         if prop.name and physical and physical != prop.name:
             names[prop.name] = physical
         _refuse_nested_physical_names(prop, prop.name or "")
-    logical = {prop.name for prop in obj.properties or [] if prop.name}
+    logical = [prop.name for prop in obj.properties or [] if prop.name]
     taken: dict[str, str] = {}
     for name in logical:
         data = names.get(name, name)
