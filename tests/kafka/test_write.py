@@ -53,3 +53,26 @@ def test_batch_write_then_batch_read_round_trips(spark, kafka_broker, new_topic)
     assert [tuple(r)[:4] for r in rows] == ROWS
     assert [r._kafka_key for r in rows] == ["1", "2", "3", "4"]
     assert {r._kafka_topic for r in rows} == {topic}
+
+
+def test_physical_names_are_the_json_fields_and_the_record_key(spark, kafka_broker, new_topic):
+    from dc43.contracts import LocalContractServiceClient
+    from dc43_memory.store import InMemoryContractStore
+
+    from tests.spark.test_physical_names import DATA, WHEN, contract
+
+    store = InMemoryContractStore()
+    store.put(contract(sql=False))
+    svc = {**services(), "contract_service": LocalContractServiceClient(store)}
+    topic, options = new_topic("orders-physical"), {"kafka.bootstrap.servers": kafka_broker}
+    rows = [(1, "ann", 10.0, WHEN), (2, "bob", 20.0, WHEN)]
+    write_with_contract(df=spark.createDataFrame(rows, DATA), contract_id="sales.orders_p", format="kafka",
+                        table=topic, options=options, **svc)
+    records = sorted(consume(kafka_broker, topic, expected=2), key=lambda r: r.key)
+    assert [r.key for r in records] == [b"1", b"2"]  # the primary key, by its physical column
+    assert set(json.loads(records[0].value)) == {"ORD_ID", "CUST_NM", "AMT", "PLACED_TS"}
+    df, validation = read_with_contract(spark=spark, contract_id="sales.orders_p", format="kafka", table=topic,
+                                        options=options, **svc)
+    assert validation.ok, validation.errors
+    assert sorted(tuple(r)[:3] for r in df.collect()) == [(1, "ann", 10.0), (2, "bob", 20.0)]
+    assert df.columns[:4] == ["ORD_ID", "CUST_NM", "AMT", "PLACED_TS"]

@@ -160,3 +160,28 @@ def test_two_properties_naming_one_column_are_refused(spark, tmp_path: Path) -> 
                                                  "'ORD_ID'"):
         write_with_contract(df=df, contract_id="sales.orders_p", path=str(tmp_path / "out"), format="parquet",
                             **{**services(), "contract_service": LocalContractServiceClient(store)})
+
+
+@pytest.mark.connect
+@pytest.mark.cluster
+def test_a_delta_table_created_from_the_contract_has_the_physical_columns(spark, tmp_path: Path) -> None:
+    location = str(tmp_path / "orders")
+    df = spark.createDataFrame([(1, "ann", 10.0, WHEN)], DATA)
+    result = write_with_contract(df=df, contract_id="sales.orders_p", path=location, format="delta", **services())
+    assert result.ok, result.errors
+    columns = [r.col_name for r in spark.sql(f"DESCRIBE TABLE delta.`{location}`").collect()][:4]
+    assert columns == ["ORD_ID", "CUST_NM", "AMT", "PLACED_TS"]
+    assert spark.read.format("delta").load(location).collect()[0].CUST_NM == "ann"
+
+
+def test_the_lineage_schema_facet_names_the_physical_columns_and_their_properties() -> None:
+    from dc43_openlineage.events import metrics_facet, schema_facet
+
+    fields = schema_facet(contract()).fields
+    assert [(f.name, f.description) for f in fields] == [
+        ("ORD_ID", "property 'order_id'"), ("CUST_NM", "property 'customer'"), ("AMT", "property 'amount'"),
+        ("PLACED_TS", "property 'placed_at'")]
+    verdict = {"metrics": {"row_count": 3, "violations.not_null:customer": 1},
+               "rules": [{"rule": "not_null", "column": "customer", "data_column": "CUST_NM",
+                          "metric": "violations.not_null:customer"}]}
+    assert metrics_facet(verdict).columnMetrics["CUST_NM"].nullCount == 1

@@ -7,6 +7,12 @@ judged by two contracts without a word.  The version is kept beside Spark's own 
 Spark, so it lives wherever the checkpoint does, on every topology).  Passing
 ``allow_contract_upgrade=True`` moves the stream to the newly selected version; the upgrade
 is logged and becomes a warning on the result and in governance.
+
+The pin also names the write that owns the checkpoint (its sink and observation writer): once a
+batch was committed there, another write on it is refused, and so is a checkpoint a query that
+is not a dc43 write committed batches in (Spark would resume its progress and write nothing).
+The pin is written before the queries start; one with no batch committed after it (a start that
+was refused or killed) binds nothing.
 """
 
 from __future__ import annotations
@@ -42,12 +48,6 @@ def _pin(spark: Any, checkpoint: str) -> Any:
     return rows[0] if rows else None
 
 
-def pinned(spark: Any, checkpoint: str) -> tuple[str, str] | None:
-    """The (contract id, version) the checkpoint's stream was last judged by, if any."""
-    row = _pin(spark, checkpoint)
-    return (row.contract_id, row.contract_version) if row is not None else None
-
-
 def pin(spark: Any, checkpoint: str, contract: Any, owner: str) -> None:
     """Record that the checkpoint's stream is judged by ``contract`` and written by ``owner``."""
     (spark.createDataFrame([(contract.id, contract.version, owner)], SCHEMA).coalesce(1)
@@ -59,19 +59,21 @@ def owner_of(target: Any, observation_writer: str) -> str:
     return f"{target.format}:{target.table or target.path or target.dataset_id} ({observation_writer})"
 
 
-def check_owner(spark: Any, checkpoint: str | None, owner: str) -> None:
-    """Refuse a checkpoint another write owns (another sink, another observation writer), or one a
-    query that is not a dc43 write has committed batches in: Spark would resume that query's
-    progress and write nothing of this one."""
+def check_owner(spark: Any, checkpoint: str | None, owner: str, kept: Kept) -> None:
+    """Refuse a checkpoint another write owns (another sink, another observation writer) once a
+    batch was committed in it, or one a query that is not a dc43 write committed batches in:
+    Spark would resume that query's progress and write nothing of this one."""
     if not checkpoint:
+        return
+    row = kept.pin
+    if row is not None:
+        if row.owner and row.owner != owner and kept.committed:
+            raise InvalidArgumentError(f"checkpoint {checkpoint} belongs to the write to {row.owner}, not to {owner}: "
+                                       "give this write a checkpointLocation of its own")
         return
     from dc43.spark.checkpoints import logged_batches
 
-    row = _pin(spark, checkpoint)
-    if row is not None and row.owner and row.owner != owner:
-        raise InvalidArgumentError(f"checkpoint {checkpoint} belongs to the write to {row.owner}, not to {owner}: "
-                                   "give this write a checkpointLocation of its own")
-    if row is None and logged_batches(spark, checkpoint, "commits"):
+    if logged_batches(spark, checkpoint, "commits"):
         raise InvalidArgumentError(f"checkpoint {checkpoint} holds the progress of a query that is not a dc43 "
                                    f"write: {owner} would resume it and write nothing; give this write a "
                                    "checkpointLocation of its own")
@@ -86,25 +88,35 @@ class Kept:
     change: dict[str, Any] | None = None
     #: whether the checkpoint must record ``contract`` (first start, or an upgrade)
     repin: bool = False
+    #: the checkpoint's pin row, when it has one, and whether a batch was committed there since
+    pin: Any = None
+    committed: bool = False
 
 
 def keep(spark: Any, contracts: Any, contract: Any, *, checkpoint: str | None, selector: str | None,
          allow_inactive: bool, allow_upgrade: bool) -> Kept:
-    """The contract to judge a stream by: the checkpoint's, unless the caller allows an upgrade."""
+    """The contract to judge a stream by: the checkpoint's, unless the caller allows an upgrade.  A pin
+    with no batch committed after it (a start refused, or killed before its first batch) binds nothing."""
     if not checkpoint:
         return Kept(contract)
-    found = pinned(spark, checkpoint)
-    if found is None:
+    from dc43.spark.checkpoints import logged_batches
+
+    row = _pin(spark, checkpoint)
+    if row is None:
         return Kept(contract, repin=True)
+    if not logged_batches(spark, checkpoint, "commits"):
+        return Kept(contract, repin=True, pin=row)
+    found = (row.contract_id, row.contract_version)
     if found == (contract.id, contract.version):
-        return Kept(contract)
+        return Kept(contract, pin=row, committed=True)
     pinned_id, pinned_version = found
     change = {"pinned": f"{pinned_id}@{pinned_version}", "selected": f"{contract.id}@{contract.version}"}
     if allow_upgrade:
         message = (f"the stream on checkpoint {checkpoint} was judged by {pinned_id}@{pinned_version}; from this "
                    f"restart on it is judged by {contract.id}@{contract.version} (allow_contract_upgrade=True)")
         log.warning("%s", message)
-        return Kept(contract, {**change, "used": change["selected"], "message": message}, repin=True)
+        return Kept(contract, {**change, "used": change["selected"], "message": message}, repin=True, pin=row,
+                    committed=True)
     if pinned_id != contract.id or not parse_selector(selector).matches(parse_version(pinned_version),
                                                                           include_prerelease=True):
         raise InvalidArgumentError(
@@ -117,4 +129,4 @@ def keep(spark: Any, contracts: Any, contract: Any, *, checkpoint: str | None, s
                f"{contract.version} is newer and selected by {selector or 'latest'!r}: pass "
                "allow_contract_upgrade=True to move to it")
     log.info("%s", message)
-    return Kept(kept, {**change, "used": change["pinned"], "message": message})
+    return Kept(kept, {**change, "used": change["pinned"], "message": message}, pin=row, committed=True)

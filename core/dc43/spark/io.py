@@ -170,7 +170,7 @@ def write_stream_with_contract(
                          needed_for=f"observation_writer='{writer.name}'" if writer.routes_rows else None)
     arguments.free_query_name(session, target.options)
     owner = contract_pins.owner_of(target, writer.name)
-    contract_pins.check_owner(session, target.options.get("checkpointLocation"), owner)
+    contract_pins.check_owner(session, target.options.get("checkpointLocation"), owner, kept)
     dq = steps.service_ref("data_quality", data_quality_service)
     governance = steps.service_ref("governance", governance_service)
     watch = alerts.watch(notifiers, alert_interval_s, manager, governance.get())
@@ -224,14 +224,9 @@ def write_stream_with_contract(
         side.tells_rules = True
         runs.started()
     try:
+        if kept.repin:  # before the queries run: a batch is never committed on a checkpoint without its pin
+            contract_pins.pin(session, options["checkpointLocation"], contract, owner)
         started = writer.start(request)
-        if kept.repin:  # once the queries run: a write refused at start leaves its checkpoint alone
-            try:
-                contract_pins.pin(session, options["checkpointLocation"], contract, owner)
-            except Exception:
-                for query in started:
-                    query.stop()
-                raise
     except Exception as exc:
         from dc43.spark.caller_queries import missing_module_error
 
