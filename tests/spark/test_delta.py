@@ -21,7 +21,10 @@ from dc43_integrations.spark.io import (
 
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 ALL_IDS = sorted(r[0] for batch in BATCHES for r in batch)
 
@@ -53,6 +56,8 @@ def gate(df: Any, tmp_path: Path, services: dict[str, Any], **kwargs: Any) -> An
     return result
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_the_gate_splits_rows_into_delta_tables_one_commit_per_published_batch(
         spark, source_stream, tmp_path, services):
     result = gate(source_stream, tmp_path, services)
@@ -123,6 +128,8 @@ def test_the_gate_writes_tables_by_name(spark, source_stream, tmp_path, services
 
 @pytest.mark.parametrize("where", ["path", "table"])
 @pytest.mark.parametrize("read", [read_with_contract, read_stream_with_contract], ids=["batch", "stream"])
+@REMOTE[0]
+@REMOTE[1]
 def test_reading_a_table_that_is_not_there_names_it(spark, tmp_path, services, read, where):
     location = {"path": str(tmp_path / "nothing")} if where == "path" else {"table": f"nothing_{uuid.uuid4().hex[:6]}"}
     with pytest.raises(InvalidArgumentError, match=f"there is no Delta table at {where} '.*nothing.*' .*; check the name"):
@@ -151,6 +158,7 @@ def test_the_contract_creates_the_table_with_comments_and_not_null(spark, tmp_pa
     assert validation.ok and back.count() == 1
 
 
+@pytest.mark.connect
 def test_a_replayed_batch_is_skipped_by_delta_and_keeps_its_first_version(spark, parquet_batches, tmp_path,
                                                                           services):
     source = parquet_batches(SCHEMA, BATCHES[:3])
@@ -192,7 +200,7 @@ def test_reroute_sends_whole_batches_to_the_rejection_table(spark, source_stream
     assert [list(r._dc43_rejected_rules) for r in rejected.filter("order_id = 7").collect()] == [["rerouted"]]
 
 
-@pytest.mark.parametrize("writer", ["foreach-batch", "observe"])
+@pytest.mark.parametrize("writer", [pytest.param("foreach-batch", marks=REMOTE), "observe"])
 def test_delta_tables_by_name_stream_in_and_out(spark, parquet_batches, tmp_path, services, writer):
     clean = [BATCHES[0], BATCHES[3]]
     source = stream(spark, parquet_batches(SCHEMA, clean), services)

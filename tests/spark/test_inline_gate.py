@@ -16,7 +16,10 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from tests.spark.orders import BATCHES, SCHEMA, orders_contract, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 
 def ids(spark, path: Path) -> list[int]:
@@ -46,6 +49,8 @@ def stream(spark, path: str, services) -> Any:
     return df
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_blocked_batch_never_reaches_the_main_sink(spark, source_stream, tmp_path, services):
     result = inline_write(source_stream, tmp_path, services, enforce=False,
                           streaming_intervention_strategy=BlockAfterFailuresStrategy(max_failures=2))
@@ -61,6 +66,8 @@ def test_a_blocked_batch_never_reaches_the_main_sink(spark, source_stream, tmp_p
     assert not list((tmp_path / "main" / "_dc43_staging").glob("*"))  # the blocked batch was dropped
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_rows_are_split_between_main_and_rejection_sinks(spark, source_stream, tmp_path, services):
     result = inline_write(source_stream, tmp_path, services, enforce=True, **rejects(tmp_path))
     (query,) = result.details["streaming_queries"]
@@ -76,6 +83,8 @@ def test_rows_are_split_between_main_and_rejection_sinks(spark, source_stream, t
     assert ids(spark, tmp_path / "main") == [1, 2, 5]  # nothing of the blocked batch 2
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_main_plus_rejected_equals_input_with_no_duplicate_after_replay(spark, parquet_batches, tmp_path, services):
     source = parquet_batches(SCHEMA, BATCHES[:3])
     result = inline_write(stream(spark, source, services), tmp_path, services, enforce=False,
@@ -104,6 +113,7 @@ def test_main_plus_rejected_equals_input_with_no_duplicate_after_replay(spark, p
     assert rules == {6: ["enum:currency"]}
 
 
+@pytest.mark.connect
 def test_reroute_after_two_failing_batches(spark, source_stream, tmp_path, services):
     result = inline_write(source_stream, tmp_path, services, enforce=False,
                           streaming_intervention_strategy=RerouteStrategy(after_failures=2),
@@ -138,6 +148,8 @@ def test_warn_never_stops_and_reports_every_failing_batch(spark, source_stream, 
     assert ids(spark, tmp_path / "main") == [1, 2, 3, 4, 5, 6, 6, 7]
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_routing_needs_the_inline_writer_and_a_rejection_sink(source_stream, tmp_path, services):
     with pytest.raises(Dc43Error, match="observation_writer='inline'"):
         write_stream_with_contract(df=source_stream, contract_id="sales.orders", format="parquet",
@@ -150,6 +162,7 @@ def test_routing_needs_the_inline_writer_and_a_rejection_sink(source_stream, tmp
     shutil.rmtree(tmp_path / "cp", ignore_errors=True)
 
 
+@pytest.mark.connect
 def test_a_replayed_batch_replaces_its_partition_and_leaves_nothing_staged(spark, parquet_batches, tmp_path, services):
     source = parquet_batches(SCHEMA, BATCHES[:3])
     first = inline_write(stream(spark, source, services), tmp_path, services, enforce=False)
@@ -338,6 +351,7 @@ def sink_ids(spark, fmt: str, path: Path) -> list[int]:
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "orc", "json", "csv"])
+@pytest.mark.connect
 def test_every_sink_format_splits_rows_and_names_their_rules_exactly(spark, parquet_batches, tmp_path, services, fmt):
     """parquet and orc give back what was staged: rules are named again from the staged values and
     uniqueness is read from them; json and csv route each rule combination and re-read the batch."""

@@ -20,7 +20,10 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from tests.spark.orders import drained, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 SCHEMA = "id bigint, region string, amount double, ts timestamp"
 ACROSS = "violations.unique_across:id"
@@ -81,7 +84,7 @@ def ids(spark, path: Path) -> list[int]:
     return sorted(r.id for r in spark.read.parquet(str(path)).select("id").collect()) if path.exists() else []
 
 
-@pytest.mark.parametrize("writer", ["foreach-batch", "inline"])
+@pytest.mark.parametrize("writer", [pytest.param("foreach-batch", marks=REMOTE), "inline"])
 def test_a_key_repeated_from_an_earlier_batch_is_caught(spark, parquet_batches, tmp_path, services, writer):
     services = with_contract(services, events_contract())
     source = parquet_batches(SCHEMA, [[row(1), row(2)], [row(3), row(9)], [row(4)], [row(9), row(5)]])
@@ -93,6 +96,8 @@ def test_a_key_repeated_from_an_earlier_batch_is_caught(spark, parquet_batches, 
     assert result.details["key_horizons"] == {"unique_across:id": "unbounded"}
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_the_gate_rejects_the_repeated_row_and_keeps_only_published_keys(spark, parquet_batches, tmp_path, services):
     services = with_contract(services, events_contract())
     source = parquet_batches(SCHEMA, [
@@ -123,6 +128,7 @@ def test_without_a_rejection_sink_the_gate_blocks_the_batch(spark, parquet_batch
     assert "micro-batch 2" in result.details["streaming_error"]
 
 
+@pytest.mark.connect
 def test_the_history_survives_a_restart_on_the_checkpoint(spark, parquet_batches, tmp_path, services):
     services = with_contract(services, events_contract())
     parquet_batches(SCHEMA, [[row(1)], [row(2)]])
@@ -145,7 +151,7 @@ def test_a_composite_key_with_a_null_part_is_never_kept(spark, parquet_batches, 
     assert across(result, "violations.primary_key:region,id") == [1, 1]  # the null part, in each batch
 
 
-@pytest.mark.parametrize("writer", ["foreach-batch", "inline", "inline+rejects"])
+@pytest.mark.parametrize("writer", ["foreach-batch", "inline", pytest.param("inline+rejects", marks=REMOTE)])
 def test_a_batchs_own_repeats_are_counted_from_its_keys_on_every_writer(spark, parquet_batches, tmp_path, services,
                                                                         writer):
     """With keys checked across batches, the key's ``unique`` rule is counted from the keys the lookup
@@ -184,6 +190,8 @@ def test_an_event_time_horizon_forgets_keys_behind_it(spark, parquet_batches, tm
     assert result.details["key_horizons"] == {"unique_across:id": "3600 s of event time (ts)"}
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_the_observe_writer_says_it_does_not_check_keys_across_batches(spark, parquet_batches, tmp_path, services):
     services = with_contract(services, events_contract())
     source = parquet_batches(SCHEMA, [[row(1)], [row(1)]])
@@ -198,6 +206,8 @@ def test_the_observe_writer_says_it_does_not_check_keys_across_batches(spark, pa
      "'when' is not a property of schema object 'events'"),
     ([{"property": "dc43.keyEventTime", "value": "ts"}], "needs dc43.keyHorizon set to a duration"),
 ])
+@REMOTE[0]
+@REMOTE[1]
 def test_a_bad_horizon_is_refused_before_any_query_starts(spark, parquet_batches, tmp_path, services,
                                                           custom, problem):
     contract = events_contract()
@@ -210,6 +220,8 @@ def test_a_bad_horizon_is_refused_before_any_query_starts(spark, parquet_batches
     assert len(spark.streams.active) == before
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_200000_keys_per_batch_are_checked_exactly_and_the_history_says_its_size(spark, tmp_path, services):
     """Three batches of 200,000 keys: batch 1 repeats 1,234 keys of batch 0, batch 2 repeats 777 of
     batch 0 and 555 of batch 1; the result says how many keys the history keeps."""
@@ -269,6 +281,8 @@ def test_keys_kept_in_sqlite_by_an_earlier_dc43_are_converted_and_still_caught(s
     assert not legacy.exists() and legacy.with_name(legacy.name + ".converted").exists()
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_batchs_distinct_keys_say_their_rows_newest_event_and_published_rows(spark):
     """Rows of one key counted by numpy once sorted by hash; grouped by pyarrow when two keys share
     a hash (here every key is given one hash): the same keys either way."""
