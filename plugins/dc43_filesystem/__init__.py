@@ -27,6 +27,10 @@ class FileFormat(SparkFormat):
     def stages_exactly(self) -> bool:  # type: ignore[override]
         return self.spark_format in EXACT_FORMATS
 
+    def check_target(self, target: DatasetTarget, operation: str) -> None:
+        super().check_target(target, operation)
+        self._check(target)
+
     def _check(self, target: DatasetTarget) -> None:
         if not target.path and not target.table:
             raise InvalidArgumentError(

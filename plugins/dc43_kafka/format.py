@@ -35,6 +35,14 @@ class KafkaFormat(DatasetFormat):
     dc43_options = ("dc43.deadLetter.", "dc43.metadata")
     description = "JSON records in Kafka topics (streaming and batch; dead letters for bad records)"
 
+    def check_target(self, target: DatasetTarget, operation: str) -> None:
+        """The Kafka options of ``target`` checked for ``operation`` before any query starts."""
+        if operation in ("write", "write_stream"):
+            write_settings(target)
+        else:
+            read_settings(target, streaming=operation == "read_stream")
+        super().check_target(target, operation)
+
     def read_stream(self, spark: Any, target: DatasetTarget) -> StreamRead:
         from dc43_kafka.codec import dead_letters, decode
 

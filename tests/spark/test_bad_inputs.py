@@ -114,6 +114,18 @@ def another_writes_checkpoint(env: Env) -> dict[str, Any]:
     return {"options": {"checkpointLocation": checkpoint}}
 
 
+def plain_query_checkpoint(env: Env) -> dict[str, Any]:
+    """A checkpoint in which a plain Spark query (not a dc43 write) committed a batch."""
+    checkpoint = str(env.tmp / "cp-plain")
+    query = (env.stream.writeStream.format("parquet").option("checkpointLocation", checkpoint)
+             .start(str(env.tmp / "plain")))
+    try:
+        query.processAllAvailable()
+    finally:
+        query.stop()
+    return {"options": {"checkpointLocation": checkpoint}}
+
+
 def draft(env: Env) -> dict[str, Any]:
     contract = orders_contract().model_copy(update={"id": "sales.draft", "status": "draft"}, deep=True)
     env.services["contract_service"].store.put(contract)
@@ -307,6 +319,12 @@ CASES = [
     Case("a Delta table in a database that does not exist",
          lambda e: e.inline(format="delta", path=None, table="salez.orders"),
          InvalidArgumentError, ("no database 'salez'", "CREATE DATABASE")),
+
+    Case("a checkpoint a plain Spark query committed in", lambda e: e.write(**plain_query_checkpoint(e)),
+         InvalidArgumentError, ("cp-plain", "not a dc43 write", "of its own")),
+    Case("a SQL rule naming another table, on a batch write",
+         lambda e: e.write_batch(**store_with_sql(e, "SELECT COUNT(*) FROM orders_archive WHERE amount < 0")),
+         ContractFormatError, ("sql:orders", "does not compile", "'orders_archive'", "not the batch")),
 
 ]
 

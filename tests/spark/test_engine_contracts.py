@@ -128,3 +128,20 @@ def test_sql_rules_naming_their_table_literally_are_counted(spark, tmp_path: Pat
     assert result.metrics["violations.max_length:station"] == 1
     assert sorted(e.split(":")[0] + ":" + e.split(":")[1] for e in result.errors) == [
         "max_length:station", "sql:Air_Quality", "sql:Air_Quality#2"]
+
+
+def test_a_sql_rule_that_cannot_run_stops_a_batch_write_before_it_measures_with_one_line(
+        spark, tmp_path: Path, capfd) -> None:
+    from dc43.errors import ContractFormatError
+
+    contract, given = services(ODCS / "air_quality.yaml")
+    contract.schema_[0].quality[0].query = "select count(*) from Air_Quality_2025 where pm25 > 1000"
+    given["contract_service"].store.put(contract.model_copy(update={"version": "1.0.1"}))
+    df = spark.createDataFrame([("S1", None, 12.0)], "station string, measured_at timestamp, pm25 double")
+    with pytest.raises(ContractFormatError) as raised:
+        write_with_contract(df=df, contract_id=contract.id, expected_contract_version="==1.0.1",
+                            path=str(tmp_path / "out"), format="parquet", **given)
+    assert "'sql:Air_Quality'" in str(raised.value) and "'Air_Quality_2025', which is not the batch" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+    err = capfd.readouterr().err
+    assert "TABLE_OR_VIEW_NOT_FOUND" not in err and "Traceback" not in err

@@ -203,7 +203,7 @@ def test_the_observe_writer_says_it_does_not_check_keys_across_batches(spark, pa
 @pytest.mark.parametrize(("custom", "problem"), [
     ([{"property": "dc43.keyHorizon", "value": "3 weeks"}], "'3 weeks' is not a horizon dc43 knows"),
     ([{"property": "dc43.keyHorizon", "value": "1 h"}, {"property": "dc43.keyEventTime", "value": "when"}],
-     "'when' is not a property of schema object 'events'"),
+     "'when' is not a property of 'events'"),
     ([{"property": "dc43.keyEventTime", "value": "ts"}], "needs dc43.keyHorizon set to a duration"),
 ])
 @REMOTE[0]

@@ -220,6 +220,12 @@ CASES = [
                        lineage_client()),
          ConfigurationError, ("transport.type", "'kafak'", "did you mean 'kafka'")),
 
+    Case("a window that is no duration", lambda t, m: describe({**document(), "schema": [{"name": "orders", "quality": [
+        {"metric": "rowCount", "mustBeLessThan": 9, "customProperties": [{"property": "dc43.window",
+                                                                          "value": "NaN min"}]}],
+        "properties": [{"name": "a", "logicalType": "string"}]}]}),
+         ContractFormatError, ("dc43.window", "'NaN min'", "15 min")),
+
 ]
 
 
