@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from dc43.contracts import LocalContractServiceClient
 from dc43.errors import SchemaMappingError
-from dc43.governance import LocalGovernanceService
 from dc43.quality import LocalDataQualityService
 from dc43_integrations.spark.io import (
     read_stream_with_contract,
@@ -25,7 +24,7 @@ from dc43_integrations.spark.io import (
 from dc43_memory.store import InMemoryContractStore
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from tests.spark.orders import drained
+from tests.spark.orders import drained, governance_file
 
 pytestmark = pytest.mark.spark
 
@@ -54,7 +53,7 @@ def services(*, sql: bool = True) -> dict[str, Any]:
     store = InMemoryContractStore()
     store.put(contract(sql=sql))
     return {"contract_service": LocalContractServiceClient(store), "data_quality_service": LocalDataQualityService(),
-            "governance_service": LocalGovernanceService()}
+            "governance_service": governance_file()}  # on Spark Connect, the server's Python records in it too
 
 
 BATCHES = [
