@@ -159,11 +159,6 @@ def is_temporal(prop: Any) -> bool | None:
     return logical in ("timestamp", "date") if logical else None
 
 
-def known_names() -> list[str]:
-    """Every type name :func:`parse_physical` knows, sorted."""
-    return sorted({*_NAMES, *_DECIMALS, *_BARE_DECIMALS, *_CONTAINERS, "bit", "row"})
-
-
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text.strip()
