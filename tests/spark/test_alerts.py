@@ -13,7 +13,10 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 from tests.http_receiver import Receiver
 from tests.spark.orders import BATCHES, SCHEMA, apart, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 CLEAN, BAD = BATCHES[0], BATCHES[1]
 TOKEN = "Bearer s3cr3t-webhook-token"
@@ -45,6 +48,8 @@ def write(df, tmp_path, services, **kwargs) -> Any:
     return result
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_the_webhook_gets_exactly_one_alert_per_status_change(spark, parquet_batches, services, tmp_path, webhook):
     df = stream(spark, parquet_batches, services, [CLEAN, BAD, BAD, CLEAN, CLEAN])
     notifier = WebhookNotifier(webhook.url, headers={"Authorization": TOKEN})
@@ -95,6 +100,8 @@ def test_a_failing_webhook_never_fails_the_stream_and_is_counted(spark, parquet_
     assert any("dc43 alert:" in m and "went from ok to block at batch 1" in m for m in messages)
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_an_unknown_notifier_is_refused_before_any_query_starts(spark, parquet_batches, services, tmp_path):
     df = stream(spark, parquet_batches, services, [CLEAN])
     with pytest.raises(InvalidArgumentError, match="unknown notifier 'webhok'.*did you mean 'webhook'"):

@@ -11,7 +11,10 @@ from dc43_integrations.spark.io import read_stream_with_contract, write_stream_w
 
 from tests.spark.orders import BATCHES, SCHEMA, orders_contract, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 
 def publish(services: dict[str, Any], version: str) -> None:
@@ -37,6 +40,8 @@ def judged_by(services: dict[str, Any], tmp_path: Path) -> dict[int, str]:
     return {v.batch_id: v.contract_version for v in services["governance_service"].verdicts(str(tmp_path / "out"))}
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_restart_keeps_the_version_its_checkpoint_started_with(spark, parquet_batches, tmp_path, services):
     source = parquet_batches(SCHEMA, BATCHES[:2])
     first = run(spark, source, tmp_path, services, expected_contract_version="^1.0")
@@ -51,6 +56,7 @@ def test_a_restart_keeps_the_version_its_checkpoint_started_with(spark, parquet_
     assert not any("upgraded" in w or "judged by" in w for w in again.warnings)
 
 
+@pytest.mark.cluster
 def test_an_upgrade_is_opted_into_said_and_then_kept(spark, parquet_batches, tmp_path, services):
     source = parquet_batches(SCHEMA, BATCHES[:2])
     run(spark, source, tmp_path, services)
@@ -68,6 +74,8 @@ def test_an_upgrade_is_opted_into_said_and_then_kept(spark, parquet_batches, tmp
     assert judged_by(services, tmp_path) == {0: "1.0.0", 1: "1.0.0", 2: "1.1.0", 3: "1.1.0"}
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_selector_that_excludes_the_checkpoints_version_is_refused(spark, parquet_batches, tmp_path, services):
     source = parquet_batches(SCHEMA, BATCHES[:1])
     run(spark, source, tmp_path, services)

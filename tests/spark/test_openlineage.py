@@ -21,7 +21,10 @@ from tests.kafka_support import free_port
 from tests.lineage import conforms
 from tests.spark.orders import BATCHES, SCHEMA, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 # batch 0 clean; batch 1: a null customer and two negative amounts; batch 2 clean
 THREE = [BATCHES[0], BATCHES[1], BATCHES[3]]
@@ -73,7 +76,7 @@ def tags(event: dict[str, Any]) -> dict[str, str]:
     return {t["key"]: t["value"] for t in event["run"]["facets"]["tags"]["tags"]}
 
 
-@pytest.mark.parametrize("writer", ["foreach-batch", "observe", "inline"])
+@pytest.mark.parametrize("writer", [pytest.param("foreach-batch", marks=REMOTE), pytest.param("observe", marks=REMOTE), "inline"])
 def test_a_stream_is_one_run_with_a_running_event_per_batch_and_the_failing_rules_named(
         spark, parquet_batches, services, tmp_path, receiver, writer):
     df, source = orders_stream(spark, parquet_batches, services)
@@ -132,6 +135,8 @@ def test_a_batch_that_stops_the_write_ends_the_run_with_fail_naming_the_rules(
     assert events[-1]["run"]["facets"]["errorMessage"]["programmingLanguage"] == "python"
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_receiver_that_is_down_leaves_the_stream_running_and_is_reported(
         spark, parquet_batches, services, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
@@ -156,6 +161,8 @@ def test_nothing_is_sent_or_printed_when_openlineage_is_not_configured(
     assert '"eventType"' not in capfd.readouterr().out  # the client's console fallback stays off
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_openlineage_disabled_sends_nothing_even_with_a_url(spark, tmp_path, services, receiver, monkeypatch):
     monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
     df = spark.createDataFrame(BATCHES[0], SCHEMA)
@@ -164,6 +171,8 @@ def test_openlineage_disabled_sends_nothing_even_with_a_url(spark, tmp_path, ser
     assert "openlineage" not in result.details and receiver.events == []
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_batch_write_is_one_run_and_a_blocked_one_fails_with_its_assertions(spark, tmp_path, services, receiver):
     good = spark.createDataFrame(BATCHES[0], SCHEMA)
     write_with_contract(df=good, contract_id="sales.orders", format="parquet", path=str(tmp_path / "out"),
@@ -187,6 +196,8 @@ def test_a_batch_write_is_one_run_and_a_blocked_one_fails_with_its_assertions(sp
     assert "nothing was written" in events[3]["run"]["facets"]["errorMessage"]["message"]
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_file_transport_from_openlineage_config_gets_the_events(spark, tmp_path, services, monkeypatch):
     config = tmp_path / "openlineage.yml"
     config.write_text(f"transport:\n  type: file\n  log_file_path: {tmp_path / 'lineage.jsonl'}\n  append: true\n")
@@ -198,6 +209,8 @@ def test_a_file_transport_from_openlineage_config_gets_the_events(spark, tmp_pat
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_an_explicitly_configured_console_transport_logs_the_events(spark, tmp_path, services, monkeypatch, caplog):
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "console")
     df = spark.createDataFrame(BATCHES[0], SCHEMA)
@@ -209,6 +222,8 @@ def test_an_explicitly_configured_console_transport_logs_the_events(spark, tmp_p
     assert [e["eventType"] for e in logged] == ["START", "COMPLETE"]
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_table_is_named_by_its_location_with_its_name_as_a_symlink(spark, tmp_path, services, receiver):
     table = f"lineage_{tmp_path.name.replace('-', '_')[-20:]}"
     df = spark.createDataFrame(BATCHES[0], SCHEMA)
@@ -221,6 +236,8 @@ def test_a_table_is_named_by_its_location_with_its_name_as_a_symlink(spark, tmp_
         {"namespace": "file", "name": f"spark_catalog.default.{table}", "type": "TABLE"}]
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_every_source_of_a_stream_is_an_input_and_no_credential_is_kept(spark, parquet_batches):
     from dc43.spark.sources import input_datasets
 
@@ -239,6 +256,8 @@ def test_every_source_of_a_stream_is_an_input_and_no_credential_is_kept(spark, p
     assert SECRET not in repr(found)
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_rejection_sink_is_a_second_output(spark, tmp_path, services, receiver):
     df = spark.createDataFrame(BATCHES[1], SCHEMA)
     write_with_contract(df=df, contract_id="sales.orders", format="parquet", path=str(tmp_path / "out"),

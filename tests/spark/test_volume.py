@@ -15,7 +15,10 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from tests.spark.orders import drained, stop_all
 
-pytestmark = [pytest.mark.spark, pytest.mark.connect, pytest.mark.cluster]
+pytestmark = pytest.mark.spark
+#: the tests that also run on Spark Connect and the standalone cluster (docs/testing.md: one per
+#: behaviour whose code path differs there; the variants of a behaviour run on classic Spark)
+REMOTE = (pytest.mark.connect, pytest.mark.cluster)
 
 SCHEMA = "id bigint"
 CHANGE, MAX, MIN = "metrics.volume_change:orders", "metrics.volume_max:orders", "metrics.volume_min:orders"
@@ -50,7 +53,7 @@ def judged(result: Any) -> list[dict[str, Any]]:
     return [e for e in result.details["streaming_batches"] if "metrics" in e]
 
 
-@pytest.mark.parametrize("writer", ["foreach-batch", "inline", "observe"])
+@pytest.mark.parametrize("writer", [pytest.param("foreach-batch", marks=REMOTE), "inline", "observe"])
 def test_a_batch_five_times_the_median_of_the_three_before_warns(spark, parquet_batches, tmp_path, services, writer):
     services = services_with(services, **{"dc43.volumeChangeFactor": 3, "dc43.volumeHistory": 3})
     source = parquet_batches(SCHEMA, batches(4, 2, 4, 20))
@@ -65,6 +68,7 @@ def test_a_batch_five_times_the_median_of_the_three_before_warns(spark, parquet_
     assert CHANGE not in result.details["streaming_totals"]  # a ratio is the batch's own, never added up
 
 
+@pytest.mark.connect
 def test_the_history_survives_a_restart_on_the_checkpoint(spark, parquet_batches, tmp_path, services):
     services = services_with(services, **{"dc43.volumeChangeFactor": 3, "dc43.volumeHistory": 3})
     source = parquet_batches(SCHEMA, batches(4, 2, 4))
@@ -96,6 +100,8 @@ def test_the_gate_stops_before_writing_the_batch_that_takes_the_window_over_its_
     assert spark.read.parquet(str(tmp_path / "out")).count() == 8  # the third batch was never written
 
 
+@REMOTE[0]
+@REMOTE[1]
 def test_a_window_no_batch_reached_counts_zero_rows_at_the_next_batch(spark, parquet_batches, tmp_path, services):
     services = services_with(services, window="1 s", bounds={"mustBeGreaterThan": 0})
     source = parquet_batches(SCHEMA, batches(3))
