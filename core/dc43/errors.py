@@ -1,4 +1,9 @@
-"""Exceptions raised by dc43. Every message names the problem and how to fix it."""
+"""Exceptions raised by dc43. Every message names the problem and how to fix it.
+
+Contract and violation errors are also ``ValueError``s, and intervention stops
+``RuntimeError``s, as the original dc43 raised them: its pipelines' ``except``
+clauses keep catching them.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ class UnknownComponentError(Dc43Error):
     """A locator, observation writer or strategy name is not provided by any plugin."""
 
 
-class ContractError(Dc43Error):
+class ContractError(Dc43Error, ValueError):
     """Base class of contract loading, storing and resolution errors."""
 
 
@@ -81,11 +86,15 @@ class VersionSelectorError(ContractError):
     """A version selector or version string cannot be parsed."""
 
 
+class DataProductError(Dc43Error, ValueError):
+    """A data product's status or version does not satisfy what the pipeline asks for."""
+
+
 class SchemaMappingError(Dc43Error):
     """A contract property has a type dc43 cannot map to Spark."""
 
 
-class ContractViolationError(Dc43Error):
+class ContractViolationError(Dc43Error, ValueError):
     """Data does not satisfy its contract and enforcement is on."""
 
     def __init__(self, message: str, validation: object | None = None) -> None:
@@ -93,7 +102,7 @@ class ContractViolationError(Dc43Error):
         super().__init__(message)
 
 
-class StreamingInterventionError(Dc43Error):
+class StreamingInterventionError(Dc43Error, RuntimeError):
     """An intervention strategy decided to stop a streaming pipeline."""
 
     def __init__(self, reason: str, *, batch_id: int | None = None) -> None:

@@ -56,6 +56,8 @@ class DatasetTarget:
     table: str | None = None
     options: Mapping[str, str] = attrs.field(factory=dict, repr=lambda options: repr(redact_options(options)))
     server: Any = None
+    #: the files or folders a batch read loads together (versioned layouts); ``path`` is their root
+    paths: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     contract: Any = attrs.field(default=None, repr=lambda c: f"<contract {c.id}@{c.version}>" if c else "None")
     #: a rejection sink: rows the contract's rules turned away, with the rules they broke
     #: (:data:`REJECTED_RULES_COLUMN`), so a table made for them leaves the contract's constraints out
@@ -252,6 +254,8 @@ class SparkFormat(DatasetFormat):
         reader = spark.read.format(self.spark_format).options(**target.options)
         if target.table:
             return reader.table(target.table)
+        if target.paths:
+            return reader.load(list(target.paths))
         return reader.load(target.path) if target.path else reader.load()
 
     def write(self, df: DataFrame, target: DatasetTarget, *, mode: str) -> None:

@@ -48,5 +48,11 @@ def test_bindings_accept_mappings_and_objects() -> None:
     typed = DataProductInputBinding("a", "in", source_data_product="s", source_output_port="o")
     assert DataProductInputBinding.coerce(typed) is typed
     assert DataProductOutputBinding.coerce({"data_product": "a", "port_name": "out"}).port_name == "out"
-    with pytest.raises(Dc43Error, match="needs data_product and port_name"):
+    with pytest.raises(Dc43Error, match="needs data_product"):
         DataProductOutputBinding.coerce({"port_name": "out"})
+    # the original's spellings: camelCase keys, blanks as unset, no port name (the contract's id then)
+    original = DataProductInputBinding.coerce({"dataProduct": "a", "portName": " ", "sourceOutputPort": "o",
+                                               "dataProductVersion": "1.0.0"})
+    assert (original.port_name, original.source_output_port, original.data_product_version) == (None, "o", "1.0.0")
+    assert original.port_for(type("C", (), {"id": "sales.orders"})) == "o"
+    assert DataProductOutputBinding("a").port_for(type("C", (), {"id": "sales.orders"})) == "sales.orders"

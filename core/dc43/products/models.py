@@ -78,47 +78,72 @@ class DataProduct:
                    output_ports=tuple(Port.from_dict(p) for p in data.get("outputPorts", [])))
 
 
+def _snake(key: str) -> str:
+    """``dataProductVersion`` -> ``data_product_version`` (the original accepted both spellings)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
 def _coerce(cls: type, value: Any, what: str) -> Any:
     if isinstance(value, cls):
         return value
     if isinstance(value, Mapping):
         names = {f.name for f in attrs.fields(cls)}
-        unknown = set(value) - names
-        if unknown or "data_product" not in value or "port_name" not in value:
+        given = {_snake(str(k)): v for k, v in value.items()}
+        unknown = set(given) - names
+        if unknown or not given.get("data_product"):
             raise Dc43Error(
-                f"{what} {dict(value)!r} is malformed: it needs data_product and port_name"
+                f"{what} {dict(value)!r} is malformed: it needs data_product"
                 + (f"; unknown keys {sorted(unknown)} (known: {sorted(names)})" if unknown else "")
             )
-        return cls(**value)
+        return cls(**{k: (v.strip() or None) if isinstance(v, str) and k != "data_product" else v
+                      for k, v in given.items()})
+    if hasattr(value, "data_product"):  # the original's binding dataclasses, or any look-alike
+        return cls(**{name: getattr(value, name) for name in (f.name for f in attrs.fields(cls))
+                      if hasattr(value, name)})
     raise Dc43Error(f"{what} must be a {cls.__name__} or a mapping, got {type(value).__name__}")
 
 
 @attrs.frozen
 class DataProductInputBinding:
-    """The input port a read registers; optionally the output port it reads from."""
+    """The input port a read registers; optionally the output port it reads from.
+
+    Without ``port_name`` the port is named after the source output port, else the contract.
+    """
 
     data_product: str
-    port_name: str
+    port_name: str | None = None
     source_data_product: str | None = None
     source_output_port: str | None = None
     data_product_version: str | None = None
+    bump: str = "minor"
+    custom_properties: Mapping[str, Any] | None = None
+    source_data_product_version: str | None = None
+    source_contract_version: str | None = None
 
     @classmethod
     def coerce(cls, value: Any) -> DataProductInputBinding:
         return _coerce(cls, value, "data_product_input")
 
+    def port_for(self, contract: Any) -> str:
+        return self.port_name or self.source_output_port or contract.id
+
 
 @attrs.frozen
 class DataProductOutputBinding:
-    """The output port a write registers."""
+    """The output port a write registers (named after the contract without ``port_name``)."""
 
     data_product: str
-    port_name: str
+    port_name: str | None = None
     data_product_version: str | None = None
+    bump: str = "minor"
+    custom_properties: Mapping[str, Any] | None = None
 
     @classmethod
     def coerce(cls, value: Any) -> DataProductOutputBinding:
         return _coerce(cls, value, "data_product_output")
+
+    def port_for(self, contract: Any) -> str:
+        return self.port_name or contract.id
 
 
 @attrs.frozen

@@ -268,6 +268,29 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
     return verdict, plan
 
 
+def judge_dataframe(df: DataFrame, *, contract: Any, data_quality_service: Any = None,
+                    auto_cast: bool = True) -> tuple[ValidationResult, DataFrame, dict[str, Any]]:
+    """Judge a batch DataFrame against ``contract`` without writing or recording anything.
+
+    Returns the verdict, ``df`` aligned to the contract, and for each per-row error rule a
+    condition true for the rows that keep it (set-level rules judge no single row).
+    """
+    report = check_schema(steps.data_schema(df), contract, auto_cast=auto_cast,
+                          extra_columns=steps.extra_columns_policy(contract, "write"))
+    result = ValidationResult(errors=list(report.errors), warnings=list(report.warnings),
+                              schema=schema_to_dict(df.schema))
+    if not report.ok:
+        return result, df, {}
+    dq = steps.service("data_quality", data_quality_service)
+    columns = steps.aligned_map(df.schema, contract, auto_cast)
+    _, plan = _judge_batch(df, contract, dq, result, columns, auto_cast)
+    aligned = df.select(*(list(columns.values()) or [F.col(f"`{c}`") for c in df.columns]))
+    again = compile_plan(plan.expectations, columns=steps.aligned_map(aligned.schema, contract, auto_cast),
+                         types=steps.column_types(contract), physical=physical_names(contract))
+    keeps = {key: ~F.coalesce(bad, F.lit(False)) for key, severity, bad in again.row_flags if severity == "error"}
+    return result, aligned, keeps
+
+
 def _record_batch(governance: Any, contract: Any, target: DatasetTarget, version: str,
                   result: ValidationResult) -> None:
     if governance is None:
@@ -369,6 +392,7 @@ def write_with_contract(
     if runs:
         runs.started()
     try:
+        df = steps.safe_to_overwrite(df, path=target.path, table=target.table, mode=mode, dataset_id=target.dataset_id)
         verdict = _write_batch(df, contract, dq, governance, result, target, version, adapter, mode, rejection,
                                enforce=enforce, auto_cast=auto_cast)
     except Exception as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dc43.errors import Dc43Error
+from dc43.errors import Dc43Error, InvalidArgumentError
 from dc43.products import DataProductInputBinding, DataProductOutputBinding
 from dc43.spark import io, steps
 
@@ -19,11 +19,14 @@ def _product_service(given: Any) -> Any:
     return steps.service("data_product", given)
 
 
-def _with_port_contract(service: Any, product: str, kind: str, port_name: str, version: str | None,
+def _with_port_contract(service: Any, product: str, kind: str, port_name: str | None, version: str | None,
                         kwargs: dict[str, Any], fix: str) -> dict[str, Any]:
     """``kwargs`` with the contract the port is bound to, unless they name one already."""
     if kwargs.get("contract_id"):
         return kwargs
+    if not port_name:
+        raise InvalidArgumentError(f"the {kind} binding of data product '{product}' names no port, so no contract "
+                                   f"can come from it: pass port_name=..., or {fix}")
     try:
         port = service.port_contract(product, kind, port_name, version)
     except Dc43Error as exc:

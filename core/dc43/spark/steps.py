@@ -414,11 +414,11 @@ def register_port(products: Any, kind: str, binding: Any, contract: Any, result:
 
     if kind == "input":
         bound = DataProductInputBinding.coerce(binding)
-        port = Port(bound.port_name, contract.id, contract.version,
+        port = Port(bound.port_for(contract), contract.id, contract.version,
                     bound.source_data_product, bound.source_output_port)
     else:
         bound = DataProductOutputBinding.coerce(binding)
-        port = Port(bound.port_name, contract.id, contract.version)
+        port = Port(bound.port_for(contract), contract.id, contract.version)
     registration = service("data_product", products).register_port(bound.data_product, kind, port)
     result.details["data_product"] = registration.to_dict()
 
@@ -456,3 +456,46 @@ def _dataset_ref(target: DatasetTarget) -> DatasetRef:
     if target.format == "kafka" and host and "kafka.bootstrap.servers" not in options:
         options["kafka.bootstrap.servers"] = str(host)
     return DatasetRef(format=target.format, path=target.path, table=target.table, options=options)
+
+
+def _local(uri: str) -> str:
+    """A file URI or path as a normalised path (other schemes kept whole)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        import os
+
+        return os.path.normpath(os.path.abspath(unquote(parsed.path) if parsed.scheme else uri))
+    return uri.rstrip("/")
+
+
+def safe_to_overwrite(df: DataFrame, *, path: str | None, table: str | None, mode: str,
+                      dataset_id: str) -> DataFrame:
+    """``df``, materialised first when overwriting ``path`` or ``table`` would delete what it reads.
+
+    Spark reads lazily: an overwrite deletes the target's files before the rows read from them
+    are written back. The rows are checkpointed on the executors first; a session that cannot
+    checkpoint refuses the write before anything is deleted.
+    """
+    if str(mode).lower() != "overwrite" or df.isStreaming or not (path or table):
+        return df
+    try:
+        reads = {_local(f) for f in df.inputFiles()}
+        if table:
+            targets = {_local(f) for f in df.sparkSession.read.table(table).inputFiles()}
+            overlaps = bool(reads & targets)
+        else:
+            root = _local(path)
+            overlaps = any(f == root or f.startswith(root.rstrip("/") + "/") for f in reads)
+    except Exception:  # a target that does not exist yet, or a source without files: nothing to lose
+        return df
+    if not overlaps:
+        return df
+    try:
+        return df.localCheckpoint(eager=True)
+    except Exception as exc:
+        raise InvalidArgumentError(
+            f"'{dataset_id}' would be overwritten with rows read from it, and this session cannot checkpoint "
+            f"them first ({type(exc).__name__}: {exc}); nothing was deleted. Write to another location, or "
+            "read the data into a new location first") from exc

@@ -1,19 +1,39 @@
-"""The spec's import path for the Spark helpers; re-exports :mod:`dc43.spark.io`."""
+"""The original import path of the Spark helpers: dc43's engine behind the original's API.
+
+The helpers take the original dc43's arguments and dc43's own (see
+:mod:`dc43.legacy.spark_io`); ``docs/migrating.md`` maps every name here to dc43's API.
+"""
 
 from dc43.errors import ContractViolationError, StreamingInterventionError
-from dc43.locators import StaticDatasetLocator
-from dc43.spark.io import (
+from dc43.legacy.locators import (
+    ContractFirstDatasetLocator,
+    ContractVersionLocator,
+    DatasetLocatorStrategy,
+    DatasetResolution,
+    StaticDatasetLocator,
+    dataset_id_from_ref,
+)
+from dc43.legacy.spark_io import (
+    get_delta_version,
+    read_from_contract,
+    read_from_data_product,
     read_stream_from_contract,
+    read_stream_from_data_product,
     read_stream_with_contract,
     read_with_contract,
-    write_stream_with_contract,
-    write_with_contract,
-)
-from dc43.spark.products import (
-    read_from_data_product,
-    read_stream_from_data_product,
     write_stream_to_data_product,
+    write_stream_with_contract,
+    write_stream_with_contract_id,
     write_to_data_product,
+    write_with_contract,
+    write_with_contract_id,
+)
+from dc43.legacy.statuses import DefaultReadStatusStrategy, ReadStatusContext, ReadStatusStrategy
+from dc43.legacy.violations import (
+    NoOpWriteViolationStrategy,
+    WriteRequest,
+    WriteStrategyContext,
+    WriteViolationStrategy,
 )
 from dc43.strategies import (
     NoOpStreamingInterventionStrategy,
@@ -22,9 +42,13 @@ from dc43.strategies import (
 )
 
 __all__ = [
-    "ContractViolationError", "NoOpStreamingInterventionStrategy", "StaticDatasetLocator",
-    "StreamingInterventionContext", "StreamingInterventionError", "StreamingInterventionStrategy",
-    "read_from_data_product", "read_stream_from_contract", "read_stream_from_data_product",
+    "ContractFirstDatasetLocator", "ContractVersionLocator", "ContractViolationError", "DatasetLocatorStrategy",
+    "DatasetResolution", "DefaultReadStatusStrategy", "NoOpStreamingInterventionStrategy",
+    "NoOpWriteViolationStrategy", "ReadStatusContext", "ReadStatusStrategy", "StaticDatasetLocator",
+    "StreamingInterventionContext", "StreamingInterventionError", "StreamingInterventionStrategy", "WriteRequest",
+    "WriteStrategyContext", "WriteViolationStrategy", "dataset_id_from_ref", "get_delta_version",
+    "read_from_contract", "read_from_data_product", "read_stream_from_contract", "read_stream_from_data_product",
     "read_stream_with_contract", "read_with_contract", "write_stream_to_data_product",
-    "write_stream_with_contract", "write_to_data_product", "write_with_contract",
+    "write_stream_with_contract", "write_stream_with_contract_id", "write_to_data_product", "write_with_contract",
+    "write_with_contract_id",
 ]
