@@ -19,6 +19,13 @@ class ObservationPayload:
     reused: bool = False
 
 
+def observed_columns(schema: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A schema description (``{"fields": [...]}``) keyed by column, as data-quality services get it
+    in a payload: ``{"amount": {"odcs_type": "double", "nullable": False}}``."""
+    return {f["name"]: {"odcs_type": f["type"], "nullable": f.get("nullable", True)}
+            for f in (schema or {}).get("fields", [])}
+
+
 def _status_of(result: ValidationResult) -> str:
     if not result.ok or result.errors:
         return "block"

@@ -46,10 +46,19 @@ class Env:
 
     def write(self, **kwargs: Any) -> Any:
         """A streaming write of the orders stream, with ``kwargs`` replacing the defaults."""
+        return self._stream_write(write_stream_with_contract, kwargs)
+
+    def own_write(self, **kwargs: Any) -> Any:
+        """The same write through dc43's own API (:mod:`dc43.spark.io`), which takes no original-API services."""
+        from dc43.spark.io import write_stream_with_contract as own
+
+        return self._stream_write(own, kwargs)
+
+    def _stream_write(self, helper: Any, kwargs: dict[str, Any]) -> Any:
         call = {"df": self.stream, "contract_id": "sales.orders", "format": "parquet",
                 "path": str(self.tmp / "out"), "options": {"checkpointLocation": str(self.tmp / "cp")},
                 **self.services, **kwargs}
-        return write_stream_with_contract(**call)
+        return helper(**call)
 
     def inline(self, **kwargs: Any) -> Any:
         return self.write(observation_writer="inline", **kwargs)
@@ -154,7 +163,7 @@ CASES = [
     Case("no contract id", lambda e: e.write(contract_id=None), InvalidArgumentError, ("contract_id is required",)),
     Case("contract id that is not a string", lambda e: e.write(contract_id=7), InvalidArgumentError, ("contract_id", "7")),
     Case("a store where a contract client is expected",
-         lambda e: e.write(contract_service=FSContractStore(e.tmp)),
+         lambda e: e.own_write(contract_service=FSContractStore(e.tmp)),
          InvalidArgumentError, ("FSContractStore", "LocalContractServiceClient(store)")),
     Case("a contract service without resolve", lambda e: e.write(contract_service=object()),
          InvalidArgumentError, ("contract_service", "resolve()")),
@@ -237,8 +246,8 @@ CASES = [
          InvalidArgumentError, ("allow_inactive", "None")),
     Case("a callback that is not callable", lambda e: e.write(on_streaming_batch="print"),
          InvalidArgumentError, ("on_streaming_batch", "str")),
-    Case("a pipeline context given as text", lambda e: e.write(pipeline_context="job=nightly"),
-         InvalidArgumentError, ("pipeline_context must be a mapping", "job=nightly")),
+    Case("a pipeline context given as a number", lambda e: e.write(pipeline_context=42),
+         InvalidArgumentError, ("pipeline_context must be a mapping", "int")),
     # strategies
     Case("a strategy class instead of an instance",
          lambda e: e.write(streaming_intervention_strategy=BlockAfterFailuresStrategy),

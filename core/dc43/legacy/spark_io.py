@@ -32,7 +32,8 @@ from dc43.legacy.statuses import DefaultReadStatusStrategy, ReadStatusContext, a
 from dc43.legacy.violations import NoOpWriteViolationStrategy, WriteRequest, WriteStrategyContext
 from dc43.products import DataProductInputBinding, DataProductOutputBinding
 from dc43.results import ValidationResult
-from dc43.spark import io, steps
+from dc43.spark import arguments, io, steps
+from dc43.spark import products as ports
 
 log = logging.getLogger("dc43_integrations.spark.io")
 
@@ -84,14 +85,19 @@ def location_warnings(contract: Any, *, path: Any, table: Any, fmt: Any, operati
 
 
 def _port_contract(products: Any, kind: str, binding: Any) -> tuple[Optional[str], Optional[str]]:
-    """The contract id and selector a binding's port names, or ``(None, None)``."""
-    service = products if products is not None else steps.service("data_product", None)
+    """The contract id and selector a binding's port names, or ``(None, None)`` for an output
+    binding without a port (the original wrote without a contract then)."""
+    if not is_original_products(products):
+        service = steps.service("data_product", products)
+        if kind == "input":
+            return ports.input_contract(service, binding)
+        return ports.output_contract(service, binding) if binding.port_name else (None, None)
     if kind == "input" and binding.source_data_product and binding.source_output_port:
-        cid, version = port_contract(service, binding.source_data_product, "output", binding.source_output_port,
+        cid, version = port_contract(products, binding.source_data_product, "output", binding.source_output_port,
                                      binding.source_data_product_version)
         return cid, binding.source_contract_version or f"=={version}"
     if binding.port_name:
-        cid, version = port_contract(service, binding.data_product, kind, binding.port_name,
+        cid, version = port_contract(products, binding.data_product, kind, binding.port_name,
                                      binding.data_product_version)
         return cid, f"=={version}"
     return None, None
@@ -103,6 +109,21 @@ def _check_product_version(products: Any, binding: Any) -> None:
     wanted = (binding.data_product_version or "").strip().removeprefix("==").strip()
     if wanted and not wanted.startswith(">="):
         steps.service("data_product", products).get(binding.data_product, wanted)
+
+
+def _checked(*, contract_id: Any, contract_service: Any, pipeline_context: Any, dc43_options: dict[str, Any]) -> bool:
+    """The checks dc43 makes before anything runs, taking what the original took too; returns whether
+    ``allow_inactive`` (dc43's switch, taken from ``dc43_options``) lets any contract status through."""
+    if contract_id is not None:
+        arguments.contract_name(contract_id)
+    if contract_service is not None and not callable(getattr(contract_service, "resolve", None)):
+        original = ("get", "latest", "list_versions")
+        if not all(callable(getattr(contract_service, m, None)) for m in original):
+            arguments.service("contract", contract_service, ("resolve",))  # names what is wrong and the fix
+    pipeline_context_of(pipeline_context)
+    allow_inactive = dc43_options.pop("allow_inactive", False)
+    arguments.flags(allow_inactive=allow_inactive)
+    return allow_inactive
 
 
 def _assessed(governance: Any, result: ValidationResult) -> Any:
@@ -117,17 +138,18 @@ def _assessed(governance: Any, result: ValidationResult) -> Any:
 
 
 def _resolve(*, kind: str, contract_id: Any, expected: Any, contract_service: Any, governance: Any,
-             products: Any, binding: Any, handler: Any, enforce: bool) -> Any:
+             products: Any, binding: Any, handler: Any, enforce: bool, any_status: bool) -> Any:
     """The contract the helper works under, its status checked by ``handler``; ``None`` without one."""
     if contract_id is None and binding is not None:
         contract_id, from_port = _port_contract(products, kind, binding)
         expected = expected or from_port
     if contract_id is None:
         return None
-    allowed = getattr(handler, "allowed_contract_statuses", None) if enforce else True
+    allowed = getattr(handler, "allowed_contract_statuses", None) if enforce and not any_status else True
     contract = find_contract(contract_id, expected, contracts=contract_service, governance=governance,
                              allowed=tuple(allowed) if isinstance(allowed, (tuple, list)) else True)
-    apply_contract_policy(handler, contract, enforce=enforce, operation="read" if kind == "input" else "write")
+    if not any_status:
+        apply_contract_policy(handler, contract, enforce=enforce, operation="read" if kind == "input" else "write")
     return contract
 
 
@@ -137,13 +159,17 @@ def _read(engine: Callable[..., Any], *, spark: Any, contract_id: Any, contract_
           auto_cast: bool, data_quality_service: Any, governance_service: Any, data_product_service: Any,
           data_product_input: Any, dataset_locator: Any, status_strategy: Any, pipeline_context: Any,
           return_status: bool, dc43_options: Mapping[str, Any]) -> Any:
+    dc43_options = dict(dc43_options)
+    any_status = _checked(contract_id=contract_id, contract_service=contract_service,
+                          pipeline_context=pipeline_context, dc43_options=dc43_options)
     handler = status_strategy or DefaultReadStatusStrategy()
     check_products(data_product_service)
     governance = as_governance(governance_service)
     binding = DataProductInputBinding.coerce(data_product_input) if data_product_input is not None else None
     contract = _resolve(kind="input", contract_id=contract_id, expected=expected_contract_version,
                         contract_service=contract_service, governance=governance_service,
-                        products=data_product_service, binding=binding, handler=handler, enforce=enforce)
+                        products=data_product_service, binding=binding, handler=handler, enforce=enforce,
+                        any_status=any_status)
     if contract is None:
         raise InvalidArgumentError("contract_id is required (or a data_product_input naming a port bound to a "
                                    "contract): pass the id of the contract the data must follow")
@@ -240,9 +266,12 @@ def read_stream_from_data_product(*, spark: Any = None, data_product_service: An
 def _plain_write(df: Any, *, path: Any, table: Any, format: Any, options: Any, mode: str) -> ValidationResult:
     """A write no contract governs (the original let it through): written as given, nothing judged."""
     if df.isStreaming:
-        raise InvalidArgumentError("a streaming write needs a contract: pass contract_id=...")
+        raise InvalidArgumentError("contract_id is required: a streaming write needs a contract to judge its "
+                                   "micro-batches; pass contract_id=...")
     if not (path or table):
         raise InvalidArgumentError("Either table or path must be provided for write")
+    arguments.location(path, table)
+    arguments.mode(mode, streaming=False)
     dataset_id = dataset_id_from_ref(table=table, path=path)
     writer = steps.safe_to_overwrite(df, path=path, table=table, mode=mode, dataset_id=dataset_id).write
     writer = writer.mode(mode).options(**dict(options or {}))
@@ -252,7 +281,10 @@ def _plain_write(df: Any, *, path: Any, table: Any, format: Any, options: Any, m
         writer.saveAsTable(table)
     else:
         writer.save(path)
-    return ValidationResult(ok=True, details={"dataset_id": dataset_id})
+    said = (f"no contract governs this write: '{dataset_id}' was written as given, unchecked; pass contract_id=... "
+            "to validate it")
+    log.warning(said)
+    return ValidationResult(ok=True, warnings=[said], details={"dataset_id": dataset_id})
 
 
 def _engine_write(df: Any, request_fields: Mapping[str, Any], *, contract: Any, contract_service: Any,
@@ -272,6 +304,10 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
            dataset_locator: Any, pipeline_context: Any, return_status: bool, violation_strategy: Any,
            streaming_intervention_strategy: Any = None, on_streaming_batch: Any = None,
            dc43_options: Mapping[str, Any]) -> Any:
+    dc43_options = dict(dc43_options)
+    any_status = _checked(contract_id=contract_id, contract_service=contract_service,
+                          pipeline_context=pipeline_context, dc43_options=dc43_options)
+    arguments.callback(on_streaming_batch)
     ours = isinstance(violation_strategy, str)
     strategy = NoOpWriteViolationStrategy() if violation_strategy is None or ours else violation_strategy
     check_products(data_product_service)
@@ -279,7 +315,8 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
     binding = DataProductOutputBinding.coerce(data_product_output) if data_product_output is not None else None
     contract = _resolve(kind="output", contract_id=contract_id, expected=expected_contract_version,
                         contract_service=contract_service, governance=governance_service,
-                        products=data_product_service, binding=binding, handler=strategy, enforce=enforce)
+                        products=data_product_service, binding=binding, handler=strategy, enforce=enforce,
+                        any_status=any_status)
     if contract is None:
         result = _plain_write(df, path=path, table=table, format=format, options=options, mode=mode)
         return (shape(result), None) if return_status else shape(result)

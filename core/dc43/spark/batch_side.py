@@ -27,7 +27,7 @@ from dc43.governance.service import BatchVerdict, observation_from
 from dc43.locators import epoch_micros, resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
-from dc43.results import ObservationPayload, ValidationResult
+from dc43.results import ObservationPayload, ValidationResult, observed_columns
 from dc43.settings import Settings
 from dc43.spark.key_history import KeyHistory, Marks
 from dc43.spark.links import failure_of, pack_state, verdict_summary
@@ -170,6 +170,7 @@ class BatchSide:
         self.dataset_id = dataset_id
         self.version_template = version_template
         self.schema = schema
+        self._columns = observed_columns(schema)  # the schema as payloads carry it, made once
         self.enforce = enforce
         self.strategy = strategy
         self.quality = quality
@@ -275,7 +276,7 @@ class BatchSide:
         """The data-quality verdict, with the policy's retries (or its wait) when the service fails."""
         def evaluate() -> ValidationResult:
             return self.quality.get().evaluate(
-                contract=self.contract, payload=ObservationPayload(metrics=dict(metrics), schema=self.schema))
+                contract=self.contract, payload=ObservationPayload(metrics=dict(metrics), schema=self._columns))
 
         policy = OutagePolicy(retries=1) if once else self.policy
         deadline = time.monotonic() + policy.wait if policy.action == "wait" and not once else None

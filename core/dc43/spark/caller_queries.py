@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pyspark.errors import StreamingQueryException
+from pyspark.errors import PySparkException, StreamingQueryException
 from pyspark.sql.streaming import StreamingQueryListener
 
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
@@ -55,6 +55,13 @@ def _dc43_class(path: str) -> type | None:
     return found if isinstance(found, type) and issubclass(found, Dc43Error) else None
 
 
+def _spark_ready(error: Dc43Error) -> Dc43Error:
+    """``error`` with pyspark's own fields set too: an error that is also a ``ValueError`` or
+    ``RuntimeError`` stops at their constructor, which leaves pyspark's unset."""
+    PySparkException.__init__(error, message=str(error.args[0]) if error.args else "")
+    return error
+
+
 def typed_error(failure: Mapping[str, Any], exc: BaseException | None = None) -> Dc43Error | None:
     """The error a caller gets for ``failure``; None when it is not one of dc43's own."""
     if not failure.get("dc43"):
@@ -66,12 +73,12 @@ def typed_error(failure: Mapping[str, Any], exc: BaseException | None = None) ->
         if validation is None and failure.get("validation"):
             validation = ValidationResult(status=failure["validation"]["status"])
             apply_verdict(validation, failure["validation"])
-        return StreamContractViolationError(message, validation)
+        return _spark_ready(StreamContractViolationError(message, validation))
     if cls is not None and issubclass(cls, StreamingInterventionError):
-        return StreamInterventionError(failure.get("reason") or message, batch_id=failure.get("batch_id"))
+        return _spark_ready(StreamInterventionError(failure.get("reason") or message, batch_id=failure.get("batch_id")))
     if cls is not None:
         try:
-            return _as_query_error(cls)(message)
+            return _spark_ready(_as_query_error(cls)(message))
         except TypeError:  # a constructor that takes more than a message
             pass
     return StreamFailedError(f"{failure['name']}: {message}", failure["type"])

@@ -103,7 +103,7 @@ class CallerSide:
             self._keep(entry, late=bool(message.get("late")))
             details = self.result.details
             details["streaming_batches"] = list(self._batches)
-            details["dataset_version"] = entry["dataset_version"]
+            details["latest_dataset_version"] = entry["dataset_version"]
             if verdict is not None:
                 for key, value in verdict["metrics"].items():
                     if _adds_up(key):
@@ -121,7 +121,7 @@ class CallerSide:
                 details["streaming_rerouted_at_batch"] = entry["batch_id"]
                 details["streaming_reroute_reason"] = entry["intervention"]
             self.status.details.update(
-                {k: details[k] for k in ("dataset_id", "dataset_version") if k in details})
+                {k: details[k] for k in ("dataset_id", "dataset_version", "latest_dataset_version") if k in details})
             unpack_state(self.strategy, message.get("strategy"))
             if self._commits is not None and verdict is not None and "commit" not in entry:
                 self._unversioned[entry["batch_id"]] = entry
@@ -215,7 +215,9 @@ class CallerSide:
         if self.on_batch is None:
             return
         try:
-            self.on_batch(dict(entry))
+            self.on_batch({"type": "batch", **entry})
+            if entry.get("action") == "block":
+                self.on_batch({"type": "intervention", "batch_id": entry["batch_id"], "reason": entry["intervention"]})
         except Exception:  # a progress callback must never kill the stream
             log.exception("on_streaming_batch callback failed for batch %s", entry["batch_id"])
 

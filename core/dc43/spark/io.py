@@ -33,7 +33,7 @@ from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.quality.across import describe as describe_horizon
 from dc43.redaction import redact_text
-from dc43.results import ObservationPayload, ValidationResult
+from dc43.results import ObservationPayload, ValidationResult, observed_columns
 from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
 from dc43.spark.caller_side import DEFAULT_MAX_LAG, CallerSide
@@ -83,6 +83,7 @@ def read_stream_with_contract(
         dq = steps.service("data_quality", data_quality_service)
         result.details["expectations"] = [e.key for e in steps.expectations_of(dq, contract)]
         result.details["streaming_queries"] = side_queries
+        steps.judge_schema(dq, contract, result)
         steps.observe_schema(steps.service("governance", governance_service), contract, target, version,
                         "read_stream", result, pipeline_context)
         steps.enforce_schema(result, enforce, contract, target)
@@ -203,6 +204,7 @@ def write_stream_with_contract(
     steps.check_patterns(session, contract, spec.plan)
     steps.check_sql_rules(session, contract, spec.plan, df.schema)
     steps.check_portable(session, side, adapter, target, rejection)
+    steps.judge_schema(dq.get(), contract, result)
     steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context)
     steps.enforce_schema(result, enforce, contract, target)
     steps.register_port(data_product_service, "output", data_product_output, contract, result)
@@ -262,7 +264,7 @@ def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult
     steps.check_sql_rules(df.sparkSession, contract, plan, df.schema)
     metrics = plan.measure(df)
     verdict = dq.evaluate(contract=contract,
-                          payload=ObservationPayload(metrics=metrics, schema=result.schema))
+                          payload=ObservationPayload(metrics=metrics, schema=observed_columns(result.schema)))
     apply_verdict(result, verdict_summary(verdict), result.errors, result.warnings)
     result.details["rules"] = verdict.details.get("rules", [])
     return verdict, plan

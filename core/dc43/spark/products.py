@@ -19,11 +19,9 @@ def _product_service(given: Any) -> Any:
     return steps.service("data_product", given)
 
 
-def _with_port_contract(service: Any, product: str, kind: str, port_name: str | None, version: str | None,
-                        kwargs: dict[str, Any], fix: str) -> dict[str, Any]:
-    """``kwargs`` with the contract the port is bound to, unless they name one already."""
-    if kwargs.get("contract_id"):
-        return kwargs
+def _port_contract(service: Any, product: str, kind: str, port_name: str | None, version: str | None,
+                   fix: str) -> tuple[str, str]:
+    """``(contract_id, selector)`` of the contract a port is bound to, or an error naming ``fix``."""
     if not port_name:
         raise InvalidArgumentError(f"the {kind} binding of data product '{product}' names no port, so no contract "
                                    f"can come from it: pass port_name=..., or {fix}")
@@ -32,22 +30,38 @@ def _with_port_contract(service: Any, product: str, kind: str, port_name: str | 
     except Dc43Error as exc:
         raise Dc43Error(f"no contract is bound to {kind} port '{port_name}' of '{product}' ({exc}); "
                         f"{fix}") from exc
-    return {**kwargs, "contract_id": port.contract_id, "expected_contract_version": f"=={port.version}"}
+    return port.contract_id, f"=={port.version}"
+
+
+def input_contract(service: Any, binding: DataProductInputBinding) -> tuple[str, str]:
+    """The contract of the source output port a binding names, else of its own input port."""
+    if binding.source_data_product and binding.source_output_port:
+        return _port_contract(service, binding.source_data_product, "output", binding.source_output_port, None,
+                              "write to that output port first, or pass contract_id")
+    return _port_contract(service, binding.data_product, "input", binding.port_name, binding.data_product_version,
+                          "name the source output port (source_data_product, source_output_port) or pass contract_id")
+
+
+def output_contract(service: Any, binding: DataProductOutputBinding) -> tuple[str, str]:
+    """The contract a binding's output port is bound to."""
+    return _port_contract(service, binding.data_product, "output", binding.port_name, binding.data_product_version,
+                          "pass contract_id for its first write")
+
+
+def _with_contract(kwargs: dict[str, Any], find: Any) -> dict[str, Any]:
+    """``kwargs`` with the port's contract, unless they name one already."""
+    if kwargs.get("contract_id"):
+        return kwargs
+    contract_id, selector = find()
+    return {**kwargs, "contract_id": contract_id, "expected_contract_version": selector}
 
 
 def _input_contract(service: Any, binding: DataProductInputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if binding.source_data_product and binding.source_output_port:
-        return _with_port_contract(service, binding.source_data_product, "output", binding.source_output_port,
-                                   None, kwargs, "write to that output port first, or pass contract_id")
-    return _with_port_contract(service, binding.data_product, "input", binding.port_name,
-                               binding.data_product_version, kwargs,
-                               "name the source output port (source_data_product, source_output_port) "
-                               "or pass contract_id")
+    return _with_contract(kwargs, lambda: input_contract(service, binding))
 
 
 def _output_contract(service: Any, binding: DataProductOutputBinding, kwargs: dict[str, Any]) -> dict[str, Any]:
-    return _with_port_contract(service, binding.data_product, "output", binding.port_name,
-                               binding.data_product_version, kwargs, "pass contract_id for its first write")
+    return _with_contract(kwargs, lambda: output_contract(service, binding))
 
 
 def read_stream_from_data_product(*, data_product_service: Any, data_product_input: Any,

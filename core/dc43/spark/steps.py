@@ -177,6 +177,23 @@ def observe_schema(governance: Any, contract: Any, target: DatasetTarget, versio
     ), result)
 
 
+def judge_schema(dq: Any, contract: Any, result: ValidationResult) -> None:
+    """Show the data-quality service a stream's schema before any row (a payload without metrics);
+    the errors it finds are the result's. A service that cannot answer now only costs a warning:
+    every micro-batch is judged later anyway."""
+    from dc43.results import ObservationPayload, observed_columns
+
+    try:
+        verdict = dq.evaluate(contract=contract, payload=ObservationPayload(schema=observed_columns(result.schema)))
+    except Exception as exc:  # a service down at start must not stop the stream
+        log.warning("the data-quality service could not judge the schema of contract %s@%s: %s", contract.id,
+                    contract.version, exc)
+        return
+    for error in verdict.errors:
+        if error not in result.errors:
+            result.add_error(error)
+
+
 def enforce_schema(result: ValidationResult, enforce: bool, contract: Any, target: DatasetTarget) -> None:
     if enforce and result.errors:
         raise ContractViolationError(
