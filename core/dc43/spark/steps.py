@@ -34,6 +34,8 @@ from dc43.settings import Settings
 from dc43.spark.schema import aligned_columns, cast_loss_checks
 from dc43.spark.types import contract_properties, contract_struct
 
+log = logging.getLogger(__name__)
+
 
 def service(kind: str, given: Any) -> Any:
     if given is not None:
