@@ -229,6 +229,11 @@ class LocalGovernanceService:
         rows = self.db.rows(sql + " ORDER BY recorded_at DESC, batch_id DESC LIMIT 1", params)
         return _verdict(rows[0]) if rows else None
 
+    def link_contract(self, dataset_id: str, dataset_version: str, contract_id: str, contract_version: str) -> None:
+        """Link a dataset version to the contract it follows (recording it does too)."""
+        self.db.write(lambda conn: _touch(conn, dataset_id, dataset_version, contract_id, contract_version,
+                                          utc_timestamp()))
+
     def contract_link(self, dataset_id: str, dataset_version: str | None = None) -> tuple[str, str] | None:
         """The (contract id, version) a dataset version (default: its newest) is linked to."""
         sql = "SELECT contract_id, contract_version FROM dataset_versions WHERE dataset_id = ?"

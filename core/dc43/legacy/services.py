@@ -9,7 +9,7 @@ and data-product services (``register_input_port``, ``register_output_port``,
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from dc43.contracts.versions import parse_selector, select_version
 from dc43.errors import ContractNotFoundError, DataProductError, Dc43Error, InvalidArgumentError
@@ -18,6 +18,8 @@ from dc43.legacy.shapes import columns_schema
 from dc43.legacy.statuses import apply_product_policy
 from dc43.products import PortRegistration
 from dc43.results import ObservationPayload, ValidationResult
+from dc43.spark import products as ports
+from dc43.spark import steps
 
 log = logging.getLogger("dc43_integrations.spark.io")
 
@@ -33,8 +35,6 @@ def _lookups(contracts: Any, governance: Any) -> tuple[Any, Any, Any]:
                 lambda cid: governance.latest_contract(contract_id=cid),
                 lambda cid: governance.list_contract_versions(contract_id=cid))
     if contracts is None:
-        from dc43.spark import steps
-
         contracts = steps.service("contract", None)
     return contracts.get, contracts.latest, contracts.list_versions
 
@@ -47,8 +47,6 @@ def find_contract(contract_id: str, selector: str | None, *, contracts: Any, gov
     any); others pick as the original did, whatever the status: the status policy follows.
     """
     if contracts is None and governance is None:
-        from dc43.spark import steps
-
         contracts = steps.service("contract", None)
     if contracts is not None and callable(getattr(contracts, "resolve", None)):
         if allowed is True:
@@ -233,3 +231,22 @@ class OriginalGovernance:
 def as_governance(service: Any) -> Any:
     """dc43's governance protocol for ``service``: itself, or an original one adapted."""
     return OriginalGovernance(service) if is_original_governance(service) else service
+
+
+def binding_contract(products: Any, kind: str, binding: Any) -> tuple[Optional[str], Optional[str]]:
+    """The contract id and selector a binding's port names, or ``(None, None)`` for an output
+    binding without a port (the original wrote without a contract then)."""
+    if not is_original_products(products):
+        service = steps.service("data_product", products)
+        if kind == "input":
+            return ports.input_contract(service, binding)
+        return ports.output_contract(service, binding) if binding.port_name else (None, None)
+    if kind == "input" and binding.source_data_product and binding.source_output_port:
+        cid, version = port_contract(products, binding.source_data_product, "output", binding.source_output_port,
+                                     binding.source_data_product_version)
+        return cid, binding.source_contract_version or f"=={version}"
+    if binding.port_name:
+        cid, version = port_contract(products, binding.data_product, kind, binding.port_name,
+                                     binding.data_product_version)
+        return cid, f"=={version}"
+    return None, None

@@ -10,21 +10,31 @@ which are also the ``ValueError``/``RuntimeError`` the original raised.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
 from dc43.errors import ContractViolationError, InvalidArgumentError
+from dc43.legacy.governance import LocalGovernance, resolve_read, resolve_write
 from dc43.legacy.locators import StaticDatasetLocator, as_locator, contract_ref, dataset_id_from_ref
+from dc43.legacy.plans import (
+    GovernancePublicationMode,
+    GovernanceSparkReadRequest,
+    GovernanceSparkWriteRequest,
+    QualityAssessment,
+    pipeline_context_of,
+    request_of,
+)
 from dc43.legacy.services import (
     OriginalGovernance,
     PinnedContracts,
     as_governance,
+    binding_contract,
     check_products,
     find_contract,
     is_original_products,
-    port_contract,
     register_port,
 )
 from dc43.legacy.shapes import observation_scope, shape, shaped_callback
@@ -33,26 +43,8 @@ from dc43.legacy.violations import NoOpWriteViolationStrategy, WriteRequest, Wri
 from dc43.products import DataProductInputBinding, DataProductOutputBinding
 from dc43.results import ValidationResult
 from dc43.spark import arguments, io, steps
-from dc43.spark import products as ports
 
 log = logging.getLogger("dc43_integrations.spark.io")
-
-
-def pipeline_context_of(value: Any) -> Optional[dict[str, Any]]:
-    """The original's pipeline contexts (a mapping, ``(key, value)`` pairs, a name, a
-    ``PipelineContext``) as the mapping dc43 records."""
-    if value is None:
-        return None
-    if callable(getattr(value, "as_dict", None)):
-        return dict(value.as_dict()) or None
-    if isinstance(value, str):
-        return {"pipeline": value.strip()} if value.strip() else None
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, Sequence) and all(isinstance(i, tuple) and len(i) == 2 for i in value):
-        return {str(k): v for k, v in value} or None
-    raise InvalidArgumentError(f"pipeline_context must be a mapping, (key, value) pairs or a pipeline name, "
-                               f"got {type(value).__name__}")
 
 
 def _paths_compatible(given: str, declared: str) -> bool:
@@ -82,25 +74,6 @@ def location_warnings(contract: Any, *, path: Any, table: Any, fmt: Any, operati
     for message in said:
         log.warning(message)
     return said
-
-
-def _port_contract(products: Any, kind: str, binding: Any) -> tuple[Optional[str], Optional[str]]:
-    """The contract id and selector a binding's port names, or ``(None, None)`` for an output
-    binding without a port (the original wrote without a contract then)."""
-    if not is_original_products(products):
-        service = steps.service("data_product", products)
-        if kind == "input":
-            return ports.input_contract(service, binding)
-        return ports.output_contract(service, binding) if binding.port_name else (None, None)
-    if kind == "input" and binding.source_data_product and binding.source_output_port:
-        cid, version = port_contract(products, binding.source_data_product, "output", binding.source_output_port,
-                                     binding.source_data_product_version)
-        return cid, binding.source_contract_version or f"=={version}"
-    if binding.port_name:
-        cid, version = port_contract(products, binding.data_product, kind, binding.port_name,
-                                     binding.data_product_version)
-        return cid, f"=={version}"
-    return None, None
 
 
 def _check_product_version(products: Any, binding: Any) -> None:
@@ -141,7 +114,7 @@ def _resolve(*, kind: str, contract_id: Any, expected: Any, contract_service: An
              products: Any, binding: Any, handler: Any, enforce: bool, any_status: bool) -> Any:
     """The contract the helper works under, its status checked by ``handler``; ``None`` without one."""
     if contract_id is None and binding is not None:
-        contract_id, from_port = _port_contract(products, kind, binding)
+        contract_id, from_port = binding_contract(products, kind, binding)
         expected = expected or from_port
     if contract_id is None:
         return None
@@ -158,7 +131,7 @@ def _read(engine: Callable[..., Any], *, spark: Any, contract_id: Any, contract_
           expected_contract_version: Any, format: Any, path: Any, table: Any, options: Any, enforce: bool,
           auto_cast: bool, data_quality_service: Any, governance_service: Any, data_product_service: Any,
           data_product_input: Any, dataset_locator: Any, status_strategy: Any, pipeline_context: Any,
-          return_status: bool, dc43_options: Mapping[str, Any]) -> Any:
+          return_status: bool, dc43_options: Mapping[str, Any], product_enforce: Optional[bool] = None) -> Any:
     dc43_options = dict(dc43_options)
     any_status = _checked(contract_id=contract_id, contract_service=contract_service,
                           pipeline_context=pipeline_context, dc43_options=dc43_options)
@@ -188,8 +161,9 @@ def _read(engine: Callable[..., Any], *, spark: Any, contract_id: Any, contract_
         return_status=True, allow_inactive=True, **dc43_options)
     if binding is not None:
         if original_products:
-            result.details["data_product"] = register_port(data_product_service, "input", binding, contract,
-                                                           handler=handler, enforce=enforce).to_dict()
+            result.details["data_product"] = register_port(
+                data_product_service, "input", binding, contract, handler=handler,
+                enforce=enforce if product_enforce is None else product_enforce).to_dict()
         else:
             _check_product_version(data_product_service, binding)
     status = _assessed(governance, result) or shape(result)
@@ -303,7 +277,7 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
            data_quality_service: Any, governance_service: Any, data_product_service: Any, data_product_output: Any,
            dataset_locator: Any, pipeline_context: Any, return_status: bool, violation_strategy: Any,
            streaming_intervention_strategy: Any = None, on_streaming_batch: Any = None,
-           dc43_options: Mapping[str, Any]) -> Any:
+           dc43_options: Mapping[str, Any], product_enforce: Optional[bool] = None) -> Any:
     dc43_options = dict(dc43_options)
     any_status = _checked(contract_id=contract_id, contract_service=contract_service,
                           pipeline_context=pipeline_context, dc43_options=dc43_options)
@@ -350,8 +324,9 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
     result.warnings.extend(w for w in said if w not in result.warnings)
     if binding is not None:
         if original_products:
-            result.details["data_product"] = register_port(data_product_service, "output", binding, contract,
-                                                           handler=strategy, enforce=enforce).to_dict()
+            result.details["data_product"] = register_port(
+                data_product_service, "output", binding, contract, handler=strategy,
+                enforce=enforce if product_enforce is None else product_enforce).to_dict()
         else:
             _check_product_version(data_product_service, binding)
     status = _assessed(governance, result) or shape(status)
@@ -515,3 +490,124 @@ def get_delta_version(spark: Any, *, table: Optional[str] = None, path: Optional
     except Exception:  # not a Delta table (or none there yet): the original answered None too
         return None
     return str(rows[0][0]) if rows else None
+
+
+# -- governed reads and writes ------------------------------------------------------
+_PRODUCT_POLICY = ("allowed_data_product_statuses", "allow_missing_data_product_status",
+                   "data_product_status_case_insensitive", "data_product_status_failure_message")
+
+
+def _plan(governance: Any, context: Any, kind: str) -> Any:
+    """Governance's plan for a governed read or write; dc43's own governance resolves with the
+    plugins' contract and data-product services."""
+    resolve = getattr(governance, f"resolve_{kind}_context", None)
+    if callable(resolve):
+        return resolve(context=context)
+    return (resolve_read if kind == "read" else resolve_write)(context, contracts=None, products=None)
+
+
+def _with_plan_policy(handler: Any, plan: Any) -> Any:
+    """``handler`` with the data-product status policy the plan sets (the plan wins)."""
+    overrides = {k: getattr(plan, k) for k in _PRODUCT_POLICY
+                 if getattr(plan, k, None) is not None and hasattr(handler, k)}
+    return dataclasses.replace(handler, **overrides) if overrides and dataclasses.is_dataclass(handler) else handler
+
+
+def _publishes_activity(spark: Any, mode: Any) -> bool:
+    """Whether governance is told of the activity: the ``legacy`` mode (from the request, else the
+    session's ``dc43.governance.publicationMode``)."""
+    if mode is None:
+        try:
+            mode = spark.conf.get("dc43.governance.publicationMode", None)
+        except Exception:  # a session that cannot say: the default
+            mode = None
+    return GovernancePublicationMode.from_value(mode) is GovernancePublicationMode.LEGACY
+
+
+def _governed(governance: Any, binding: Any, kind: str) -> dict[str, Any]:
+    """The services and binding a governed ``kind`` (read, write) passes on: a :class:`LocalGovernance`'s
+    own; an original governance that registers activity binds the port itself."""
+    if isinstance(governance, LocalGovernance):
+        return {"contract_service": governance.contracts, "data_quality_service": governance.data_quality,
+                "data_product_service": governance.products, "binding": binding}
+    registers = callable(getattr(governance, f"register_{kind}_activity", None))
+    return {"contract_service": None, "data_quality_service": None, "data_product_service": None,
+            "binding": None if registers else binding}
+
+
+def _read_governed(engine: Callable[..., Any], spark: Any, request: Any, *, governance_service: Any, enforce: bool,
+                   auto_cast: bool, return_status: bool) -> Any:
+    request = request_of(request, GovernanceSparkReadRequest)
+    plan = _plan(governance_service, request.context, "read")
+    given = _governed(governance_service, plan.input_binding, "read")
+    df, status = _read(
+        engine, spark=spark, contract_id=plan.contract_id, contract_service=given["contract_service"],
+        expected_contract_version=f"=={plan.contract_version}", format=request.format or plan.dataset_format,
+        path=request.path, table=request.table, options=request.options, enforce=enforce, auto_cast=auto_cast,
+        data_quality_service=given["data_quality_service"], governance_service=governance_service,
+        data_product_service=given["data_product_service"], data_product_input=given["binding"],
+        dataset_locator=request.dataset_locator or StaticDatasetLocator(dataset_id=plan.dataset_id,
+                                                                        dataset_version=plan.dataset_version),
+        status_strategy=_with_plan_policy(request.status_strategy or DefaultReadStatusStrategy(), plan),
+        pipeline_context=request.context.pipeline_context or plan.pipeline_context, return_status=True,
+        dc43_options={}, product_enforce=plan.enforce_data_product_status)
+    register = getattr(governance_service, "register_read_activity", None)
+    if given["binding"] is None and callable(register) and _publishes_activity(spark, request.publication_mode):
+        register(plan=plan, assessment=QualityAssessment(status=status, validation=status))
+    return (df, status) if return_status else df
+
+
+def read_with_governance(spark: Any, request: Any, *, governance_service: Any, enforce: bool = True,
+                         auto_cast: bool = True, return_status: bool = True) -> Any:
+    """Read what governance resolves the request's context to (a contract, or a data-product port)."""
+    return _read_governed(io.read_with_contract, spark, request, governance_service=governance_service,
+                          enforce=enforce, auto_cast=auto_cast, return_status=return_status)
+
+
+def read_stream_with_governance(spark: Any, request: Any, *, governance_service: Any, enforce: bool = True,
+                                auto_cast: bool = True, return_status: bool = True) -> Any:
+    """Streaming counterpart of :func:`read_with_governance`."""
+    return _read_governed(io.read_stream_with_contract, spark, request, governance_service=governance_service,
+                          enforce=enforce, auto_cast=auto_cast, return_status=return_status)
+
+
+def _write_governed(df: Any, request: Any, *, streaming: bool, governance_service: Any, enforce: bool,
+                    auto_cast: bool, return_status: bool, violation_strategy: Any, **streaming_args: Any) -> Any:
+    request = request_of(request, GovernanceSparkWriteRequest)
+    plan = _plan(governance_service, request.context, "write")
+    given = _governed(governance_service, plan.output_binding, "write")
+    locator = request.dataset_locator or StaticDatasetLocator(dataset_id=plan.dataset_id,
+                                                              dataset_version=request.context.dataset_version)
+    result, status = _write(
+        df=df, streaming=streaming, contract_id=plan.contract_id, contract_service=given["contract_service"],
+        expected_contract_version=f"=={plan.contract_version}", path=request.path, table=request.table,
+        format=request.format or plan.dataset_format, options=request.options, mode=request.mode, enforce=enforce,
+        auto_cast=auto_cast, data_quality_service=given["data_quality_service"],
+        governance_service=governance_service, data_product_service=given["data_product_service"],
+        data_product_output=given["binding"], dataset_locator=locator,
+        pipeline_context=request.context.pipeline_context or plan.pipeline_context, return_status=True,
+        violation_strategy=_with_plan_policy(violation_strategy or NoOpWriteViolationStrategy(), plan),
+        dc43_options={}, product_enforce=plan.enforce_data_product_status, **streaming_args)
+    register = getattr(governance_service, "register_write_activity", None)
+    if given["binding"] is None and callable(register) and _publishes_activity(df.sparkSession,
+                                                                              request.publication_mode):
+        register(plan=plan, assessment=QualityAssessment(status=status, validation=result))
+    return (result, status) if return_status else result
+
+
+def write_with_governance(*, df: Any, request: Any, governance_service: Any, enforce: bool = True,
+                          auto_cast: bool = True, return_status: bool = False, violation_strategy: Any = None) -> Any:
+    """Write under what governance resolves the request's context to (a contract, or a data-product port)."""
+    return _write_governed(df, request, streaming=False, governance_service=governance_service, enforce=enforce,
+                           auto_cast=auto_cast, return_status=return_status, violation_strategy=violation_strategy)
+
+
+def write_stream_with_governance(*, df: Any, request: Any, governance_service: Any, enforce: bool = True,
+                                 auto_cast: bool = True, return_status: bool = False, violation_strategy: Any = None,
+                                 streaming_intervention_strategy: Any = None,
+                                 on_streaming_batch: Optional[Callable[[Mapping[str, Any]], None]] = None) -> Any:
+    """Streaming counterpart of :func:`write_with_governance`."""
+    return _write_governed(df, request, streaming=True, governance_service=governance_service, enforce=enforce,
+                           auto_cast=auto_cast, return_status=return_status, violation_strategy=violation_strategy,
+                           streaming_intervention_strategy=streaming_intervention_strategy,
+                           on_streaming_batch=on_streaming_batch)
