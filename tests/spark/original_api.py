@@ -80,6 +80,36 @@ class OriginalGovernance:
 
 
 @dataclass
+class PlanningGovernance(OriginalGovernance):
+    """An original governance that also resolves governed reads and writes and registers their activity."""
+
+    activities: list[tuple[str, Any]] = field(default_factory=list)
+
+    def _plan(self, kind: type, context: Any, **binding: Any) -> Any:
+        contract = self.get_contract(contract_id=context.contract.contract_id,
+                                     contract_version=context.contract.contract_version)
+        return kind(contract=contract, contract_id=contract.id, contract_version=contract.version,
+                    dataset_id=context.dataset_id or "planned.ledger", dataset_version=context.dataset_version or "v7",
+                    pipeline_context={"planned": True}, **binding)
+
+    def resolve_read_context(self, *, context: Any) -> Any:
+        from dc43_service_clients.governance.models import ResolvedReadPlan
+
+        return self._plan(ResolvedReadPlan, context, input_binding=context.input_binding)
+
+    def resolve_write_context(self, *, context: Any) -> Any:
+        from dc43_service_clients.governance.models import ResolvedWritePlan
+
+        return self._plan(ResolvedWritePlan, context, output_binding=context.output_binding)
+
+    def register_read_activity(self, *, plan: Any, assessment: Any) -> None:
+        self.activities.append(("read", plan))
+
+    def register_write_activity(self, *, plan: Any, assessment: Any) -> None:
+        self.activities.append(("write", plan))
+
+
+@dataclass
 class ProductPort:
     name: str
     contract_id: str

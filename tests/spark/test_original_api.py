@@ -240,8 +240,41 @@ def test_a_data_product_service_written_for_the_original_registers_ports(spark, 
     assert df.count() == 2 and status.ok
     assert products.inputs[-1] | {"port_name": "legacy.ledger", "source_output_port": "legacy.ledger"} == \
         products.inputs[-1]
+    again, _ = read_from_data_product(spark, data_product_service=products, **given,  # only its own input port
+                                      data_product_input={"data_product": "dp.reports", "port_name": "legacy.ledger"})
+    assert again.count() == 2
     with pytest.raises(ValueError, match="9.9.9"):
         read_from_data_product(spark, data_product_service=products, **given,
                                data_product_input={"data_product": "dp.reports", "data_product_version": "9.9.9",
                                                    "source_data_product": "dp.sales",
                                                    "source_output_port": "legacy.ledger"})
+
+
+@pytest.mark.connect
+def test_overwriting_the_delta_table_a_dataframe_reads_keeps_its_rows(spark, tmp_path):
+    from dc43_integrations.spark.io import get_delta_version
+
+    target = str(tmp_path / "ledger")
+    spark.createDataFrame(CLEAN, COLUMNS).write.format("delta").save(target)
+    given = services(tmp_path, ledger_contract(target, fmt="delta"))
+    df, _ = read_with_contract(spark, contract_id="legacy.ledger", **given)
+    result = write_with_contract(df=df.union(spark.createDataFrame([(9, 19, 1.0, "USD")], COLUMNS)),
+                                 contract_id="legacy.ledger", mode="overwrite", **given)
+    assert result.ok, result.errors
+    assert sorted(r.order_id for r in spark.read.format("delta").load(target).collect()) == [1, 2, 9]
+    assert get_delta_version(spark, path=target) == "1"
+    assert get_delta_version(spark, path=str(tmp_path / "nothing")) is None
+
+
+def test_a_read_status_strategy_sees_every_read_and_may_replace_its_dataframe(spark, tmp_path):
+    source = saved(spark, tmp_path / "ledger", ROWS)
+    seen: list[Any] = []
+
+    class OnlyPositive(DefaultReadStatusStrategy):
+        def apply(self, *, dataframe, status, enforce, context):
+            seen.append((status.status, context.contract.id, context.dataset_id))
+            return dataframe.filter("amount > 0"), status
+
+    df, status = read_with_contract(spark, contract_id="legacy.ledger", enforce=False,
+                                    status_strategy=OnlyPositive(), **services(tmp_path, ledger_contract(source)))
+    assert df.count() == 3 and seen == [("block", "legacy.ledger", source)]

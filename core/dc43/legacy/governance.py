@@ -48,24 +48,26 @@ def _contract_of(context: Any, binding: Any, kind: str, *, contracts: Any, produ
     return find_contract(contract_id, selector, contracts=contracts, governance=None)
 
 
+def _resolve(context: Any, kind: str, *, contracts: Any, products: Any) -> Any:
+    """A governed context's plan: its contract, and the dataset named after it unless the context names one."""
+    field = "input_binding" if kind == "input" else "output_binding"
+    binding = getattr(context, field)
+    contract = _contract_of(context, binding, kind, contracts=contracts, products=products)
+    plan = ResolvedReadPlan if kind == "input" else ResolvedWritePlan
+    return plan(contract=contract, contract_id=contract.id, contract_version=contract.version,
+                dataset_id=context.dataset_id or contract.id, dataset_version=context.dataset_version or contract.version,
+                dataset_format=context.dataset_format, pipeline_context=pipeline_context_of(context.pipeline_context),
+                **{field: binding}, **_plan_fields(context))
+
+
 def resolve_read(context: GovernanceReadContext, *, contracts: Any, products: Any) -> ResolvedReadPlan:
-    """A governed read's plan: its contract, and the dataset named after it unless the context names one."""
-    contract = _contract_of(context, context.input_binding, "input", contracts=contracts, products=products)
-    return ResolvedReadPlan(
-        contract=contract, contract_id=contract.id, contract_version=contract.version,
-        dataset_id=context.dataset_id or contract.id, dataset_version=context.dataset_version or contract.version,
-        dataset_format=context.dataset_format, input_binding=context.input_binding,
-        pipeline_context=pipeline_context_of(context.pipeline_context), **_plan_fields(context))
+    """A governed read's plan (:func:`_resolve`)."""
+    return _resolve(context, "input", contracts=contracts, products=products)
 
 
 def resolve_write(context: GovernanceWriteContext, *, contracts: Any, products: Any) -> ResolvedWritePlan:
-    """A governed write's plan: its contract, and the dataset named after it unless the context names one."""
-    contract = _contract_of(context, context.output_binding, "output", contracts=contracts, products=products)
-    return ResolvedWritePlan(
-        contract=contract, contract_id=contract.id, contract_version=contract.version,
-        dataset_id=context.dataset_id or contract.id, dataset_version=context.dataset_version or contract.version,
-        dataset_format=context.dataset_format, output_binding=context.output_binding,
-        pipeline_context=pipeline_context_of(context.pipeline_context), **_plan_fields(context))
+    """A governed write's plan (:func:`_resolve`)."""
+    return _resolve(context, "output", contracts=contracts, products=products)
 
 
 class LocalGovernance:

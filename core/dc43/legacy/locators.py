@@ -225,7 +225,7 @@ class ContractVersionLocator:
                 found.extend(str(p) for p in folder.glob(render(pattern)))
             elif folder.exists():
                 found.append(str(folder))
-        return found or None, _string_options(config.get("readOptions")) or {}
+        return list(dict.fromkeys(found)) or None, _string_options(config.get("readOptions")) or {}
 
     def _select(self, entries: list[tuple[str, str]], root: Path, include_prior: bool) -> list[tuple[str, str]]:
         version = self.dataset_version

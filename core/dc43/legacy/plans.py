@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Optional
 
 from dc43.errors import InvalidArgumentError
@@ -104,7 +104,21 @@ def _reference(value: Any) -> Optional[ContractReference]:
 
 
 @dataclass
-class GovernanceReadContext:
+class _Policy:
+    """What governed contexts and plans share: the draft policy and the data-product status policy."""
+
+    _: KW_ONLY
+    bump: str = "minor"
+    draft_on_violation: bool = False
+    allowed_data_product_statuses: Optional[tuple[str, ...]] = None
+    allow_missing_data_product_status: Optional[bool] = None
+    data_product_status_case_insensitive: Optional[bool] = None
+    data_product_status_failure_message: Optional[str] = None
+    enforce_data_product_status: Optional[bool] = None
+
+
+@dataclass
+class GovernanceReadContext(_Policy):
     """What a governed read names: a contract, or a data-product input binding to take it from."""
 
     contract: Optional[ContractReference] = None
@@ -113,13 +127,6 @@ class GovernanceReadContext:
     dataset_version: Optional[str] = None
     dataset_format: Optional[str] = None
     pipeline_context: Any = None
-    bump: str = "minor"
-    draft_on_violation: bool = False
-    allowed_data_product_statuses: Optional[tuple[str, ...]] = None
-    allow_missing_data_product_status: Optional[bool] = None
-    data_product_status_case_insensitive: Optional[bool] = None
-    data_product_status_failure_message: Optional[str] = None
-    enforce_data_product_status: Optional[bool] = None
 
     def __post_init__(self) -> None:
         self.contract = _reference(self.contract)
@@ -128,7 +135,7 @@ class GovernanceReadContext:
 
 
 @dataclass
-class GovernanceWriteContext:
+class GovernanceWriteContext(_Policy):
     """What a governed write names: a contract, or a data-product output binding to take it from."""
 
     contract: Optional[ContractReference] = None
@@ -137,13 +144,6 @@ class GovernanceWriteContext:
     dataset_version: Optional[str] = None
     dataset_format: Optional[str] = None
     pipeline_context: Any = None
-    bump: str = "minor"
-    draft_on_violation: bool = False
-    allowed_data_product_statuses: Optional[tuple[str, ...]] = None
-    allow_missing_data_product_status: Optional[bool] = None
-    data_product_status_case_insensitive: Optional[bool] = None
-    data_product_status_failure_message: Optional[str] = None
-    enforce_data_product_status: Optional[bool] = None
 
     def __post_init__(self) -> None:
         self.contract = _reference(self.contract)
@@ -152,45 +152,29 @@ class GovernanceWriteContext:
 
 
 @dataclass
-class ResolvedReadPlan:
-    """A governed read, resolved: its contract, dataset identifiers and input binding."""
-
+class _Plan(_Policy):
     contract: Any
     contract_id: str
     contract_version: str
     dataset_id: str
     dataset_version: str
     dataset_format: Optional[str] = None
-    input_binding: Optional[DataProductInputBinding] = None
-    pipeline_context: Optional[Mapping[str, object]] = None
-    bump: str = "minor"
-    draft_on_violation: bool = False
-    allowed_data_product_statuses: Optional[tuple[str, ...]] = None
-    allow_missing_data_product_status: Optional[bool] = None
-    data_product_status_case_insensitive: Optional[bool] = None
-    data_product_status_failure_message: Optional[str] = None
-    enforce_data_product_status: Optional[bool] = None
 
 
 @dataclass
-class ResolvedWritePlan:
+class ResolvedReadPlan(_Plan):
+    """A governed read, resolved: its contract, dataset identifiers and input binding."""
+
+    input_binding: Optional[DataProductInputBinding] = None
+    pipeline_context: Optional[Mapping[str, object]] = None
+
+
+@dataclass
+class ResolvedWritePlan(_Plan):
     """A governed write, resolved: its contract, dataset identifiers and output binding."""
 
-    contract: Any
-    contract_id: str
-    contract_version: str
-    dataset_id: str
-    dataset_version: str
-    dataset_format: Optional[str] = None
     output_binding: Optional[DataProductOutputBinding] = None
     pipeline_context: Optional[Mapping[str, object]] = None
-    bump: str = "minor"
-    draft_on_violation: bool = False
-    allowed_data_product_statuses: Optional[tuple[str, ...]] = None
-    allow_missing_data_product_status: Optional[bool] = None
-    data_product_status_case_insensitive: Optional[bool] = None
-    data_product_status_failure_message: Optional[str] = None
-    enforce_data_product_status: Optional[bool] = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dc43.legacy.locators import (
     StaticDatasetLocator,
     dataset_id_from_ref,
 )
+from dc43.legacy.plans import GovernanceSparkReadRequest, GovernanceSparkWriteRequest
 from dc43.legacy.spark_io import (
     get_delta_version,
     read_from_contract,
@@ -20,13 +21,17 @@ from dc43.legacy.spark_io import (
     read_stream_from_contract,
     read_stream_from_data_product,
     read_stream_with_contract,
+    read_stream_with_governance,
     read_with_contract,
+    read_with_governance,
     write_stream_to_data_product,
     write_stream_with_contract,
     write_stream_with_contract_id,
+    write_stream_with_governance,
     write_to_data_product,
     write_with_contract,
     write_with_contract_id,
+    write_with_governance,
 )
 from dc43.legacy.statuses import DefaultReadStatusStrategy, ReadStatusContext, ReadStatusStrategy
 from dc43.legacy.violations import (
@@ -43,12 +48,13 @@ from dc43.strategies import (
 
 __all__ = [
     "ContractFirstDatasetLocator", "ContractVersionLocator", "ContractViolationError", "DatasetLocatorStrategy",
-    "DatasetResolution", "DefaultReadStatusStrategy", "NoOpStreamingInterventionStrategy",
-    "NoOpWriteViolationStrategy", "ReadStatusContext", "ReadStatusStrategy", "StaticDatasetLocator",
-    "StreamingInterventionContext", "StreamingInterventionError", "StreamingInterventionStrategy", "WriteRequest",
-    "WriteStrategyContext", "WriteViolationStrategy", "dataset_id_from_ref", "get_delta_version",
-    "read_from_contract", "read_from_data_product", "read_stream_from_contract", "read_stream_from_data_product",
-    "read_stream_with_contract", "read_with_contract", "write_stream_to_data_product",
-    "write_stream_with_contract", "write_stream_with_contract_id", "write_to_data_product", "write_with_contract",
-    "write_with_contract_id",
+    "DatasetResolution", "DefaultReadStatusStrategy", "GovernanceSparkReadRequest", "GovernanceSparkWriteRequest",
+    "NoOpStreamingInterventionStrategy", "NoOpWriteViolationStrategy", "ReadStatusContext", "ReadStatusStrategy",
+    "StaticDatasetLocator", "StreamingInterventionContext", "StreamingInterventionError",
+    "StreamingInterventionStrategy", "WriteRequest", "WriteStrategyContext", "WriteViolationStrategy",
+    "dataset_id_from_ref", "get_delta_version", "read_from_contract", "read_from_data_product",
+    "read_stream_from_contract", "read_stream_from_data_product", "read_stream_with_contract",
+    "read_stream_with_governance", "read_with_contract", "read_with_governance", "write_stream_to_data_product",
+    "write_stream_with_contract", "write_stream_with_contract_id", "write_stream_with_governance",
+    "write_to_data_product", "write_with_contract", "write_with_contract_id", "write_with_governance",
 ]

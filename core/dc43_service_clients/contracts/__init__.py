@@ -1,5 +1,6 @@
-"""The original import path for contract service clients."""
+"""The original import path for contract service clients and their protocol."""
 
 from dc43.contracts.service import LocalContractServiceClient
+from dc43.legacy.protocols import ContractServiceClient
 
-__all__ = ["LocalContractServiceClient"]
+__all__ = ["ContractServiceClient", "LocalContractServiceClient"]

@@ -1,0 +1,1 @@
+"""Compatibility import path ``dc43_service_clients.data_products.client``."""
