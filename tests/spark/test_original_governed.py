@@ -118,3 +118,26 @@ def test_an_original_governance_resolves_the_plan_and_registers_the_activity(spa
     read_with_governance(spark, {"context": {"contract": CONTRACT}, "publication_mode": "open_data_lineage"},
                          governance_service=service)
     assert len(service.activities) == 2  # lineage-only publication registers no activity
+
+
+@pytest.mark.connect
+def test_a_governed_stream_records_each_batch_in_the_governance_it_built(spark, tmp_path):
+    from dc43_integrations.spark.io import write_stream_with_governance
+
+    service = governance(tmp_path, ledger_contract())
+    spark.createDataFrame(CLEAN, COLUMNS).write.parquet(str(tmp_path / "source"))
+    stream = spark.readStream.schema(spark.read.parquet(str(tmp_path / "source")).schema).parquet(
+        str(tmp_path / "source"))
+    result = write_stream_with_governance(
+        df=stream, governance_service=service,
+        request=GovernanceSparkWriteRequest(context={"contract": CONTRACT}, format="memory",
+                                            options={"queryName": "governed_ledger"}))
+    try:
+        for query in result.details["streaming_queries"]:
+            query.processAllAvailable()
+    finally:
+        for query in result.details["streaming_queries"]:
+            query.stop()
+    assert result.ok, result.errors
+    (verdict,) = service.verdicts("legacy.ledger")  # the records it delegates to, written where batches ran
+    assert verdict.row_count == 2 and verdict.status == "ok"

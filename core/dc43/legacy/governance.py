@@ -70,6 +70,10 @@ def resolve_write(context: GovernanceWriteContext, *, contracts: Any, products: 
     return _resolve(context, "output", contracts=contracts, products=products)
 
 
+def _records(records: Any) -> Any:
+    return records
+
+
 class LocalGovernance:
     """dc43's governance records with the original local governance service's methods."""
 
@@ -88,6 +92,10 @@ class LocalGovernance:
 
     def __repr__(self) -> str:
         return f"LocalGovernance({self.records!r})"
+
+    def __reduce__(self) -> Any:
+        """Pickled as its governance records: where micro-batches are judged, only records are kept."""
+        return _records, (self.records,)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("records", "contracts", "data_quality", "products"):

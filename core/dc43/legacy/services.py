@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from dc43.contracts.versions import parse_selector, select_version
-from dc43.errors import ContractNotFoundError, DataProductError, Dc43Error, InvalidArgumentError
+from dc43.contracts.versions import parse_selector, parse_version, select_version
+from dc43.errors import ContractNotFoundError, DataProductError, Dc43Error, InvalidArgumentError, VersionSelectorError
 from dc43.governance.service import BatchVerdict, SchemaObservation
 from dc43.legacy.shapes import columns_schema
 from dc43.legacy.statuses import apply_product_policy
@@ -65,17 +65,29 @@ def find_contract(contract_id: str, selector: str | None, *, contracts: Any, gov
     return get(contract_id, select_version(list(versions(contract_id)), parse_selector(text), contract_id=contract_id))
 
 
-class PinnedContracts:
-    """A contract service that resolves one contract id to the contract the caller checked."""
+def _satisfies(version: str, selector: str | None) -> bool:
+    text = (selector or "").strip()
+    if text.lower() in ("", "latest") or text in (version, f"=={version}"):
+        return True
+    try:
+        return parse_selector(text).matches(parse_version(version), include_prerelease=True)
+    except VersionSelectorError:
+        return False
 
-    def __init__(self, contract: Any, contracts: Any, governance: Any) -> None:
+
+class PinnedContracts:
+    """A contract service that resolves a contract's id to the contract the caller checked, for
+    any selector it satisfies (``selector`` is the one the caller asked with)."""
+
+    def __init__(self, contract: Any, contracts: Any, governance: Any, selector: str | None = None) -> None:
         self.contract = contract
+        self.selector = selector
         self._services = (contracts, governance)
         self.get, self.latest, self.list_versions = _lookups(contracts, governance)
 
     def resolve(self, contract_id: str, expected_version: str | None = None, **_: Any) -> Any:
         pinned = self.contract
-        if contract_id == pinned.id and (expected_version or "").strip() in ("", f"=={pinned.version}"):
+        if contract_id == pinned.id and _satisfies(pinned.version, expected_version):
             return pinned
         contracts, governance = self._services
         return find_contract(contract_id, expected_version, contracts=contracts, governance=governance)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -112,7 +112,8 @@ def _assessed(governance: Any, result: ValidationResult) -> Any:
 
 def _resolve(*, kind: str, contract_id: Any, expected: Any, contract_service: Any, governance: Any,
              products: Any, binding: Any, handler: Any, enforce: bool, any_status: bool) -> Any:
-    """The contract the helper works under, its status checked by ``handler``; ``None`` without one."""
+    """The contract the helper works under (its status checked by ``handler``) as a contract service
+    the engine resolves it from; ``None`` without one."""
     if contract_id is None and binding is not None:
         contract_id, from_port = binding_contract(products, kind, binding)
         expected = expected or from_port
@@ -123,7 +124,7 @@ def _resolve(*, kind: str, contract_id: Any, expected: Any, contract_service: An
                              allowed=tuple(allowed) if isinstance(allowed, (tuple, list)) else True)
     if not any_status:
         apply_contract_policy(handler, contract, enforce=enforce, operation="read" if kind == "input" else "write")
-    return contract
+    return PinnedContracts(contract, contract_service, governance, expected)
 
 
 # -- reads ------------------------------------------------------------------------
@@ -139,20 +140,20 @@ def _read(engine: Callable[..., Any], *, spark: Any, contract_id: Any, contract_
     check_products(data_product_service)
     governance = as_governance(governance_service)
     binding = DataProductInputBinding.coerce(data_product_input) if data_product_input is not None else None
-    contract = _resolve(kind="input", contract_id=contract_id, expected=expected_contract_version,
+    pinned = _resolve(kind="input", contract_id=contract_id, expected=expected_contract_version,
                         contract_service=contract_service, governance=governance_service,
                         products=data_product_service, binding=binding, handler=handler, enforce=enforce,
                         any_status=any_status)
-    if contract is None:
+    if pinned is None:
         raise InvalidArgumentError("contract_id is required (or a data_product_input naming a port bound to a "
                                    "contract): pass the id of the contract the data must follow")
+    contract = pinned.contract
     if isinstance(governance, OriginalGovernance):
         governance.contracts[(contract.id, contract.version)] = contract
     location_warnings(contract, path=path, table=table, fmt=format, operation="read")
     original_products = is_original_products(data_product_service)
     df, result = engine(
-        spark=spark, contract_id=contract.id, contract_service=PinnedContracts(contract, contract_service,
-                                                                               governance_service),
+        spark=spark, contract_id=contract.id, contract_service=pinned, expected_contract_version=pinned.selector,
         format=format, path=path, table=table, options=options, enforce=enforce, auto_cast=auto_cast,
         data_quality_service=data_quality_service, governance_service=governance,
         data_product_service=None if original_products else data_product_service,
@@ -261,12 +262,10 @@ def _plain_write(df: Any, *, path: Any, table: Any, format: Any, options: Any, m
     return ValidationResult(ok=True, warnings=[said], details={"dataset_id": dataset_id})
 
 
-def _engine_write(df: Any, request_fields: Mapping[str, Any], *, contract: Any, contract_service: Any,
-                  governance_service: Any, governance: Any, common: Mapping[str, Any],
-                  dc43_options: Mapping[str, Any]) -> tuple[ValidationResult, Any]:
+def _engine_write(df: Any, request_fields: Mapping[str, Any], *, pinned: PinnedContracts, governance: Any,
+                  common: Mapping[str, Any], dc43_options: Mapping[str, Any]) -> tuple[ValidationResult, Any]:
     result, status = io.write_with_contract(
-        df=df, contract_id=contract.id, contract_service=PinnedContracts(contract, contract_service,
-                                                                         governance_service),
+        df=df, contract_id=pinned.contract.id, contract_service=pinned, expected_contract_version=pinned.selector,
         governance_service=governance, return_status=True, allow_inactive=True, **request_fields, **common,
         **dc43_options)
     return result, status
@@ -287,13 +286,14 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
     check_products(data_product_service)
     governance = as_governance(governance_service)
     binding = DataProductOutputBinding.coerce(data_product_output) if data_product_output is not None else None
-    contract = _resolve(kind="output", contract_id=contract_id, expected=expected_contract_version,
+    pinned = _resolve(kind="output", contract_id=contract_id, expected=expected_contract_version,
                         contract_service=contract_service, governance=governance_service,
                         products=data_product_service, binding=binding, handler=strategy, enforce=enforce,
                         any_status=any_status)
-    if contract is None:
+    if pinned is None:
         result = _plain_write(df, path=path, table=table, format=format, options=options, mode=mode)
         return (shape(result), None) if return_status else shape(result)
+    contract = pinned.contract
     if isinstance(governance, OriginalGovernance):
         governance.contracts[(contract.id, contract.version)] = contract
     said = location_warnings(contract, path=path, table=table, fmt=format, operation="write")
@@ -305,23 +305,20 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
               "data_product_output": None if original_products else binding}
     locator = as_locator(dataset_locator, df=df)
     if streaming:
-        result, status = _stream(df, contract=contract, strategy=strategy, contract_service=contract_service,
-                                 governance_service=governance_service, governance=governance, path=path,
+        result, status = _stream(df, pinned=pinned, strategy=strategy, governance=governance, path=path,
                                  table=table, format=format, options=options, mode=mode, locator=locator,
                                  common=common, intervention=streaming_intervention_strategy,
                                  on_batch=on_streaming_batch, dc43_options=dc43_options)
     elif ours or type(strategy) is NoOpWriteViolationStrategy:
         fields = {"path": path, "table": table, "format": format, "options": options, "mode": mode,
                   "dataset_locator": locator, **({"violation_strategy": violation_strategy} if ours else {})}
-        result, status = _engine_write(df, fields, contract=contract, contract_service=contract_service,
-                                       governance_service=governance_service, governance=governance,
-                                       common=common, dc43_options=dc43_options)
+        result, status = _engine_write(df, fields, pinned=pinned, governance=governance, common=common,
+                                       dc43_options=dc43_options)
     else:
-        result, status = _planned(df, contract=contract, strategy=strategy, contract_service=contract_service,
-                                  governance_service=governance_service, governance=governance, path=path,
+        result, status = _planned(df, pinned=pinned, strategy=strategy, governance=governance, path=path,
                                   table=table, format=format, options=options, mode=mode, locator=locator,
                                   common=common, dc43_options=dc43_options)
-    result.warnings.extend(w for w in said if w not in result.warnings)
+    _warn(result, said)
     if binding is not None:
         if original_products:
             result.details["data_product"] = register_port(
@@ -337,11 +334,18 @@ def _write(*, df: Any, streaming: bool, contract_id: Any, contract_service: Any,
     return (result, status) if return_status else result
 
 
-def _stream(df: Any, *, contract: Any, strategy: Any, contract_service: Any, governance_service: Any,
-            governance: Any, path: Any, table: Any, format: Any, options: Any, mode: str, locator: Any,
-            common: Mapping[str, Any], intervention: Any, on_batch: Any,
-            dc43_options: Mapping[str, Any]) -> tuple[ValidationResult, Any]:
+def _warn(result: ValidationResult, messages: Sequence[str]) -> None:
+    """Add the ``messages`` ``result`` does not hold yet (an ``ok`` result becomes ``warn``)."""
+    for message in messages:
+        if message not in result.warnings:
+            result.add_warning(message)
+
+
+def _stream(df: Any, *, pinned: PinnedContracts, strategy: Any, governance: Any, path: Any, table: Any,
+            format: Any, options: Any, mode: str, locator: Any, common: Mapping[str, Any], intervention: Any,
+            on_batch: Any, dc43_options: Mapping[str, Any]) -> tuple[ValidationResult, Any]:
     """A streaming write: the strategy may only keep the target's own write (streams are not split)."""
+    contract = pinned.contract
     if type(strategy) is not NoOpWriteViolationStrategy:
         target = steps.locate(contract, operation="write", streaming=True, locator=locator, fmt=format, path=path,
                               table=table, options=options)
@@ -356,8 +360,7 @@ def _stream(df: Any, *, contract: Any, strategy: Any, contract_service: Any, gov
                 "route the rows that break the contract with rejection_sink=... and observation_writer='inline'")
     results: list[Any] = [None, None]
     result, status = io.write_stream_with_contract(
-        df=df, contract_id=contract.id, contract_service=PinnedContracts(contract, contract_service,
-                                                                         governance_service),
+        df=df, contract_id=contract.id, contract_service=pinned, expected_contract_version=pinned.selector,
         governance_service=governance, path=path, table=table, format=format, options=options, mode=mode,
         dataset_locator=locator, return_status=True, allow_inactive=True,
         streaming_intervention_strategy=intervention,
@@ -366,10 +369,11 @@ def _stream(df: Any, *, contract: Any, strategy: Any, contract_service: Any, gov
     return result, status
 
 
-def _planned(df: Any, *, contract: Any, strategy: Any, contract_service: Any, governance_service: Any,
-             governance: Any, path: Any, table: Any, format: Any, options: Any, mode: str, locator: Any,
+def _planned(df: Any, *, pinned: PinnedContracts, strategy: Any, governance: Any, path: Any, table: Any,
+             format: Any, options: Any, mode: str, locator: Any,
              common: Mapping[str, Any], dc43_options: Mapping[str, Any]) -> tuple[ValidationResult, Any]:
     """A batch write a violation strategy plans: judged whole, then each planned write on its own."""
+    contract = pinned.contract
     dq = common["data_quality_service"]
     auto_cast, enforce = common["auto_cast"], common["enforce"]
     target = steps.locate(contract, operation="write", streaming=False, locator=locator, fmt=format, path=path,
@@ -397,14 +401,13 @@ def _planned(df: Any, *, contract: Any, strategy: Any, contract_service: Any, go
                                                           dataset_version=request.dataset_version)}
         each = {**common, "enforce": False, "pipeline_context": request.pipeline_context,
                 **({} if index == 0 else {"data_product_output": None})}
-        result, status = _engine_write(request.df, fields, contract=contract, contract_service=contract_service,
-                                       governance_service=governance_service, governance=governance, common=each,
+        result, status = _engine_write(request.df, fields, pinned=pinned, governance=governance, common=each,
                                        dc43_options=dc43_options)
-        result.warnings.extend(w for w in request.warnings if w not in result.warnings)
+        _warn(result, request.warnings)
         done.append((request, result, status))
     final = planned.result_factory() if planned.result_factory else (done[0][1] if done else verdict)
     for request, _, _ in done:
-        final.warnings.extend(w for w in request.warnings if w not in final.warnings)
+        _warn(final, request.warnings)
     status = done[0][2] if done else None
     if status is not None and len(done) > 1:
         status.details["auxiliary_statuses"] = [
