@@ -5,6 +5,12 @@ The helpers take the original dc43's arguments and dc43's own (see
 """
 
 from dc43.errors import ContractViolationError, StreamingInterventionError
+from dc43.legacy.governed import (
+    read_stream_with_governance,
+    read_with_governance,
+    write_stream_with_governance,
+    write_with_governance,
+)
 from dc43.legacy.locators import (
     ContractFirstDatasetLocator,
     ContractVersionLocator,
@@ -21,17 +27,13 @@ from dc43.legacy.spark_io import (
     read_stream_from_contract,
     read_stream_from_data_product,
     read_stream_with_contract,
-    read_stream_with_governance,
     read_with_contract,
-    read_with_governance,
     write_stream_to_data_product,
     write_stream_with_contract,
     write_stream_with_contract_id,
-    write_stream_with_governance,
     write_to_data_product,
     write_with_contract,
     write_with_contract_id,
-    write_with_governance,
 )
 from dc43.legacy.statuses import DefaultReadStatusStrategy, ReadStatusContext, ReadStatusStrategy
 from dc43.legacy.violations import (
