@@ -309,6 +309,11 @@ def get_plugin_manager() -> PluginManager:
         return _manager
 
 
+
+def plugin_service(kind: str, settings: Any) -> Any:
+    """The plugins' ``kind`` service for ``settings``; what the batch side rebuilds a service with."""
+    return get_plugin_manager().service(kind, settings)
+
 def reset_plugin_manager(plugins: Iterable[tuple[str, Any]] | None = None) -> PluginManager | None:
     """Forget the loaded plugins; with ``plugins``, install a manager holding only those."""
     global _manager

@@ -9,7 +9,7 @@ from typing import Any
 from dc43.errors import InvalidArgumentError
 from dc43.formats import DatasetFormat, DatasetTarget, split_writer_options
 
-from dc43_delta import tables
+import dc43_delta.tables as tables
 
 #: options that set the streaming query, never a Delta batch write
 QUERY_OPTIONS = ("checkpointLocation",)

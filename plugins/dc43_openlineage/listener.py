@@ -15,7 +15,7 @@ from dc43.runs import WriteRun
 from openlineage.client.event_v2 import RunState
 from openlineage.client.uuid import generate_new_uuid
 
-from dc43_openlineage import naming
+import dc43_openlineage.naming as naming
 from dc43_openlineage.emitter import emitter_for
 from dc43_openlineage.events import event, schema_facet
 

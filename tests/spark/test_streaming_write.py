@@ -172,7 +172,7 @@ def test_observation_writers_are_single_use(source_stream):
     side = BatchSide(
         spec=PlanSpec([], orders_contract(), source_stream.schema, auto_cast=False), contract=orders_contract(),
         dataset_id="once", version_template="{batch_id}", schema=None, enforce=False, strategy=strategy,
-        quality=ServiceRef("data_quality", LocalDataQualityService(), settings=Settings(), from_plugins=False),
+        quality=ServiceRef("data_quality", LocalDataQualityService(), settings=Settings()),
         governance=None)
     caller = CallerSide(result=ValidationResult(), status=ValidationResult(), strategy=strategy)
     request = ObservationRequest(source=source_stream, side=side, caller=caller,

@@ -44,9 +44,8 @@ class Judged:
         self.side = BatchSide(
             spec=None, contract=CONTRACT, dataset_id="events", version_template="{batch_id}", schema=None,
             enforce=enforce, strategy=strategy,
-            quality=ServiceRef("data_quality", LocalDataQualityService(), settings=settings, from_plugins=False),
-            governance=None if governance is None else ServiceRef("governance", governance, settings=settings,
-                                                                  from_plugins=False),
+            quality=ServiceRef("data_quality", LocalDataQualityService(), settings=settings),
+            governance=None if governance is None else ServiceRef("governance", governance, settings=settings),
         ).linked(InProcessLink(self.caller))
 
     def process(self, batch_id: int, metrics: dict[str, int]) -> dict[str, Any]:

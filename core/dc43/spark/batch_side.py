@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -67,13 +67,13 @@ class PlanSpec:
     def _compile(self) -> tuple[Any, dict[str, Any]]:
         if self._compiled is None:
             from dc43.contracts.physical_names import physical_names
-            from dc43.spark import steps
             from dc43.spark.metrics import compile_plan
+            from dc43.spark.schema import aligned_map, column_types, row_checks
 
-            columns = steps.aligned_map(self.schema, self.contract, self.auto_cast)
+            columns = aligned_map(self.schema, self.contract, self.auto_cast)
             plan = compile_plan(self.expectations, columns=columns,
-                                row_checks=steps.row_checks(self.schema, self.contract, self.auto_cast),
-                                types=steps.column_types(self.contract), skip_distinct=self.skip_distinct,
+                                row_checks=row_checks(self.schema, self.contract, self.auto_cast),
+                                types=column_types(self.contract), skip_distinct=self.skip_distinct,
                                 streaming=True, physical=physical_names(self.contract))
             self._compiled = (plan, columns)
         return self._compiled
@@ -121,28 +121,28 @@ class ServiceRef:
     """A service the batch side calls: the caller's object, or one the plugins build from settings.
 
     An object the caller passed travels with the batch side (pickled on Spark Connect);
-    one the plugins provided is rebuilt wherever the batch side runs, from the caller's
-    settings, and must be of the same class as the caller's.
+    one the plugins provided is rebuilt wherever the batch side runs, by ``rebuild(kind,
+    settings)`` (:func:`dc43.plugins.plugin_service`, pickled by reference), and must be of the
+    same class as the caller's.
     """
 
-    def __init__(self, kind: str, service: Any, *, settings: Settings, from_plugins: bool) -> None:
+    def __init__(self, kind: str, service: Any, *, settings: Settings,
+                 rebuild: Callable[[str, Settings], Any] | None = None) -> None:
         self.kind = kind
         self.settings = settings
-        self.from_plugins = from_plugins
+        self.rebuild = rebuild
         self.expected = _class_path(service)
         self._service = service
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        if self.from_plugins:
+        if self.rebuild is not None:
             state["_service"] = None
         return state
 
     def get(self) -> Any:
         if self._service is None:
-            from dc43.plugins import get_plugin_manager
-
-            found = get_plugin_manager().service(self.kind, self.settings)
+            found = self.rebuild(self.kind, self.settings)
             if _class_path(found) != self.expected:
                 raise Dc43Error(
                     f"the {self.kind.replace('_', '-')} service where micro-batches are judged is "

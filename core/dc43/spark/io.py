@@ -41,7 +41,7 @@ from dc43.spark.key_history import KeyHistory
 from dc43.spark.links import apply_verdict, verdict_summary
 from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
-from dc43.spark.schema import check_schema
+from dc43.spark.schema import aligned_map, check_schema, column_types, row_checks
 from dc43.spark.types import schema_to_dict
 from dc43.spark.volume_history import VolumeHistory
 
@@ -92,7 +92,7 @@ def read_stream_with_contract(
         for query in side_queries:
             query.stop()
         raise
-    df = steps.with_extras(df, steps.aligned_map(df.schema, contract, auto_cast), contract)
+    df = steps.with_extras(df, aligned_map(df.schema, contract, auto_cast), contract)
     return (df, result) if return_status else df
 
 
@@ -258,8 +258,8 @@ def write_stream_with_contract(
 def _judge_batch(df: DataFrame, contract: Any, dq: Any, result: ValidationResult,
                  columns: Mapping[str, Any], auto_cast: bool) -> tuple[ValidationResult, Any]:
     plan = compile_plan(steps.expectations_of(dq, contract), columns=columns,
-                        row_checks=steps.row_checks(df.schema, contract, auto_cast),
-                        types=steps.column_types(contract), physical=physical_names(contract))
+                        row_checks=row_checks(df.schema, contract, auto_cast),
+                        types=column_types(contract), physical=physical_names(contract))
     steps.check_patterns(df.sparkSession, contract, plan)
     steps.check_sql_rules(df.sparkSession, contract, plan, df.schema)
     metrics = plan.measure(df)
@@ -284,11 +284,11 @@ def judge_dataframe(df: DataFrame, *, contract: Any, data_quality_service: Any =
     if not report.ok:
         return result, df, {}
     dq = steps.service("data_quality", data_quality_service)
-    columns = steps.aligned_map(df.schema, contract, auto_cast)
+    columns = aligned_map(df.schema, contract, auto_cast)
     _, plan = _judge_batch(df, contract, dq, result, columns, auto_cast)
     aligned = df.select(*(list(columns.values()) or [F.col(f"`{c}`") for c in df.columns]))
-    again = compile_plan(plan.expectations, columns=steps.aligned_map(aligned.schema, contract, auto_cast),
-                         types=steps.column_types(contract), physical=physical_names(contract))
+    again = compile_plan(plan.expectations, columns=aligned_map(aligned.schema, contract, auto_cast),
+                         types=column_types(contract), physical=physical_names(contract))
     keeps = {key: ~F.coalesce(bad, F.lit(False)) for key, severity, bad in again.row_flags if severity == "error"}
     return result, aligned, keeps
 
@@ -330,7 +330,7 @@ def read_with_contract(
     version = target.dataset_version
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = steps.service("governance", governance_service)
-    columns = steps.aligned_map(df.schema, contract, auto_cast)
+    columns = aligned_map(df.schema, contract, auto_cast)
     if report.ok:
         _judge_batch(df, contract, steps.service("data_quality", data_quality_service), result, columns,
                      auto_cast)
@@ -419,7 +419,7 @@ def _write_batch(df: DataFrame, contract: Any, dq: Any, governance: Any, result:
                  enforce: bool, auto_cast: bool) -> Any:
     """Judge ``df``, record the verdict and, unless it blocks, write it; returns the verdict."""
     steps.enforce_schema(result, enforce, contract, target)
-    columns = steps.aligned_map(df.schema, contract, auto_cast)
+    columns = aligned_map(df.schema, contract, auto_cast)
     source = df.persist() if rejection else df
     try:
         verdict, plan = _judge_batch(source, contract, dq, result, columns, auto_cast)

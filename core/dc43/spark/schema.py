@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from open_data_contract_standard.model import OpenDataContractStandard
 from pyspark.sql import Column, DataFrame
@@ -27,8 +29,9 @@ from pyspark.sql.types import (
 
 from dc43.contracts.physical_names import physical_names
 from dc43.errors import SchemaMappingError
+from dc43.formats import DECODE_ERROR_COLUMN
 from dc43.spark.metrics import balanced
-from dc43.spark.types import contract_struct, type_notes
+from dc43.spark.types import contract_properties, contract_struct, type_notes
 
 EXTRA_COLUMN_MODES = ("warn", "error", "ignore")
 _TEMPORAL = (DateType, TimestampType, TimestampNTZType)
@@ -327,3 +330,34 @@ def _loss(column: Column, actual: DataType, expected: DataType) -> Column:
         exact = column if isinstance(actual, (DecimalType, IntegralType)) else column.try_cast(DoubleType())
         return column.isNotNull() & (cast.isNull() | (cast != exact))
     return column.isNotNull() & cast.isNull()
+
+
+def aligned_map(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Contract column name -> aligned expression of data with ``schema`` (empty when not auto-casting)."""
+    if not auto_cast:
+        return {}
+    names = [prop.name for prop in contract_properties(contract)]
+    return dict(zip(names, aligned_columns(schema, contract)))
+
+
+def row_checks(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
+    """Per-row checks besides the contract's rules: values lost by a cast, undecodable rows."""
+    checks = {f"cast:{name}": lost for name, lost in
+              (cast_loss_checks(schema, contract) if auto_cast else {}).items()}
+    if DECODE_ERROR_COLUMN in schema.fieldNames():
+        checks["decode"] = F.col(DECODE_ERROR_COLUMN).isNotNull()
+    return checks
+
+
+def column_types(contract: Any) -> dict[str, Any]:
+    """Spark type of every contract column, nested fields by dotted path."""
+    types: dict[str, Any] = {}
+
+    def walk(struct: StructType, prefix: str) -> None:
+        for field in struct.fields:
+            types[prefix + field.name] = field.dataType
+            if isinstance(field.dataType, StructType):
+                walk(field.dataType, f"{prefix}{field.name}.")
+
+    walk(contract_struct(contract), "")
+    return types

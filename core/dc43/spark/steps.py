@@ -25,14 +25,13 @@ from dc43.formats import (
 )
 from dc43.governance.service import SchemaObservation
 from dc43.locators import LocateRequest, StaticDatasetLocator, utc_timestamp
-from dc43.plugins import get_plugin_manager
+from dc43.plugins import get_plugin_manager, plugin_service
 from dc43.quality.plan import Expectation
 from dc43.redaction import redact
 from dc43.results import ValidationResult
 from dc43.runs import DatasetRef, RunListeners, WriteRun, active_listeners, job_name
 from dc43.settings import Settings
-from dc43.spark.schema import aligned_columns, cast_loss_checks
-from dc43.spark.types import contract_properties, contract_struct
+from dc43.spark.types import contract_properties
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,8 @@ def service_ref(kind: str, given: Any) -> Any:
 
     settings = Settings.load().absolute()
     if given is not None:
-        return ServiceRef(kind, given, settings=settings, from_plugins=False)
-    return ServiceRef(kind, get_plugin_manager().service(kind, settings), settings=settings, from_plugins=True)
+        return ServiceRef(kind, given, settings=settings)
+    return ServiceRef(kind, plugin_service(kind, settings), settings=settings, rebuild=plugin_service)
 
 
 def resolve_contract(contracts: Any, contract_id: str | None, selector: str | None,
@@ -205,45 +204,12 @@ def enforce_schema(result: ValidationResult, enforce: bool, contract: Any, targe
         )
 
 
-def aligned_map(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
-    """Contract column name -> aligned expression of data with ``schema`` (empty when not auto-casting)."""
-    if not auto_cast:
-        return {}
-    names = [prop.name for prop in contract_properties(contract)]
-    return dict(zip(names, aligned_columns(schema, contract)))
-
-
-def row_checks(schema: Any, contract: Any, auto_cast: bool) -> dict[str, Any]:
-    """Per-row checks besides the contract's rules: values lost by a cast, undecodable rows."""
-    checks = {f"cast:{name}": lost for name, lost in
-              (cast_loss_checks(schema, contract) if auto_cast else {}).items()}
-    if DECODE_ERROR_COLUMN in schema.fieldNames():
-        checks["decode"] = F.col(DECODE_ERROR_COLUMN).isNotNull()
-    return checks
-
-
 def data_schema(df: DataFrame) -> Any:
     """``df``'s schema without dc43's own bookkeeping columns."""
     from pyspark.sql.types import StructType
 
     ours = (DECODE_ERROR_COLUMN, BATCH_ID_COLUMN)
     return StructType([f for f in df.schema.fields if f.name not in ours])
-
-
-def column_types(contract: Any) -> dict[str, Any]:
-    """Spark type of every contract column, nested fields by dotted path."""
-    from pyspark.sql.types import StructType
-
-    types: dict[str, Any] = {}
-
-    def walk(struct: StructType, prefix: str) -> None:
-        for field in struct.fields:
-            types[prefix + field.name] = field.dataType
-            if isinstance(field.dataType, StructType):
-                walk(field.dataType, f"{prefix}{field.name}.")
-
-    walk(contract_struct(contract), "")
-    return types
 
 
 def with_extras(df: DataFrame, columns: Mapping[str, Any], contract: Any) -> DataFrame:
