@@ -14,10 +14,9 @@ from typing import Any, Optional
 from dc43.contracts.versions import parse_selector, parse_version, select_version
 from dc43.errors import ContractNotFoundError, DataProductError, Dc43Error, InvalidArgumentError, VersionSelectorError
 from dc43.governance.service import BatchVerdict, SchemaObservation
-from dc43.legacy.shapes import columns_schema
 from dc43.legacy.statuses import apply_product_policy
 from dc43.products import PortRegistration
-from dc43.results import ObservationPayload, ValidationResult
+from dc43.results import ObservationPayload, ValidationResult, observed_columns
 from dc43.spark import products as ports
 from dc43.spark import steps
 
@@ -214,7 +213,7 @@ class OriginalGovernance:
                                       schema=dict(observation.schema or {}))
         self._evaluate(contract_id=observation.contract_id, contract_version=observation.contract_version,
                        dataset_id=observation.dataset_id, dataset_version=observation.dataset_version,
-                       validation=validation, payload=ObservationPayload(schema=columns_schema(observation.schema)),
+                       validation=validation, payload=ObservationPayload(schema=observed_columns(observation.schema)),
                        context=observation.pipeline_context, operation=operation)
 
     def record_verdict(self, verdict: BatchVerdict) -> None:

@@ -50,10 +50,3 @@ def shaped_callback(callback: Any, results: Sequence[ValidationResult | None]) -
             callback({"type": "batch", **event})
 
     return tell
-
-
-def columns_schema(schema: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """dc43's schema description (``{"fields": [...]}``) keyed by column, as the original sent it:
-    ``{"amount": {"odcs_type": "double", "nullable": False}}``."""
-    return {f["name"]: {"odcs_type": f["type"], "nullable": f.get("nullable", True)}
-            for f in (schema or {}).get("fields", [])}
