@@ -23,7 +23,7 @@ SPARK_ENV = {"SPARK_LOCAL_IP": "127.0.0.1"}
 #: one after the other. Not the default: under that load a Connect server's foreachBatch worker can
 #: miss Spark's fixed 10 s to connect back (docs/testing.md).
 LANES = (("classic",), ("connect", "cluster"))
-UNIT = "not spark and not kafka and not e2e"
+UNIT = "not spark and not kafka and not e2e and not service"
 
 
 def _install_tests(session: nox.Session) -> None:

@@ -72,6 +72,8 @@ def only_bundled_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("DC43_STATE_DIR", str(tmp_path / ".dc43"))
     monkeypatch.delenv("DC43_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("DC43_STRICT_PLUGINS", raising=False)
+    for name in ("DC43_SERVICE_URL", "DC43_SERVICE_TOKEN", "DC43_DATABASE_URL"):  # a shared service only where asked
+        monkeypatch.delenv(name, raising=False)
     for name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:  # lineage only where a test asks
         monkeypatch.delenv(name)
     reset_plugin_manager()

@@ -30,7 +30,7 @@ from tests.kafka_support import REPO, free_port, stop_process
 TOPOLOGIES = ("classic", "connect", "cluster")
 STARTUP_TIMEOUT = 120.0
 #: the plugins a server-side Python may load (the test process sets the same per test)
-BUNDLED_PLUGINS = "filesystem,memory,rate,kafka,delta,openlineage"
+BUNDLED_PLUGINS = "filesystem,memory,rate,kafka,delta,openlineage,http"
 #: settings every topology's Spark shares: small, deterministic, on loopback only
 SPARK_SETTINGS = {
     "spark.ui.enabled": "false",

@@ -1,4 +1,5 @@
-"""The ``dc43`` command: ``plugins`` (JSON listing), ``demo``, ``validate``, ``report`` and ``verdicts``."""
+"""The ``dc43`` command: ``plugins`` (JSON listing), ``demo``, ``validate``, ``report``, ``verdicts``, and the
+shared service: ``serve`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -167,6 +168,35 @@ def _verdicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """Bring the service's database to the newest schema, and import what ``--import``/``--contracts`` name."""
+    from dc43.service.database import ServiceDatabase
+
+    database = ServiceDatabase(args.database_url)
+    print(f"{database.label}: schema {database.revision()}")
+    if args.contracts:
+        from dc43.service.importing import import_contracts
+
+        print(f"imported {import_contracts(args.contracts, database)} contract versions from {args.contracts}")
+    if getattr(args, "import_path", None):
+        from dc43.service.importing import import_governance
+
+        counts = import_governance(args.import_path, database)
+        print(f"imported from {args.import_path}: " + ", ".join(f"{n} {name.replace('_', ' ')}"
+                                                               for name, n in counts.items()))
+    database.dispose()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dc43.service.server import serve
+
+    if args.import_path or args.contracts:
+        _migrate(args)
+    serve(host=args.host, port=args.port, database_url=args.database_url, workers=args.workers)
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -206,6 +236,24 @@ def build_parser() -> argparse.ArgumentParser:
     verdicts.add_argument("--db", help=db_help)
     verdicts.add_argument("--json", action="store_true", help="print JSON instead of a table")
     verdicts.set_defaults(run=_verdicts)
+    url_help = ("database URL: postgresql+psycopg://USER@HOST:PORT/DB or sqlite:///PATH (default: $DC43_DATABASE_URL, "
+                "else .dc43/service.db)")
+    serve = commands.add_parser("serve", help="run the contract, data-quality and governance services over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, default=8143, help="port to listen on (default 8143)")
+    serve.add_argument("--database-url", help=url_help)
+    serve.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    serve.add_argument("--import", dest="import_path", metavar="PATH",
+                       help="first import this local governance database (.dc43/governance.db)")
+    serve.add_argument("--contracts", metavar="DIR", help="first publish the contracts of this folder")
+    serve.set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="bring the service database to the newest schema, importing "
+                                                  "a local governance database and contracts")
+    migrate.add_argument("--database-url", help=url_help)
+    migrate.add_argument("--import", dest="import_path", metavar="PATH",
+                         help="a local governance database to import (.dc43/governance.db)")
+    migrate.add_argument("--contracts", metavar="DIR", help="a contracts folder to publish")
+    migrate.set_defaults(run=_migrate)
     return parser
 
 

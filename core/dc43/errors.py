@@ -40,6 +40,18 @@ class ObservationLagError(Dc43Error):
     """A sink ran further ahead of the judging of its micro-batches than the write allows."""
 
 
+class ServiceAuthError(Dc43Error):
+    """The dc43 service refused the request's token (missing: 401, wrong: 403)."""
+
+
+class NotFoundError(Dc43Error, LookupError):
+    """A dataset, metric request or other record asked for is not kept; the message says what is."""
+
+
+class ServiceRequestError(Dc43Error):
+    """The dc43 service refused a request as malformed (a 4xx); the message says what it found."""
+
+
 class PluginError(Dc43Error):
     """A plugin could not be loaded or broke a hook contract."""
 

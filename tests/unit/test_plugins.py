@@ -16,7 +16,7 @@ from dc43.formats import DatasetFormat
 from dc43.plugins import PluginManager, get_plugin_manager, reset_plugin_manager
 from dc43.settings import Settings
 
-BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka", "delta", "openlineage"}
+BUNDLED = {"builtins", "filesystem", "memory", "rate", "kafka", "delta", "openlineage", "http"}
 BUNDLED_HOOKS = {
     "builtins": ["dc43_dataset_locators", "dc43_intervention_strategies", "dc43_notifiers",
                  "dc43_observation_writers"],
@@ -27,6 +27,8 @@ BUNDLED_HOOKS = {
     "kafka": ["dc43_dataset_formats"],
     "delta": ["dc43_dataset_formats"],
     "openlineage": ["dc43_run_listeners"],
+    "http": ["dc43_contract_service", "dc43_data_product_service", "dc43_data_quality_service",
+             "dc43_governance_service"],
 }
 
 

@@ -24,7 +24,7 @@ from dc43.quality.plan import total_violations
 PRUNE_EVERY = 50
 
 
-def _verdict(row: Any) -> BatchVerdict:
+def verdict_from_row(row: Any) -> BatchVerdict:
     return BatchVerdict(
         dataset_id=row["dataset_id"], dataset_version=row["dataset_version"],
         batch_id=row["batch_id"], contract_id=row["contract_id"],
@@ -35,7 +35,7 @@ def _verdict(row: Any) -> BatchVerdict:
     )
 
 
-def _observation(row: Any) -> SchemaObservation:
+def observation_from_row(row: Any) -> SchemaObservation:
     return SchemaObservation(
         dataset_id=row["dataset_id"], dataset_version=row["dataset_version"],
         contract_id=row["contract_id"], contract_version=row["contract_version"],
@@ -48,7 +48,7 @@ def _observation(row: Any) -> SchemaObservation:
     )
 
 
-def _request(row: Any) -> MetricsRequest:
+def request_from_row(row: Any) -> MetricsRequest:
     return MetricsRequest(
         request_id=row["request_id"], dataset_id=row["dataset_id"],
         dataset_version=row["dataset_version"], state=row["state"], status=row["status"],
@@ -205,7 +205,7 @@ class LocalGovernanceService:
         else:
             rows = self.db.rows("SELECT * FROM observations WHERE dataset_id = ? ORDER BY id",
                                 (dataset_id,))
-        return [_observation(r) for r in rows]
+        return [observation_from_row(r) for r in rows]
 
     def verdicts(self, dataset_id: str, dataset_version: str | None = None, *,
                  limit: int | None = None, offset: int = 0) -> list[BatchVerdict]:
@@ -217,7 +217,7 @@ class LocalGovernanceService:
             params.append(dataset_version)
         sql += " ORDER BY recorded_at, batch_id LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset]
-        return [_verdict(r) for r in self.db.rows(sql, params)]
+        return [verdict_from_row(r) for r in self.db.rows(sql, params)]
 
     def latest_verdict(self, dataset_id: str, dataset_version: str | None = None) -> BatchVerdict | None:
         """The most recently recorded verdict of ``dataset_id`` (and version), if any."""
@@ -227,7 +227,7 @@ class LocalGovernanceService:
             sql += " AND dataset_version = ?"
             params.append(dataset_version)
         rows = self.db.rows(sql + " ORDER BY recorded_at DESC, batch_id DESC LIMIT 1", params)
-        return _verdict(rows[0]) if rows else None
+        return verdict_from_row(rows[0]) if rows else None
 
     def link_contract(self, dataset_id: str, dataset_version: str, contract_id: str, contract_version: str) -> None:
         """Link a dataset version to the contract it follows (recording it does too)."""
@@ -266,4 +266,4 @@ class LocalGovernanceService:
 
     def metrics_request(self, request_id: str) -> MetricsRequest | None:
         rows = self.db.rows("SELECT * FROM metric_requests WHERE request_id = ?", (request_id,))
-        return _request(rows[0]) if rows else None
+        return request_from_row(rows[0]) if rows else None
