@@ -9,6 +9,8 @@ import pytest
 
 from tests.postgres_server import PostgresServer, bindir, postgres_available
 
+pytestmark = pytest.mark.service
+
 
 def test_server_answers_sql_and_stop_leaves_nothing_behind() -> None:
     problem = postgres_available()

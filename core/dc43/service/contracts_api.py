@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from dc43.contracts.keys import notes_of
 from dc43.contracts.loading import contract_from_dict, contract_to_dict
 from dc43.contracts.store import unknown_id_error
+from dc43.errors import ContractFormatError
 from dc43.service.state import Services, services
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
@@ -64,6 +65,10 @@ def publish_contract(response: Response, document: dict[str, Any] = Body(...),
     """Publish an ODCS document as a new version (201); the same document again is a no-op (200),
     other content under an existing version a 409."""
     contract = contract_from_dict(document, "the request body")
+    core = str(contract.version).split("+")[0].split("-")[0]
+    if core.count(".") != 2:  # the local store pads '1.2'; a shared registry takes full versions only
+        raise ContractFormatError("the request body", "version", f"'{contract.version}' is not a semantic version "
+                                  "MAJOR.MINOR.PATCH (e.g. '1.2.0'); publish it under its full version")
     existed = contract.version in s.contracts.list_versions(str(contract.id)) if contract.id else False
     s.contracts.store.put(contract)
     if existed:
