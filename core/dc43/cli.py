@@ -107,7 +107,8 @@ def _validation_text(check: Any, *, rules: bool) -> str:
 
 
 def _governance(db: str | None) -> Any:
-    """The service to query: ``--db``'s file, else the default service of the settings."""
+    """The service to query: ``--db``'s file, else the settings' service (a shared ``dc43 serve`` when
+    ``service_url`` is set, else the local database)."""
     from dc43.errors import Dc43Error
     from dc43.governance import LocalGovernanceService
     from dc43.plugins import get_plugin_manager
@@ -115,9 +116,9 @@ def _governance(db: str | None) -> Any:
 
     settings = Settings.load()
     path = Path(db) if db else settings.governance_path
-    if not path.is_file():
+    if (db or not settings.service_url) and not path.is_file():
         raise Dc43Error(f"no governance database at {path}: run a pipeline with dc43 (for example "
-                        "`dc43 demo`) to create one, or pass --db PATH")
+                        "`dc43 demo`) to create one, pass --db PATH, or set DC43_SERVICE_URL to a dc43 service")
     service = LocalGovernanceService(path) if db else get_plugin_manager().service("governance", settings)
     if not hasattr(service, "verdicts"):
         raise Dc43Error(f"the governance service {service!r} cannot be queried; pass --db PATH")
@@ -224,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--json", action="store_true", help="print JSON instead of text")
     validate.set_defaults(run=_validate)
-    db_help = "governance database file (default: the settings' governance path, .dc43/governance.db)"
+    db_help = ("governance database file (default: the service DC43_SERVICE_URL names, else the settings' "
+               "governance path, .dc43/governance.db)")
     report = commands.add_parser("report", help="write a self-contained HTML report of the governance database")
     report.add_argument("--output", default="dc43-report.html", help="HTML file to write (default dc43-report.html)")
     report.add_argument("--db", help=db_help)

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
-
 from dc43.contracts.keys import remember_notes
 from dc43.contracts.loading import contract_from_dict, contract_to_dict
 from dc43.governance.service import BatchVerdict, MetricsRequest, SchemaObservation, observation_from
 from dc43.products.models import DataProduct, Port, PortRegistration
 from dc43.quality.plan import Expectation
 from dc43.results import ObservationPayload, ValidationResult
+
 from dc43_http.connection import ServiceConnection
 
 

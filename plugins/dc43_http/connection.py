@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-
 from dc43 import errors
 from dc43.delivery import ServiceUnavailableError
 from dc43.settings import Secret

@@ -9,7 +9,6 @@ import pytest
 from dc43.contracts.loading import contract_from_dict
 from dc43.errors import (
     ContractConflictError,
-    ContractFormatError,
     ContractNotFoundError,
     ContractStatusError,
     ServiceAuthError,

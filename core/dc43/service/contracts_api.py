@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from dc43.contracts.keys import notes_of
 from dc43.contracts.loading import contract_from_dict, contract_to_dict
 from dc43.contracts.store import unknown_id_error
 from dc43.errors import ContractFormatError
-from dc43.service.state import Services, services
+from dc43.service.state import ServicesDep
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
 
@@ -20,13 +20,13 @@ def _document(contract: Any) -> dict[str, Any]:
 
 
 @router.get("")
-def list_contracts(s: Services = Depends(services)) -> list[str]:
+def list_contracts(s: ServicesDep) -> list[str]:
     """Every contract id."""
     return s.contracts.store.list_contracts()
 
 
 @router.get("/{contract_id}/versions")
-def list_versions(contract_id: str, s: Services = Depends(services)) -> list[str]:
+def list_versions(s: ServicesDep, contract_id: str) -> list[str]:
     """The versions of a contract, ascending by SemVer precedence (404 when the id is unknown)."""
     versions = s.contracts.list_versions(contract_id)
     if not versions:
@@ -35,13 +35,13 @@ def list_versions(contract_id: str, s: Services = Depends(services)) -> list[str
 
 
 @router.get("/{contract_id}/versions/{version}")
-def get_contract(contract_id: str, version: str, s: Services = Depends(services)) -> dict[str, Any]:
+def get_contract(s: ServicesDep, contract_id: str, version: str) -> dict[str, Any]:
     """One version of a contract, as its ODCS document."""
     return _document(s.contracts.get(contract_id, version))
 
 
 @router.get("/{contract_id}/latest")
-def latest_contract(contract_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+def latest_contract(s: ServicesDep, contract_id: str) -> dict[str, Any]:
     """The highest release of a contract."""
     contract = s.contracts.latest(contract_id)
     if contract is None:
@@ -50,9 +50,9 @@ def latest_contract(contract_id: str, s: Services = Depends(services)) -> dict[s
 
 
 @router.get("/{contract_id}/resolve")
-def resolve_contract(contract_id: str, selector: str | None = None, allow_inactive: bool = False,
-                     allowed_statuses: list[str] = Query(default=[]), include_prerelease: bool = False,
-                     s: Services = Depends(services)) -> dict[str, Any]:
+def resolve_contract(s: ServicesDep, contract_id: str, selector: str | None = None, allow_inactive: bool = False,
+                     allowed_statuses: Annotated[list[str] | None, Query()] = None,
+                     include_prerelease: bool = False) -> dict[str, Any]:
     """The highest version matching ``selector`` (``==1.2.0``, ``>=1.0``, ``^1.2``; none: the latest)
     whose status is allowed."""
     return _document(s.contracts.resolve(contract_id, selector, allow_inactive=allow_inactive,
@@ -60,8 +60,7 @@ def resolve_contract(contract_id: str, selector: str | None = None, allow_inacti
 
 
 @router.put("", status_code=201)
-def publish_contract(response: Response, document: dict[str, Any] = Body(...),
-                     s: Services = Depends(services)) -> dict[str, Any]:
+def publish_contract(s: ServicesDep, response: Response, document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """Publish an ODCS document as a new version (201); the same document again is a no-op (200),
     other content under an existing version a 409."""
     contract = contract_from_dict(document, "the request body")

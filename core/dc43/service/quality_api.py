@@ -9,12 +9,12 @@ from collections import OrderedDict
 from typing import Any
 
 import attrs
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from dc43.contracts.loading import contract_from_dict
 from dc43.results import ObservationPayload
 from dc43.service import bodies
-from dc43.service.state import Services, services
+from dc43.service.state import ServicesDep
 
 router = APIRouter(prefix="/quality", tags=["data quality"])
 
@@ -39,13 +39,13 @@ def _contract(document: dict[str, Any]) -> Any:
 
 
 @router.post("/expectations")
-def expectations(body: bodies.Expectations, s: Services = Depends(services)) -> list[dict[str, Any]]:
+def expectations(s: ServicesDep, body: bodies.Expectations) -> list[dict[str, Any]]:
     """The rules dc43 checks for the contract (its first schema object); a rule written wrongly is a 422."""
     return [attrs.asdict(e) for e in s.quality.describe_expectations(contract=_contract(body.contract))]
 
 
 @router.post("/evaluate")
-def evaluate(body: bodies.Evaluation, s: Services = Depends(services)) -> dict[str, Any]:
+def evaluate(s: ServicesDep, body: bodies.Evaluation) -> dict[str, Any]:
     """The verdict of a batch's metrics under the contract: status, errors, warnings, per-rule details."""
     payload = ObservationPayload(metrics=body.payload.metrics, schema=body.payload.schema_, reused=body.payload.reused)
     return attrs.asdict(s.quality.evaluate(contract=_contract(body.contract), payload=payload))

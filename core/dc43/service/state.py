@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import attrs
-from fastapi import Request
+from fastapi import Depends, Request
 
 from dc43.contracts.service import LocalContractServiceClient
 from dc43.quality.service import LocalDataQualityService
@@ -32,3 +34,7 @@ class Services:
 def services(request: Request) -> Services:
     """The routes' dependency: the services of the running app."""
     return request.app.state.services
+
+
+#: a route's parameter ``s: ServicesDep`` gets the running app's services
+ServicesDep = Annotated[Services, Depends(services)]
