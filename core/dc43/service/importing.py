@@ -15,10 +15,12 @@ from dc43.errors import GovernanceDatabaseError
 from dc43.governance.database import Database
 from dc43.governance.local import observation_from_row, request_from_row, verdict_from_row
 from dc43.products.models import DataProduct
+from dc43.service import tables as t
 from dc43.service.contract_store import SQLContractStore
 from dc43.service.database import ServiceDatabase
 from dc43.service.governance_store import SQLGovernanceStore
 from dc43.service.product_store import SQLDataProductStore
+from dc43.service.upserts import upsert
 
 
 def import_governance(path: str | Path, database: ServiceDatabase) -> dict[str, int]:
@@ -40,8 +42,6 @@ def import_governance(path: str | Path, database: ServiceDatabase) -> dict[str, 
         store.record_observation(observation_from_row(row))
     for row in each("verdicts", "SELECT * FROM batch_verdicts ORDER BY recorded_at, batch_id"):
         store.record_verdict(verdict_from_row(row))
-    for row in each("links", "SELECT * FROM dataset_versions"):
-        store.link_contract(row["dataset_id"], row["dataset_version"], row["contract_id"], row["contract_version"])
     for row in each("alerts", "SELECT * FROM alerts ORDER BY id"):
         store.record_alert(json.loads(row["alert_json"]), json.loads(row["delivered_json"]),
                            recorded_at=row["recorded_at"])
@@ -53,6 +53,13 @@ def import_governance(path: str | Path, database: ServiceDatabase) -> dict[str, 
         store.save_metrics_request(request_from_row(row))
     for row in each("data_products", "SELECT document_json FROM data_products"):
         products.put(DataProduct.from_dict(json.loads(row["document_json"])))
+    # last: when each dataset was first and last seen, and each version's link, as the file says
+    with database.engine.begin() as connection:
+        for row in each("datasets", "SELECT * FROM datasets"):
+            upsert(connection, t.datasets, dict(row), keys=["dataset_id"], update=["first_seen", "last_seen"])
+        for row in each("dataset_versions", "SELECT * FROM dataset_versions"):
+            upsert(connection, t.dataset_versions, dict(row), keys=["dataset_id", "dataset_version"],
+                   update=["contract_id", "contract_version", "recorded_at"])
     return counts
 
 
