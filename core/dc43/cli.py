@@ -33,24 +33,31 @@ def _demo(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     import logging
 
-    from dc43.contracts.check import check_file, contract_files, in_store
+    from dc43.contracts.check import check_contract, check_file, contract_files, in_store
     from dc43.errors import Dc43Error
     from dc43.settings import Settings
 
-    paths, store = args.paths, None
-    if not paths:
-        store = Settings.load().contracts_dir
+    paths, store, settings = args.paths, None, Settings.load()
+    if not paths and not settings.service_url:
+        store = settings.contracts_dir
         if not store.is_dir():
             raise Dc43Error(f"no contracts folder at {store} (the settings' contracts_dir, DC43_CONTRACTS_DIR); "
                             "name contract files or folders: dc43 validate PATH ...")
         paths = [store]
-    files = contract_files(paths)
+    files = contract_files(paths) if paths else []
     spark = _local_spark() if args.spark else None
     loader = logging.getLogger("dc43.contracts.loading")
     level = loader.level
     loader.setLevel(logging.ERROR)  # the warnings it logs are in the output
     try:
         checks = [check_file(path, spark) for path in files]
+        if not paths:  # every version the shared service holds, as pipelines will get it
+            from dc43.plugins import plugin_service
+
+            contracts = plugin_service("contract", settings)
+            checks = [check_contract(contracts.get(contract_id, version), f"{settings.service_url} {contract_id}@{version}",
+                                     spark)
+                      for contract_id in contracts.list_contracts() for version in contracts.list_versions(contract_id)]
     finally:
         loader.setLevel(level)
     if store is not None:
@@ -218,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     validate = commands.add_parser("validate", help="check contract files as a write would at start")
     validate.add_argument("paths", nargs="*", metavar="PATH",
-                          help="contract files or folders of them (default: the settings' contracts folder)")
+                          help="contract files or folders of them (default: every contract of the service "
+                               "DC43_SERVICE_URL names, else the settings' contracts folder)")
     validate.add_argument("--rules", action="store_true", help="list every rule dc43 derives")
     validate.add_argument("--spark", action="store_true",
                           help="also compile rule patterns and SQL rules with Spark (local, or $SPARK_REMOTE)")

@@ -67,7 +67,7 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5, remote: str | None = 
     manager = get_plugin_manager()
     contracts = manager.service("contract", settings)
     contract = demo_contract()
-    contracts.store.put(contract)
+    contracts.put(contract)
     spark = _session(remote)
     echo(f"Spark: {'Spark Connect at ' + remote if remote else 'local[2] in this process'}")
     done = threading.Event()
@@ -101,6 +101,6 @@ def run_demo(*, batches: int = 6, rows_per_batch: int = 5, remote: str | None = 
             query.stop()  # between micro-batches
     echo(f"{len(seen)} batches judged; latest status: {result.status}; "
          f"totals: {result.details.get('streaming_totals', {})}")
-    echo(f"verdicts are in {settings.governance_path}: try `dc43 verdicts {contract.id}` "
-         "or `dc43 report`")
+    where = f"the dc43 service at {settings.service_url}" if settings.service_url else settings.governance_path
+    echo(f"verdicts are in {where}: try `dc43 verdicts {contract.id}` or `dc43 report`")
     return result

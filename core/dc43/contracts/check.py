@@ -80,15 +80,22 @@ def contract_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def check_file(path: str | os.PathLike[str], spark: Any = None) -> ContractCheck:
     """Load ``path`` as a contract and check what the helpers would derive from it (with
     ``spark``, its rule patterns and SQL rules too)."""
-    from dc43.contracts.keys import notes_of
-    from dc43.contracts.loading import is_active, load_contract
-    from dc43.contracts.sla import frequency_s, latencies
+    from dc43.contracts.loading import load_contract
 
     source = os.fspath(path)
     try:
         contract = load_contract(source)
     except Dc43Error as exc:
         return ContractCheck(source=source, errors=(str(exc),))
+    return check_contract(contract, source, spark)
+
+
+def check_contract(contract: Any, source: str, spark: Any = None) -> ContractCheck:
+    """What :func:`check_file` checks, on a contract already loaded (from a contract service)."""
+    from dc43.contracts.keys import notes_of
+    from dc43.contracts.loading import is_active
+    from dc43.contracts.sla import frequency_s, latencies
+
     errors: list[str] = []
     warnings = list(notes_of(contract))
     if not is_active(contract):

@@ -22,6 +22,10 @@ class LocalContractServiceClient:
     def __init__(self, store: ContractStore) -> None:
         self.store = store
 
+    def put(self, contract: OpenDataContractStandard) -> None:
+        """Publish ``contract`` in the store (an identical version again is a no-op)."""
+        self.store.put(contract)
+
     def get(self, contract_id: str, version: str) -> OpenDataContractStandard:
         """The contract stored under exactly ``contract_id`` and ``version``."""
         return self.store.get(contract_id, version)
