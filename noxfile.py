@@ -229,6 +229,13 @@ def bench_key_history(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_service(session: nox.Session) -> None:
+    """A stream with a shared dc43 serve against the local default, and verdict latency under load (prints only)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/service_overhead.py", *session.posargs, env=SPARK_ENV)
+
+
+@nox.session
 def soak(session: nox.Session) -> None:
     """A 1,000-batch run per writer: memory, result size, lag, governance size (prints, asserts nothing)."""
     session.install("-e", ".[test]")
