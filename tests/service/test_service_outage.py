@@ -1,5 +1,6 @@
 """The shared service killed in the middle of a stream and started again: the stream never stops,
-and every micro-batch ends with exactly one verdict, judged, in the service."""
+and every micro-batch ends with exactly one verdict, judged, in the service; then the metrics of the
+stored snapshot, requested through the service."""
 
 from __future__ import annotations
 
@@ -77,6 +78,15 @@ def test_a_service_killed_mid_stream_and_restarted_loses_and_repeats_no_verdict(
         assert [v.status for v in sorted(verdicts, key=lambda v: v.batch_id)] == STATUSES
         assert [v.row_count for v in sorted(verdicts, key=lambda v: v.batch_id)] == [len(rows) for rows in FEED]
         assert query.isActive
+        stop_all(result)
+        # what a micro-batch monitor asks for next: the metrics of the stored snapshot, computed
+        # in the background here, their state and result kept in the service
+        handle = governance.request_metrics(spark=spark, dataset_id=dataset, dataset_version="snapshot-1")
+        done = handle.wait(timeout=120)
+        assert done.state == "done", done.error
+        assert governance.metrics_request(handle.request_id).state == "done"
+        snapshot = governance.latest_verdict(dataset, "snapshot-1")
+        assert snapshot.row_count == sum(len(rows) for rows in FEED) and snapshot.status == done.status == "block"
     finally:
         stop_all(result)
         service.stop()
