@@ -1,5 +1,5 @@
-"""The HTTP application ``dc43 serve`` runs: the routes of each service, bearer auth, body limits,
-and dc43's errors as 4xx answers that name the problem.
+"""The HTTP application ``dc43 serve`` runs: the routes of each service behind a guard (bearer
+token, JSON bodies of a bounded size), and dc43's errors as 4xx answers that name the problem.
 
 Every error answer is ``{"error": message, "type": class name}``; the remote clients raise the
 same dc43 error class from it. The token is compared, never logged nor echoed.
@@ -11,9 +11,10 @@ import hmac
 import logging
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dc43 import errors
 from dc43.service import contracts_api, governance_api, products_api, quality_api
@@ -50,40 +51,67 @@ def _answer(status: int, message: str, kind: str, headers: dict[str, str] | None
     return JSONResponse({"error": message, "type": kind}, status_code=status, headers=headers)
 
 
-def _check_token(request: Request) -> None:
-    expected: str | None = request.app.state.token
-    if not expected:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise _Refusal(401, f"this dc43 service needs a bearer token: set {TOKEN_ENV} where the pipeline runs "
-                       "(or service_token in dc43.toml) to the token the service was started with",
-                       errors.ServiceAuthError.__name__, {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise _Refusal(403, f"the bearer token is not this dc43 service's; check {TOKEN_ENV} where the pipeline "
-                       "runs", errors.ServiceAuthError.__name__)
+class Guard:
+    """In front of every ``/api`` route, before a byte of the body is read: the bearer token
+    (401 without one, 403 with another), a JSON content type for bodies (415) and their size
+    (413: the declared length, then what arrives, counted)."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+        self.app = app
+        self._token = token.encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API + "/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        try:
+            self._check_token(headers)
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                _check_body(headers)
+        except _Refusal as refused:
+            await _answer(refused.status, refused.message, refused.kind, refused.headers)(scope, receive, send)
+            return
+        await self.app(scope, _counted(receive), send)
+
+    def _check_token(self, headers: dict[bytes, bytes]) -> None:
+        if self._token is None:
+            return
+        scheme, _, given = headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not given.strip():
+            raise _Refusal(401, f"this dc43 service needs a bearer token: set {TOKEN_ENV} where the pipeline runs "
+                           "(or service_token in dc43.toml) to the token the service was started with",
+                           errors.ServiceAuthError.__name__, {"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(given.strip(), self._token):
+            raise _Refusal(403, f"the bearer token is not this dc43 service's; check {TOKEN_ENV} where the pipeline "
+                           "runs", errors.ServiceAuthError.__name__)
 
 
-async def _check_body(request: Request) -> None:
-    """Bodies are JSON of at most MAX_BODY_BYTES; refused before anything is read into memory."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _check_body(headers: dict[bytes, bytes]) -> None:
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
     if kind != "application/json":
         raise _Refusal(415, f"the body must be JSON (Content-Type: application/json), got {kind or 'no content type'}",
                        errors.ServiceRequestError.__name__)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Refusal(413, f"the body has {int(declared)} bytes, more than the {MAX_BODY_BYTES} this service "
-                       "takes; send less at once", errors.ServiceRequestError.__name__)
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _Refusal(413, f"the body has {int(declared)} bytes, more than the {MAX_BODY_BYTES} this service takes; "
+                       "send less at once", errors.ServiceRequestError.__name__)
+
+
+def _counted(receive: Receive) -> Receive:
+    """``receive`` refusing a body that grows past MAX_BODY_BYTES (one sent without a length)."""
     size = 0
-    async for chunk in request.stream():  # a body sent without a length is counted as it comes
-        size += len(chunk)
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
         if size > MAX_BODY_BYTES:
             raise _Refusal(413, f"the body is larger than the {MAX_BODY_BYTES} bytes this service takes; send less "
                            "at once", errors.ServiceRequestError.__name__)
-        request._body = getattr(request, "_body", b"") + chunk  # kept for the route that reads it
+        return message
+
+    return counted
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -99,10 +127,9 @@ def create_app(database: ServiceDatabase, *, token: str | None = None) -> FastAP
     app = FastAPI(title="dc43 service", summary="Contracts, data quality and governance for dc43 pipelines",
                   version="1")
     app.state.services = Services.open(database)
-    app.state.token = token
-    guarded = [Depends(_check_token), Depends(_check_body)]
     for module in (contracts_api, quality_api, governance_api, products_api):
-        app.include_router(module.router, prefix=API, dependencies=guarded)
+        app.include_router(module.router, prefix=API)
+    app.add_middleware(Guard, token=token)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
