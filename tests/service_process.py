@@ -29,11 +29,13 @@ def free_port() -> int:
 class ServeProcess:
     """``dc43 serve --database-url URL`` in ``folder`` (its working directory and log)."""
 
-    def __init__(self, database_url: str, folder: Path, *, token: str | None = None, port: int | None = None) -> None:
+    def __init__(self, database_url: str, folder: Path, *, token: str | None = None, port: int | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.database_url = database_url
         self.folder = folder
         self.token = token if token is not None else secrets.token_urlsafe(24)
         self.port = port or free_port()
+        self.args = args  # more options of dc43 serve (--import PATH, ...)
         self.log_path = folder / f"serve-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,7 +48,7 @@ class ServeProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
         env.update(DC43_SERVICE_TOKEN=self.token, DC43_DATABASE_URL=self.database_url)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "dc43.cli", "serve", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "dc43.cli", "serve", "--port", str(self.port), *self.args],
                                             cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:

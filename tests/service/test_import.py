@@ -77,6 +77,19 @@ def test_migrate_imports_a_local_governance_database_and_its_contracts_once(data
         service.stop()
 
 
+def test_serve_imports_before_it_serves(tmp_path: Path) -> None:
+    path = _local_state(tmp_path / "machine")
+    url = f"sqlite:///{tmp_path / 'service' / 'service.db'}"
+    service = ServeProcess(url, tmp_path / "service", args=("--import", str(path), "--contracts",
+                                                             str(tmp_path / "machine" / "contracts"))).start()
+    try:
+        governance = RemoteGovernanceServiceClient(base_url=service.url, token=service.token)
+        assert governance.verdicts("sales.orders") == LocalGovernanceService(path).verdicts("sales.orders")
+        assert "imported from" in service.log() and "5 verdicts" in service.log()
+    finally:
+        service.stop()
+
+
 def test_migrate_names_a_missing_database_and_a_bad_url(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
     missing = subprocess.run([sys.executable, "-m", "dc43.cli", "migrate", "--database-url",

@@ -11,6 +11,11 @@ from dc43.governance.local import LocalGovernanceService
 from dc43.governance.service import BatchVerdict, SchemaObservation
 from dc43.quality.service import LocalDataQualityService
 from dc43.results import ObservationPayload, ValidationResult
+from dc43_http.clients import (
+    RemoteContractServiceClient,
+    RemoteDataQualityServiceClient,
+    RemoteGovernanceServiceClient,
+)
 
 NAMES = [
     ("dc43_service_clients.contracts", "LocalContractServiceClient", LocalContractServiceClient),
@@ -24,6 +29,10 @@ NAMES = [
     ("dc43_service_clients.governance", "BatchVerdict", BatchVerdict),
     ("dc43_service_clients.governance", "SchemaObservation", SchemaObservation),
     ("dc43_service_clients.governance.client.local", "LocalGovernanceServiceClient", LocalGovernanceService),
+    ("dc43_service_clients.contracts.client.remote", "RemoteContractServiceClient", RemoteContractServiceClient),
+    ("dc43_service_clients.data_quality.client.remote", "RemoteDataQualityServiceClient",
+     RemoteDataQualityServiceClient),
+    ("dc43_service_clients.governance.client.remote", "RemoteGovernanceServiceClient", RemoteGovernanceServiceClient),
     ("dc43_service_backends.contracts.backend.stores", "FSContractStore", FSContractStore),
     ("dc43_service_backends.contracts.backend.stores", "ContractStore", ContractStore),
 ]

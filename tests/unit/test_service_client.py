@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pickle
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from dc43.delivery import ServiceUnavailableError
@@ -16,46 +13,21 @@ from dc43.errors import ConfigurationError, ServiceRequestError
 from dc43.settings import Secret, Settings
 from dc43_http.clients import RemoteGovernanceServiceClient
 
+from tests.http_receiver import Receiver
+
 TOKEN = "unit-token-9vQ"
-
-
-class Failing:
-    """A real HTTP server on 127.0.0.1 answering every request with ``status`` after ``delay`` seconds."""
-
-    def __init__(self, status: int, body: bytes = b'{"error": "database unavailable"}', delay: float = 0.0) -> None:
-        owner = self
-        self.requests = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                owner.requests += 1
-                time.sleep(delay)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if body.startswith(b"{") else "text/html")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
 def failing(request: pytest.FixtureRequest):
-    server = Failing(*request.param)
+    status, body, *delay = request.param
+    server = Receiver(status, body=body, delay=delay[0] if delay else 0.0)
     yield server
     server.close()
 
 
-@pytest.mark.parametrize("failing", [(503,)], indirect=True)
-def test_a_5xx_is_an_outage_naming_the_answer(failing: Failing) -> None:
+@pytest.mark.parametrize("failing", [(503, b'{"error": "database unavailable"}')], indirect=True)
+def test_a_5xx_is_an_outage_naming_the_answer(failing: Receiver) -> None:
     client = RemoteGovernanceServiceClient(base_url=failing.url, token=TOKEN)
     with pytest.raises(ServiceUnavailableError, match="503: database unavailable") as raised:
         client.datasets()
@@ -63,7 +35,7 @@ def test_a_5xx_is_an_outage_naming_the_answer(failing: Failing) -> None:
 
 
 @pytest.mark.parametrize("failing", [(200, b"[]", 3.0)], indirect=True)
-def test_a_service_too_slow_to_answer_is_an_outage(failing: Failing) -> None:
+def test_a_service_too_slow_to_answer_is_an_outage(failing: Receiver) -> None:
     client = RemoteGovernanceServiceClient(base_url=failing.url, token=TOKEN, timeout=0.5)
     began = time.monotonic()
     with pytest.raises(ServiceUnavailableError, match="ReadTimeout"):
@@ -72,13 +44,13 @@ def test_a_service_too_slow_to_answer_is_an_outage(failing: Failing) -> None:
 
 
 @pytest.mark.parametrize("failing", [(404, b"<html>Not a dc43 service</html>")], indirect=True)
-def test_a_url_that_is_not_a_dc43_service_says_so(failing: Failing) -> None:
+def test_a_url_that_is_not_a_dc43_service_says_so(failing: Receiver) -> None:
     with pytest.raises(ServiceUnavailableError, match="404: <html>Not a dc43 service"):
         RemoteGovernanceServiceClient(base_url=failing.url).datasets()
 
 
 @pytest.mark.parametrize("failing", [(404, b'{"detail": "Not Found"}')], indirect=True)
-def test_a_route_the_service_does_not_have_is_a_request_error(failing: Failing) -> None:
+def test_a_route_the_service_does_not_have_is_a_request_error(failing: Receiver) -> None:
     with pytest.raises(ServiceRequestError, match=r"Not Found \(GET .*/api/governance/datasets: 404\)"):
         RemoteGovernanceServiceClient(base_url=failing.url).datasets()
 
