@@ -156,9 +156,11 @@ class RemoteGovernanceServiceClient(_Remote):
     def record_verdict(self, verdict: BatchVerdict) -> None:
         self._call("POST", "/governance/verdicts", body=_plain(attrs.asdict(verdict)))
 
-    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any) -> None:
+    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
+                      query_id: str = "") -> None:
         self._call("POST", "/governance/commits", body=_plain({
-            "dataset_id": dataset_id, "dataset_version": dataset_version, "batch_id": batch_id, "commit": commit}))
+            "dataset_id": dataset_id, "dataset_version": dataset_version, "batch_id": batch_id, "commit": commit,
+            "query_id": query_id}))
 
     def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool]) -> None:
         self._call("POST", "/governance/alerts", body=_plain({"alert": alert, "delivered": delivered}))

@@ -141,6 +141,14 @@ def test_every_write_is_idempotent(service: ServeProcess) -> None:
     assert governance.latest_verdict("sales.orders").batch_id == 1
     assert governance.latest_verdict("sales.orders", "1").status == "block"
     assert governance.latest_verdict("sales.orders", "2") is None
+    other = attrs.evolve(verdict(1, "ok", rows=4), query_id="another-query")  # another pipeline, same dataset
+    governance.record_verdict(other)
+    governance.record_verdict(other)
+    assert sorted((v.query_id, v.batch_id, v.status) for v in governance.verdicts("sales.orders")) == \
+        [("", 0, "ok"), ("", 1, "block"), ("another-query", 1, "ok")]
+    governance.record_commit("sales.orders", "1", 1, {"sink": {"delta_version": 8}}, query_id="another-query")
+    assert [v.commit for v in governance.verdicts("sales.orders") if v.batch_id == 1] in \
+        ([None, {"sink": {"delta_version": 8}}], [{"sink": {"delta_version": 8}}, None])
     observation = SchemaObservation("sales.orders", "1", "sales.orders", "1.0.0", "write_stream",
                                     {"fields": []}, "ok", {"job": "nightly"}, "2026-12-07T10:00:00.000000Z")
     governance.record_observation(observation)
@@ -158,7 +166,7 @@ def test_every_write_is_idempotent(service: ServeProcess) -> None:
     governance.end_stale(first, "2026-12-07T10:09:00.000000Z")
     assert [p["ended_at"] for p in governance.stale_periods("sales.orders")] == ["2026-12-07T10:06:00.000000Z"]
     governance.record_commit("sales.orders", "1", 0, {"sink": {"delta_version": 3}})
-    assert governance.verdicts("sales.orders")[0].commit == {"sink": {"delta_version": 3}}
+    assert [v.commit for v in governance.verdicts("sales.orders") if v.batch_id == 0] == [{"sink": {"delta_version": 3}}]
     governance.link_contract("sales.orders", "2", "sales.orders", "1.1.0")
     assert governance.contract_link("sales.orders", "2") == ("sales.orders", "1.1.0")
     assert governance.contract_link("sales.orders", "1") == ("sales.orders", "1.0.0")
@@ -217,3 +225,24 @@ def test_two_services_on_one_postgresql_serve_the_same_records(postgres, tmp_pat
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_database_outage_is_a_503_and_an_outage_for_the_clients(tmp_path) -> None:
+    from dc43.delivery import ServiceUnavailableError
+
+    from tests.postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    service = ServeProcess(fresh_database(server), tmp_path / "service").start()
+    try:
+        _, _, governance, _ = clients(service)
+        governance.record_verdict(verdict(0))
+        server.stop()  # the database goes away under a running service
+        health = httpx.get(f"{service.url}/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        with pytest.raises(ServiceUnavailableError, match="500"):
+            governance.record_verdict(verdict(1))
+        assert service.process.poll() is None  # the service itself stays up
+    finally:
+        service.stop()
+        server.stop()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from dc43.governance import LocalGovernanceService
-from dc43_integrations.spark.io import read_stream_with_contract, write_stream_with_contract
+from dc43_integrations.spark.io import StaticDatasetLocator, read_stream_with_contract, write_stream_with_contract
 
 from tests.spark.orders import BATCHES, SCHEMA, drained, stop_all
 
@@ -99,3 +99,29 @@ def test_a_monitor_sees_verdicts_while_the_stream_runs_and_a_snapshot_agrees(
     for key in ("row_count", "violations.not_null:customer", "violations.ge:amount", "violations.enum:currency"):
         assert snapshot.metrics[key] == totals[key], key
     assert snapshot.status == done.status == "block"
+
+
+@pytest.mark.parametrize("writer", ["foreach-batch", "inline", "observe"])
+def test_two_queries_writing_one_dataset_keep_verdicts_of_their_own(spark, parquet_batches, tmp_path, services,
+                                                                    writer):
+    """Two pipelines feeding one dataset (two checkpoints, batch ids 0..3 each): eight verdicts, each
+    query's under the id its checkpoint keeps, and a restart of one replaces none of the other's."""
+    services["governance_service"] = governance = LocalGovernanceService(tmp_path / "gov.db")
+    source = parquet_batches(SCHEMA, BATCHES)
+    one = StaticDatasetLocator(dataset_id="sales.orders_all")
+
+    def run(name: str) -> Any:
+        return drained(parquet_write(spark, stream(spark, source, services), tmp_path, services, name,
+                                     dataset_locator=one, observation_writer=writer))
+
+    first, second = run("a"), run("b")
+    verdicts = governance.verdicts("sales.orders_all")
+    queries = {v.query_id for v in verdicts}
+    assert len(verdicts) == 8 and len(queries) == 2 and "" not in queries
+    assert sorted(v.batch_id for v in verdicts) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert {e["query_id"] for e in first.details["streaming_batches"]} | \
+        {e["query_id"] for e in second.details["streaming_batches"]} == queries
+    parquet_batches(SCHEMA, BATCHES[:1], first=4)  # one more file: "a" restarts from its checkpoint
+    run("a")
+    again = governance.verdicts("sales.orders_all")
+    assert len(again) == 9 and {v.query_id for v in again} == queries

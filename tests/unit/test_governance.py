@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import attrs
 import pytest
 from dc43.governance import BatchVerdict, LocalGovernanceService, SchemaObservation
 from dc43.governance.database import MIGRATIONS
@@ -37,6 +38,32 @@ def test_a_replayed_batch_updates_its_row(tmp_path: Path) -> None:
     service.record_verdict(verdict(3, "ok", at="2026-01-02T00:00:00.000000Z"))
     (only,) = service.verdicts("orders")
     assert (only.batch_id, only.status, only.metrics["violations.not_null:id"]) == (3, "ok", 0)
+
+
+def test_two_queries_writing_one_dataset_keep_verdicts_of_their_own(tmp_path: Path) -> None:
+    service = LocalGovernanceService(tmp_path / "gov.db")
+    for query in ("query-a", "query-b"):
+        for batch_id in range(3):
+            service.record_verdict(attrs.evolve(verdict(batch_id), query_id=query))
+    service.record_verdict(attrs.evolve(verdict(1, "block"), query_id="query-b"))  # b's batch 1 replayed
+    service.record_commit("orders", "v1", 2, {"sink": {"delta_version": 4}}, query_id="query-a")
+    kept = {(v.query_id, v.batch_id): (v.status, v.commit) for v in service.verdicts("orders")}
+    assert len(kept) == 6 and kept[("query-b", 1)] == ("block", None) and kept[("query-a", 1)] == ("ok", None)
+    assert kept[("query-a", 2)] == ("ok", {"sink": {"delta_version": 4}}) and kept[("query-b", 2)][1] is None
+
+
+def test_verdicts_of_a_database_from_before_queries_were_named_are_kept(tmp_path: Path) -> None:
+    from dc43.governance.database import Database
+
+    path = tmp_path / "gov.db"
+    Database(path, MIGRATIONS[:5]).write(lambda conn: conn.execute(
+        "INSERT INTO batch_verdicts VALUES ('orders', 'v1', 4, 'sales.orders', '1.0.0', 'warn', 10, 2, "
+        "'{\"row_count\": 10}', 'late', '2026-01-01T00:00:04.000000Z', '{\"sink\": {}}')"))
+    service = LocalGovernanceService(path)  # migrated to the newest schema
+    (old,) = service.verdicts("orders")
+    assert (old.batch_id, old.status, old.reason, old.commit, old.query_id) == (4, "warn", "late", {"sink": {}}, "")
+    service.record_verdict(attrs.evolve(verdict(4), query_id="q"))
+    assert sorted(v.query_id for v in service.verdicts("orders")) == ["", "q"]
 
 
 def test_history_is_paged_oldest_first_and_latest_is_newest() -> None:

@@ -116,6 +116,31 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX stale_by_dataset ON stale_periods (dataset_id, id);
     """,
+    """
+    CREATE TABLE batch_verdicts_by_query (
+        dataset_id TEXT NOT NULL,
+        dataset_version TEXT NOT NULL,
+        query_id TEXT NOT NULL DEFAULT '',
+        batch_id INTEGER NOT NULL,
+        contract_id TEXT NOT NULL,
+        contract_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        violations INTEGER NOT NULL,
+        metrics_json TEXT NOT NULL,
+        reason TEXT,
+        recorded_at TEXT NOT NULL,
+        commit_json TEXT,
+        PRIMARY KEY (dataset_id, dataset_version, query_id, batch_id)
+    );
+    INSERT INTO batch_verdicts_by_query (dataset_id, dataset_version, batch_id, contract_id, contract_version, status,
+        row_count, violations, metrics_json, reason, recorded_at, commit_json)
+        SELECT dataset_id, dataset_version, batch_id, contract_id, contract_version, status, row_count, violations,
+        metrics_json, reason, recorded_at, commit_json FROM batch_verdicts;
+    DROP TABLE batch_verdicts;
+    ALTER TABLE batch_verdicts_by_query RENAME TO batch_verdicts;
+    CREATE INDEX verdicts_by_time ON batch_verdicts (dataset_id, recorded_at);
+    """,
 )
 
 

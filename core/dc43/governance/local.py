@@ -2,7 +2,7 @@
 
 It records datasets, their versions and the contract each version is linked
 to, schema observations with the pipeline activity behind them, and every
-micro-batch verdict keyed by (dataset id, dataset version, batch id): a batch
+micro-batch verdict keyed by (dataset id, dataset version, query id, batch id): a batch
 replayed after a restart updates its row instead of adding one; and the alerts
 streaming writes sent (:mod:`dc43.alerts`).
 """
@@ -31,7 +31,7 @@ def verdict_from_row(row: Any) -> BatchVerdict:
         contract_version=row["contract_version"], status=row["status"],
         row_count=row["row_count"], metrics=json.loads(row["metrics_json"]),
         reason=row["reason"], recorded_at=row["recorded_at"],
-        commit=json.loads(row["commit_json"]) if row["commit_json"] else None,
+        commit=json.loads(row["commit_json"]) if row["commit_json"] else None, query_id=row["query_id"],
     )
 
 
@@ -123,15 +123,15 @@ class LocalGovernanceService:
             _touch(conn, v.dataset_id, v.dataset_version, v.contract_id, v.contract_version,
                    v.recorded_at)
             conn.execute(
-                "INSERT INTO batch_verdicts (dataset_id, dataset_version, batch_id, contract_id, contract_version, "
-                "status, row_count, violations, metrics_json, reason, recorded_at, commit_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(dataset_id, dataset_version, batch_id) DO UPDATE SET "
+                "INSERT INTO batch_verdicts (dataset_id, dataset_version, query_id, batch_id, contract_id, "
+                "contract_version, status, row_count, violations, metrics_json, reason, recorded_at, commit_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(dataset_id, dataset_version, query_id, batch_id) DO UPDATE SET "
                 "contract_id = excluded.contract_id, contract_version = excluded.contract_version, "
                 "status = excluded.status, row_count = excluded.row_count, "
                 "violations = excluded.violations, metrics_json = excluded.metrics_json, "
                 "reason = excluded.reason, recorded_at = excluded.recorded_at",
-                (v.dataset_id, v.dataset_version, v.batch_id, v.contract_id, v.contract_version,
+                (v.dataset_id, v.dataset_version, v.query_id, v.batch_id, v.contract_id, v.contract_version,
                  v.status, v.row_count, total_violations(v.metrics), json.dumps(dict(v.metrics)),
                  v.reason, v.recorded_at, json.dumps(dict(v.commit)) if v.commit else None))
 
@@ -142,11 +142,12 @@ class LocalGovernanceService:
             if count >= PRUNE_EVERY:
                 self.prune(v.dataset_id)
 
-    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any) -> None:
+    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
+                      query_id: str = "") -> None:
         """Keep what a judged batch's write committed (``{"sink": {"delta_version": 7}}``) with its verdict."""
         self.db.write(lambda conn: conn.execute(
-            "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND batch_id = ?",
-            (json.dumps(dict(commit)), dataset_id, dataset_version, batch_id)))
+            "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND query_id = ? "
+            "AND batch_id = ?", (json.dumps(dict(commit)), dataset_id, dataset_version, query_id, batch_id)))
 
     def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool]) -> None:
         """Keep an alert (:meth:`dc43.alerts.Alert.to_dict`) and whether each notifier sent it."""

@@ -32,7 +32,8 @@ def observation_from(data: Mapping[str, Any]) -> SchemaObservation:
 
 @attrs.frozen
 class BatchVerdict:
-    """The verdict of one micro-batch (or one batch write), keyed by batch id."""
+    """The verdict of one micro-batch (or one batch write), keyed by dataset, version, query and
+    batch id: a replayed batch replaces its verdict, another query's batch of the same id does not."""
 
     dataset_id: str
     dataset_version: str
@@ -46,6 +47,8 @@ class BatchVerdict:
     recorded_at: str
     #: what the batch's write committed, when its format says (``{"sink": {"delta_version": 7}}``)
     commit: Mapping[str, Any] | None = None
+    #: the streaming query that judged it (its id in the checkpoint, kept across restarts); "" for batch writes
+    query_id: str = ""
 
 
 @attrs.frozen
@@ -68,5 +71,5 @@ class GovernanceService(Protocol):
 
     def record_verdict(self, verdict: BatchVerdict) -> None: ...
 
-    # optional: record_commit(dataset_id, dataset_version, batch_id, commit) keeps what a judged
+    # optional: record_commit(dataset_id, dataset_version, batch_id, commit, query_id="") keeps what a judged
     # batch's write committed (a table version) with its verdict

@@ -8,7 +8,6 @@ same dc43 error class from it. The token is compared, never logged nor echoed.
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,8 +19,6 @@ from dc43 import errors
 from dc43.service import contracts_api, governance_api, products_api, quality_api
 from dc43.service.database import ServiceDatabase
 from dc43.service.state import Services
-
-log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DC43_SERVICE_TOKEN"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -132,10 +129,15 @@ def create_app(database: ServiceDatabase, *, token: str | None = None) -> FastAP
     app.add_middleware(Guard, token=token)
 
     @app.get("/healthz", tags=["service"])
-    def healthz() -> dict[str, Any]:
-        """Whether the service runs and reaches its database (no token needed)."""
+    def healthz() -> Any:
+        """Whether the service runs and reaches its database (no token needed): 200, else 503."""
         db: ServiceDatabase = app.state.services.database
-        return {"status": "ok", "database": db.engine.dialect.name, "schema": db.revision()}
+        try:
+            schema = db.revision()
+        except Exception as exc:  # the database is down or unreachable: say so, never the URL's password
+            return JSONResponse({"status": "unavailable", "database": db.engine.dialect.name,
+                                 "error": f"{type(exc).__name__}: cannot reach {db.label}"}, status_code=503)
+        return {"status": "ok", "database": db.engine.dialect.name, "schema": schema}
 
     @app.exception_handler(_Refusal)
     async def refused(_request: Request, exc: _Refusal) -> JSONResponse:

@@ -29,6 +29,7 @@ class Verdict(Body):
     reason: str | None = None
     recorded_at: Text
     commit: dict[str, Any] | None = None
+    query_id: str = Field(default="", max_length=64)
 
 
 class Observation(Body):
@@ -56,6 +57,7 @@ class Commit(Body):
     dataset_version: Text
     batch_id: int = Field(ge=0)
     commit: dict[str, Any]
+    query_id: str = Field(default="", max_length=64)
 
 
 class Alert(Body):

@@ -41,7 +41,7 @@ def observations(s: ServicesDep, dataset_id: str | None = None) -> list[dict[str
 
 @router.post("/verdicts", status_code=204)
 def record_verdict(s: ServicesDep, body: bodies.Verdict) -> None:
-    """Keep a batch's verdict; the same (dataset, version, batch id) again replaces it."""
+    """Keep a batch's verdict; the same (dataset, version, query, batch id) again replaces it."""
     s.governance.record_verdict(BatchVerdict(**body.model_dump()))
 
 
@@ -64,7 +64,7 @@ def latest_verdict(s: ServicesDep, dataset_id: str, dataset_version: str | None 
 @router.post("/commits", status_code=204)
 def record_commit(s: ServicesDep, body: bodies.Commit) -> None:
     """Keep what a judged batch's write committed with its verdict."""
-    s.governance.record_commit(body.dataset_id, body.dataset_version, body.batch_id, body.commit)
+    s.governance.record_commit(body.dataset_id, body.dataset_version, body.batch_id, body.commit, body.query_id)
 
 
 @router.get("/datasets")

@@ -2,7 +2,7 @@
 
 Same methods as :class:`dc43.governance.LocalGovernanceService`, so the HTTP routes, the report
 and ``dc43 verdicts`` use either. Every write is idempotent: a verdict replaces the one of the
-same (dataset, version, batch id); an observation, alert or stale period is kept once per key.
+same (dataset, version, query, batch id); an observation, alert or stale period is kept once per key.
 """
 
 from __future__ import annotations
@@ -75,19 +75,21 @@ class SQLGovernanceStore:
                   "contract_id": v.contract_id, "contract_version": v.contract_version, "status": v.status,
                   "row_count": v.row_count, "violations": total_violations(v.metrics),
                   "metrics_json": _json(dict(v.metrics)), "reason": v.reason, "recorded_at": v.recorded_at,
-                  "commit_json": _json(dict(v.commit)) if v.commit else None}
+                  "commit_json": _json(dict(v.commit)) if v.commit else None, "query_id": v.query_id}
         with self.engine.begin() as connection:
             _touch(connection, v.dataset_id, v.dataset_version, v.contract_id, v.contract_version, v.recorded_at)
-            upsert(connection, t.batch_verdicts, values, keys=["dataset_id", "dataset_version", "batch_id"],
+            upsert(connection, t.batch_verdicts, values, keys=["dataset_id", "dataset_version", "query_id", "batch_id"],
                    update=["contract_id", "contract_version", "status", "row_count", "violations", "metrics_json",
                            "reason", "recorded_at"])
 
-    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any) -> None:
+    def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
+                      query_id: str = "") -> None:
         """Keep what a judged batch's write committed with its verdict."""
         v = t.batch_verdicts.c
         with self.engine.begin() as connection:
             connection.execute(t.batch_verdicts.update().where(
-                v.dataset_id == dataset_id, v.dataset_version == dataset_version, v.batch_id == batch_id)
+                v.dataset_id == dataset_id, v.dataset_version == dataset_version, v.query_id == query_id,
+                v.batch_id == batch_id)
                 .values(commit_json=_json(dict(commit))))
 
     def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool], *, key: str | None = None,

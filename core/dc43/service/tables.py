@@ -1,7 +1,7 @@
 """The service's tables (SQLAlchemy Core), the same on PostgreSQL and SQLite.
 
 Documents (contracts, metrics, pipeline contexts) are JSON text. Every write the API takes is
-idempotent: a verdict is keyed by (dataset, version, batch id), and observations, alerts and
+idempotent: a verdict is keyed by (dataset, version, query, batch id), and observations, alerts and
 stale periods carry a ``key`` (a digest of their content, or one the client sends) that is unique.
 """
 
@@ -58,6 +58,7 @@ batch_verdicts = sa.Table(
     "batch_verdicts", metadata,
     sa.Column("dataset_id", sa.String(1024), primary_key=True),
     sa.Column("dataset_version", sa.String(255), primary_key=True),
+    sa.Column("query_id", sa.String(64), primary_key=True, server_default=""),
     sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("contract_id", sa.String(255), nullable=False),
     sa.Column("contract_version", sa.String(64), nullable=False),

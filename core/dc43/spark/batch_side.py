@@ -13,6 +13,7 @@ back to the caller through a link (:mod:`dc43.spark.links`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
 from dc43.results import ObservationPayload, ValidationResult, observed_columns
 from dc43.settings import Settings
+from dc43.spark.checkpoints import query_id
 from dc43.spark.key_history import KeyHistory, Marks
 from dc43.spark.links import failure_of, pack_state, verdict_summary
 from dc43.spark.topology import in_parallel
@@ -190,6 +192,9 @@ class BatchSide:
         self.tells_rules = False
         self._reported: BaseException | None = None
         self._backlog = False
+        #: the checkpoint of the query calling it, and that query's id (read at its first batch)
+        self.checkpoint: str | None = None
+        self._query: str | None = None
 
     def __repr__(self) -> str:
         return f"BatchSide({self.dataset_id!r}, contract={self.contract.id}@{self.contract.version})"
@@ -197,7 +202,7 @@ class BatchSide:
     def linked(self, link: Any, checkpoint: str | None = None) -> BatchSide:
         """A copy of this batch side that reports through ``link``, for the query on ``checkpoint``."""
         copy = object.__new__(BatchSide)
-        copy.__dict__.update(self.__dict__, link=link, _reported=None,
+        copy.__dict__.update(self.__dict__, link=link, _reported=None, checkpoint=checkpoint, _query=None,
                              keys=self.keys.at(checkpoint) if self.keys is not None else None,
                              volumes=self.volumes.at(checkpoint) if self.volumes is not None else None)
         return copy
@@ -205,6 +210,17 @@ class BatchSide:
     @property
     def plan(self) -> Any:
         return self.spec.plan
+
+    def use_query(self, query_id: str) -> None:
+        """The id of the query judging here, when the caller knows it (a progress event says it)."""
+        self._query = query_id
+
+    def query_of(self, session: Any) -> str:
+        """The id of the query judging here: its checkpoint's, so a restart replays under the same one
+        and another query writing the same dataset keeps verdicts of its own."""
+        if self._query is None:
+            self._query = query_id(session, self.checkpoint)
+        return self._query
 
     def __call__(self, batch_df: Any, batch_id: int) -> None:
         """``foreachBatch`` body: measure ``batch_df`` in one aggregation and judge it."""
@@ -255,7 +271,7 @@ class BatchSide:
         metrics = lags(metrics, epoch_micros(timestamp))  # latency rules: lags at the time of judging
         version = resolve_version(self.version_template, batch_id=batch_id, timestamp=timestamp)
         entry: dict[str, Any] = {
-            "batch_id": batch_id, "timestamp": timestamp, "dataset_version": version,
+            "batch_id": batch_id, "query_id": self.query_of(session), "timestamp": timestamp, "dataset_version": version,
             "row_count": int(metrics.get(ROW_COUNT, 0)), "violations": total_violations(metrics),
         }
         if self.keys is not None:  # what the key history holds as the batch is judged
@@ -292,7 +308,7 @@ class BatchSide:
                 "the write (under the inline gate nothing of the batch was published; a restart replays it)"),
                 batch_id)
         entry.update(status="unknown", pending=["data_quality"], retries=judged.attempts - 1)
-        self.outbox.put("judgement", self.dataset_id, entry["dataset_version"], batch_id, {"entry": entry},
+        self.outbox.put("judgement", self.dataset_id, entry["dataset_version"], _item(entry), {"entry": entry},
                         error=judged.error, attempts=judged.attempts)
         self.link.publish(session, {"entry": entry})
         return entry
@@ -343,20 +359,20 @@ class BatchSide:
         if governance is None or not hasattr(governance, "record_commit"):
             return
         payload = {"dataset_id": self.dataset_id, "dataset_version": version, "batch_id": batch_id,
-                   "commit": dict(commit)}
+                   "commit": dict(commit), "query_id": entry.get("query_id", "")}
         sent = Attempted(attempts=0, error="earlier deliveries wait in the outbox")
         if not self._backlog:
-            sent = attempt(lambda: governance.record_commit(**payload), self.policy,
+            sent = attempt(lambda: _record_commit(governance, payload), self.policy,
                            f"recording what batch {batch_id} of '{self.dataset_id}' committed")
         if not sent.ok:
             self._backlog = True
-            self.outbox.put("commit", self.dataset_id, version, batch_id, payload, error=sent.error,
+            self.outbox.put("commit", self.dataset_id, version, _item(entry), payload, error=sent.error,
                             attempts=sent.attempts)
 
     def record_lost(self, batch_id: int, reason: str) -> None:
         """Record an ``unknown`` verdict for a batch that was committed but can no longer be judged."""
-        entry = {"batch_id": batch_id, "timestamp": utc_timestamp(), "row_count": 0, "intervention": None,
-                 "dataset_version": resolve_version(self.version_template, batch_id=batch_id)}
+        entry = {"batch_id": batch_id, "query_id": self.query_of(None), "timestamp": utc_timestamp(), "row_count": 0,
+                 "intervention": None, "dataset_version": resolve_version(self.version_template, batch_id=batch_id)}
         self._record(entry, ValidationResult(status="unknown", reason=reason))
 
     # -- outages -------------------------------------------------------------
@@ -379,7 +395,7 @@ class BatchSide:
             return judged.ok
         governance = self.governance.get()
         if kind == "commit":
-            return attempt(lambda: governance.record_commit(**payload), once,
+            return attempt(lambda: _record_commit(governance, payload), once,
                            f"delivering what batch {payload['batch_id']} of '{payload['dataset_id']}' committed").ok
         if kind == "verdict":
             verdict = BatchVerdict(**payload)
@@ -430,7 +446,7 @@ class BatchSide:
             contract_id=self.contract.id, contract_version=self.contract.version, status=verdict.status,
             row_count=entry["row_count"], metrics=dict(verdict.metrics),
             reason=redact_text(entry.get("intervention") or verdict.reason or "") or None,
-            recorded_at=entry["timestamp"],
+            recorded_at=entry["timestamp"], query_id=entry.get("query_id", ""),
         )
         sent = Attempted(attempts=0, error="earlier verdicts wait in the outbox")
         if not self._backlog:  # never before the older ones: delivered in order
@@ -439,7 +455,7 @@ class BatchSide:
                            f"recording the verdict of batch {record.batch_id} of '{self.dataset_id}'")
         if not sent.ok:
             self._backlog = True
-            self.outbox.put("verdict", record.dataset_id, record.dataset_version, record.batch_id,
+            self.outbox.put("verdict", record.dataset_id, record.dataset_version, _item(entry),
                             attrs.asdict(record), error=sent.error, attempts=sent.attempts)
             entry["pending"] = ["governance"]
         if sent.attempts > 1:
@@ -448,6 +464,18 @@ class BatchSide:
 
 #: what the batch side delivers from the outbox (observations come from the caller's side)
 OWN_KINDS = ("observation", "judgement", "verdict", "commit")
+
+
+def _item(entry: Mapping[str, Any]) -> str:
+    """What keys a batch's deliveries in the outbox: its query and batch id."""
+    return f"{entry.get('query_id', '')}/{entry['batch_id']}"
+
+
+def _record_commit(governance: Any, payload: Mapping[str, Any]) -> None:
+    """``governance.record_commit(**payload)``; without ``query_id`` for a service written before it existed."""
+    accepted = inspect.signature(governance.record_commit).parameters
+    takes_query = "query_id" in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    governance.record_commit(**(payload if takes_query else {k: v for k, v in payload.items() if k != "query_id"}))
 
 
 #: Adaptive execution runs each shuffle stage of the metric aggregation as a separate Spark

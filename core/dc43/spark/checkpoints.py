@@ -1,5 +1,5 @@
-"""What dc43 reads from a streaming query's checkpoint, through Spark (so on every topology), and
-the history a query keeps in a file named after it (:class:`QueryHistory`)."""
+"""What dc43 reads from a streaming query's checkpoint, through Spark (so on every topology; a local
+file directly), and the history a query keeps in a file named after it (:class:`QueryHistory`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from typing import Any
 
 def query_id(spark: Any, checkpoint: str | None) -> str:
     """The id of the query running on ``checkpoint``, from the ``metadata`` file Spark writes there
-    when the query starts; without a checkpoint (no restart to replay), a new id."""
+    when the query starts (read directly when it is a local file, else through Spark); without a
+    checkpoint (no restart to replay), a new id."""
     if not checkpoint:
         return uuid.uuid4().hex
+    local = Path(checkpoint.removeprefix("file://").removeprefix("file:")) / "metadata"
+    if local.is_absolute() and local.is_file():
+        return json.loads(local.read_text().splitlines()[0])["id"]
     (line,) = spark.read.text(f"{checkpoint.rstrip('/')}/metadata").limit(1).collect()
     return json.loads(line[0])["id"]
 

@@ -36,7 +36,7 @@ from dc43.quality.plan import ROW_COUNT
 from dc43.spark.batch_side import BatchSide
 from dc43.spark.caller_queries import QueryEvents
 from dc43.spark.caller_side import CallerSide
-from dc43.spark.checkpoints import logged_batches
+from dc43.spark.checkpoints import logged_batches, query_id
 from dc43.spark.links import InProcessLink, SessionLink, SessionLinkReader
 from dc43.spark.topology import is_connect
 
@@ -184,6 +184,7 @@ class ObserveObservationWriter(ObservationWriter):
             row = (event.progress.observedMetrics or {}).get(name)
             if row is None:  # another query's progress
                 return
+            side.use_query(str(event.progress.id))  # the listener has no session to read it from the checkpoint
             batch_id, metrics = int(event.progress.batchId), plan.metrics_from_row(row)
             if batch_id == replayed and not metrics[ROW_COUNT]:  # the sink skipped what it had written
                 _record_if_unjudged(side, batch_id, SKIPPED)
@@ -195,6 +196,8 @@ class ObserveObservationWriter(ObservationWriter):
             except Exception as exc:  # a listener cannot fail the query: report it, stop the sinks
                 side.report(None, exc, batch_id)
 
+        if committed:  # a restart: the query's id is in its checkpoint already
+            side.use_query(query_id(request.session, checkpoint))
         _record_lost_batches(side, committed)
         events = QueryEvents(request.session, on_progress=judge)
         request.caller.listeners.append(events)
@@ -219,11 +222,18 @@ SKIPPED = ("Spark replayed this micro-batch after a restart, and the sink skippe
            "observation_writer='foreach-batch' or 'inline' where every batch must be judged")
 
 
+def _judged(side: BatchSide, governance: Any) -> set[int]:
+    """The batch ids governance holds a verdict of, for the query judging on ``side`` (or of no
+    query: recorded before verdicts named theirs)."""
+    mine = side.query_of(None)
+    return {v.batch_id for v in governance.verdicts(side.dataset_id) if getattr(v, "query_id", "") in ("", mine)}
+
+
 def _record_if_unjudged(side: BatchSide, batch_id: int, reason: str) -> None:
     governance = side.governance.get() if side.governance is not None else None
     if governance is None or not hasattr(governance, "verdicts"):
         return
-    if all(v.batch_id != batch_id for v in governance.verdicts(side.dataset_id)):
+    if batch_id not in _judged(side, governance):
         log.warning("micro-batch %s of '%s': %s", batch_id, side.dataset_id, reason)
         side.record_lost(batch_id, reason)
 
@@ -238,7 +248,7 @@ def _record_lost_batches(side: BatchSide, committed: set[int]) -> None:
     governance = side.governance.get() if side.governance is not None else None
     if not committed or side.version_template != "{batch_id}" or not hasattr(governance, "verdicts"):
         return
-    judged = {v.batch_id for v in governance.verdicts(side.dataset_id)}
+    judged = _judged(side, governance)
     for batch_id in sorted(committed - judged):
         log.warning("micro-batch %s of '%s': %s", batch_id, side.dataset_id, LOST)
         side.record_lost(batch_id, LOST)

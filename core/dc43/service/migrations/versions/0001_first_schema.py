@@ -38,6 +38,7 @@ def upgrade() -> None:
     op.create_index("observations_by_dataset", "observations", ["dataset_id", "id"])
     op.create_table("batch_verdicts", _string("dataset_id", 1024, primary_key=True),
                     _string("dataset_version", 255, primary_key=True),
+                    sa.Column("query_id", sa.String(64), primary_key=True, server_default=""),
                     sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
                     _string("contract_id", 255), _string("contract_version", 64), _string("status", 16),
                     sa.Column("row_count", sa.BigInteger, nullable=False),
