@@ -64,9 +64,11 @@ class _Layer:
             print(self.log.read_text(errors="replace"), flush=True)
 
     def counts(self) -> dict[str, int]:
-        """pytest's closing counts (passed, failed, errors, ...) from the layer's last summary line."""
-        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
-        found = re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected|xfailed|xpassed)", lines[-1] if lines else "")
+        """pytest's closing counts (passed, failed, errors, ...) from the layer's summary line."""
+        summaries = [line for line in self.log.read_text(errors="replace").splitlines()
+                     if re.search(r"\d+ (passed|failed|errors?)\b.* in [\d.]+s", line)]  # warnings may follow it
+        found = re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected|xfailed|xpassed)",
+                           summaries[-1] if summaries else "")
         return {word.rstrip("s") if word.startswith("error") else word: int(n) for n, word in found}
 
 

@@ -10,6 +10,7 @@ connection, so the batch side rebuilds them wherever ``foreachBatch`` runs.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any
 
@@ -31,6 +32,13 @@ def _client(kind: str, settings: Any) -> Any:
             token = settings.service_token.reveal() if settings.service_token else None
             _clients[key] = clients.CLIENTS[kind](base_url=settings.service_url, token=token)
         return _clients[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the clients' connections as the process ends (nothing is left for the service to time out)."""
+    for client in list(_clients.values()):
+        client.close()
 
 
 @hookimpl

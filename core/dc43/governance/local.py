@@ -144,10 +144,12 @@ class LocalGovernanceService:
 
     def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
                       query_id: str = "") -> None:
-        """Keep what a judged batch's write committed (``{"sink": {"delta_version": 7}}``) with its verdict."""
+        """Keep what a judged batch's write committed (``{"sink": {"delta_version": 7}}``) with its verdict
+        (that of ``query_id``; with ``""``, the batch's verdict whatever query judged it)."""
         self.db.write(lambda conn: conn.execute(
-            "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND query_id = ? "
-            "AND batch_id = ?", (json.dumps(dict(commit)), dataset_id, dataset_version, query_id, batch_id)))
+            "UPDATE batch_verdicts SET commit_json = ? WHERE dataset_id = ? AND dataset_version = ? AND batch_id = ? "
+            "AND (query_id = ? OR ? = '')",
+            (json.dumps(dict(commit)), dataset_id, dataset_version, batch_id, query_id, query_id)))
 
     def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool]) -> None:
         """Keep an alert (:meth:`dc43.alerts.Alert.to_dict`) and whether each notifier sent it."""

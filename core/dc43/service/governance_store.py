@@ -84,12 +84,13 @@ class SQLGovernanceStore:
 
     def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
                       query_id: str = "") -> None:
-        """Keep what a judged batch's write committed with its verdict."""
+        """Keep what a judged batch's write committed with its verdict (that of ``query_id``; with ``""``,
+        the batch's verdict whatever query judged it)."""
         v = t.batch_verdicts.c
+        query = [v.query_id == query_id] if query_id else []
         with self.engine.begin() as connection:
             connection.execute(t.batch_verdicts.update().where(
-                v.dataset_id == dataset_id, v.dataset_version == dataset_version, v.query_id == query_id,
-                v.batch_id == batch_id)
+                v.dataset_id == dataset_id, v.dataset_version == dataset_version, v.batch_id == batch_id, *query)
                 .values(commit_json=_json(dict(commit))))
 
     def record_alert(self, alert: Mapping[str, Any], delivered: Mapping[str, bool], *, key: str | None = None,
