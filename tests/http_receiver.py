@@ -23,10 +23,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 time.sleep(delay)
-                self.send_response(owner.status)
-                self.send_header("Content-Type", "application/json" if body.startswith((b"{", b"[")) else "text/html")
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(owner.status)
+                    self.send_header("Content-Type",
+                                     "application/json" if body.startswith((b"{", b"[")) else "text/html")
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # a client that timed out has gone
+                    pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

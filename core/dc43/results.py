@@ -26,6 +26,16 @@ def observed_columns(schema: Mapping[str, Any] | None) -> dict[str, dict[str, An
             for f in (schema or {}).get("fields", [])}
 
 
+#: what is kept of each rule's entry in ``details["rules"]`` beside a verdict
+RULE_FIELDS = ("key", "rule", "column", "severity", "metric", "passed", "violations")
+
+
+def rule_results(result: ValidationResult) -> list[dict[str, Any]]:
+    """Each rule's outcome in ``result`` (its key, rule, column, severity, metric, whether it passed
+    (None: not evaluated) and its violations or measured value), as kept with every verdict."""
+    return [{key: rule.get(key) for key in RULE_FIELDS} for rule in result.details.get("rules", [])]
+
+
 def _status_of(result: ValidationResult) -> str:
     if not result.ok or result.errors:
         return "block"

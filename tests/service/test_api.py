@@ -141,11 +141,17 @@ def test_every_write_is_idempotent(service: ServeProcess) -> None:
     assert governance.latest_verdict("sales.orders").batch_id == 1
     assert governance.latest_verdict("sales.orders", "1").status == "block"
     assert governance.latest_verdict("sales.orders", "2") is None
+    ruled = attrs.evolve(verdict(2, "warn"), rules=[{"key": "le:amount", "rule": "le", "column": "amount",
+                                                      "severity": "warning", "metric": "violations.le:amount",
+                                                      "passed": False, "violations": 3}])
+    governance.record_verdict(ruled)
+    assert governance.latest_verdict("sales.orders") == ruled  # each rule's outcome kept with the verdict
+    governance.record_verdict(attrs.evolve(ruled, status="block", recorded_at="2026-12-07T09:00:00.000000Z"))
     other = attrs.evolve(verdict(1, "ok", rows=4), query_id="another-query")  # another pipeline, same dataset
     governance.record_verdict(other)
     governance.record_verdict(other)
     assert sorted((v.query_id, v.batch_id, v.status) for v in governance.verdicts("sales.orders")) == \
-        [("", 0, "ok"), ("", 1, "block"), ("another-query", 1, "ok")]
+        [("", 0, "ok"), ("", 1, "block"), ("", 2, "block"), ("another-query", 1, "ok")]
     governance.record_commit("sales.orders", "1", 1, {"sink": {"delta_version": 8}}, query_id="another-query")
     assert [v.commit for v in governance.verdicts("sales.orders") if v.batch_id == 1] in \
         ([None, {"sink": {"delta_version": 8}}], [{"sink": {"delta_version": 8}}, None])

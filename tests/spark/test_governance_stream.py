@@ -42,6 +42,9 @@ def test_restart_from_the_checkpoint_leaves_no_duplicate_and_no_gap(spark, parqu
     assert [v.batch_id for v in verdicts] == [0, 1, 2, 3]
     assert [v.row_count for v in verdicts] == [2, 3, 2, 1]
     assert spark.read.parquet(str(tmp_path / "out")).count() == 8
+    broken = [{r["key"]: r["violations"] for r in v.rules if r["passed"] is False} for v in verdicts]
+    assert broken == [{}, {"not_null:customer": 1, "ge:amount": 2}, {"enum:currency": 1, "unique:order_id": 1}, {}]
+    assert {r["column"] for r in verdicts[1].rules} >= {"customer", "amount", "currency"}  # every rule, kept per batch
 
 
 def test_two_streams_sharing_one_governance_file_lose_no_verdict(spark, parquet_batches, tmp_path, services):

@@ -131,6 +131,7 @@ MIGRATIONS: Sequence[str] = (
         reason TEXT,
         recorded_at TEXT NOT NULL,
         commit_json TEXT,
+        rules_json TEXT,
         PRIMARY KEY (dataset_id, dataset_version, query_id, batch_id)
     );
     INSERT INTO batch_verdicts_by_query (dataset_id, dataset_version, batch_id, contract_id, contract_version, status,

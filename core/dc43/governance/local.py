@@ -32,6 +32,7 @@ def verdict_from_row(row: Any) -> BatchVerdict:
         row_count=row["row_count"], metrics=json.loads(row["metrics_json"]),
         reason=row["reason"], recorded_at=row["recorded_at"],
         commit=json.loads(row["commit_json"]) if row["commit_json"] else None, query_id=row["query_id"],
+        rules=json.loads(row["rules_json"]) if row["rules_json"] else (),
     )
 
 
@@ -124,16 +125,17 @@ class LocalGovernanceService:
                    v.recorded_at)
             conn.execute(
                 "INSERT INTO batch_verdicts (dataset_id, dataset_version, query_id, batch_id, contract_id, "
-                "contract_version, status, row_count, violations, metrics_json, reason, recorded_at, commit_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "contract_version, status, row_count, violations, metrics_json, reason, recorded_at, commit_json, "
+                "rules_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(dataset_id, dataset_version, query_id, batch_id) DO UPDATE SET "
                 "contract_id = excluded.contract_id, contract_version = excluded.contract_version, "
                 "status = excluded.status, row_count = excluded.row_count, "
                 "violations = excluded.violations, metrics_json = excluded.metrics_json, "
-                "reason = excluded.reason, recorded_at = excluded.recorded_at",
+                "reason = excluded.reason, recorded_at = excluded.recorded_at, rules_json = excluded.rules_json",
                 (v.dataset_id, v.dataset_version, v.query_id, v.batch_id, v.contract_id, v.contract_version,
                  v.status, v.row_count, total_violations(v.metrics), json.dumps(dict(v.metrics)),
-                 v.reason, v.recorded_at, json.dumps(dict(v.commit)) if v.commit else None))
+                 v.reason, v.recorded_at, json.dumps(dict(v.commit)) if v.commit else None,
+                 json.dumps([dict(r) for r in v.rules], default=str) if v.rules else None))
 
         self.db.write(write)
         if self.keep_verdicts:

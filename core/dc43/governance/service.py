@@ -49,6 +49,8 @@ class BatchVerdict:
     commit: Mapping[str, Any] | None = None
     #: the streaming query that judged it (its id in the checkpoint, kept across restarts); "" for batch writes
     query_id: str = ""
+    #: each rule's outcome (:func:`dc43.results.rule_results`): key, rule, column, severity, passed, violations
+    rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen

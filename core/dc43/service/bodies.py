@@ -30,6 +30,7 @@ class Verdict(Body):
     recorded_at: Text
     commit: dict[str, Any] | None = None
     query_id: str = Field(default="", max_length=64)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Observation(Body):

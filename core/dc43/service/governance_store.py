@@ -75,12 +75,13 @@ class SQLGovernanceStore:
                   "contract_id": v.contract_id, "contract_version": v.contract_version, "status": v.status,
                   "row_count": v.row_count, "violations": total_violations(v.metrics),
                   "metrics_json": _json(dict(v.metrics)), "reason": v.reason, "recorded_at": v.recorded_at,
-                  "commit_json": _json(dict(v.commit)) if v.commit else None, "query_id": v.query_id}
+                  "commit_json": _json(dict(v.commit)) if v.commit else None, "query_id": v.query_id,
+                  "rules_json": _json([dict(r) for r in v.rules]) if v.rules else None}
         with self.engine.begin() as connection:
             _touch(connection, v.dataset_id, v.dataset_version, v.contract_id, v.contract_version, v.recorded_at)
             upsert(connection, t.batch_verdicts, values, keys=["dataset_id", "dataset_version", "query_id", "batch_id"],
                    update=["contract_id", "contract_version", "status", "row_count", "violations", "metrics_json",
-                           "reason", "recorded_at"])
+                           "reason", "recorded_at", "rules_json"])
 
     def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
                       query_id: str = "") -> None:

@@ -69,6 +69,7 @@ batch_verdicts = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("recorded_at", sa.String(32), nullable=False),
     sa.Column("commit_json", sa.Text),
+    sa.Column("rules_json", sa.Text),
     sa.Index("verdicts_by_time", "dataset_id", "recorded_at"),
 )
 

@@ -28,7 +28,7 @@ from dc43.governance.service import BatchVerdict, observation_from
 from dc43.locators import epoch_micros, resolve_version, utc_timestamp
 from dc43.quality.plan import ROW_COUNT, Expectation, total_violations
 from dc43.redaction import redact_text
-from dc43.results import ObservationPayload, ValidationResult, observed_columns
+from dc43.results import ObservationPayload, ValidationResult, observed_columns, rule_results
 from dc43.settings import Settings
 from dc43.spark.checkpoints import query_id
 from dc43.spark.key_history import KeyHistory, Marks
@@ -446,7 +446,7 @@ class BatchSide:
             contract_id=self.contract.id, contract_version=self.contract.version, status=verdict.status,
             row_count=entry["row_count"], metrics=dict(verdict.metrics),
             reason=redact_text(entry.get("intervention") or verdict.reason or "") or None,
-            recorded_at=entry["timestamp"], query_id=entry.get("query_id", ""),
+            recorded_at=entry["timestamp"], query_id=entry.get("query_id", ""), rules=rule_results(verdict),
         )
         sent = Attempted(attempts=0, error="earlier verdicts wait in the outbox")
         if not self._backlog:  # never before the older ones: delivered in order

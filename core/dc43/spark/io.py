@@ -33,7 +33,7 @@ from dc43.locators import resolve_version, utc_timestamp
 from dc43.plugins import get_plugin_manager, resolve_strategy
 from dc43.quality.across import describe as describe_horizon
 from dc43.redaction import redact_text
-from dc43.results import ObservationPayload, ValidationResult, observed_columns
+from dc43.results import ObservationPayload, ValidationResult, observed_columns, rule_results
 from dc43.spark import arguments, contract_pins, steps
 from dc43.spark.batch_side import BatchSide, PlanSpec, all_routed
 from dc43.spark.caller_side import DEFAULT_MAX_LAG, CallerSide
@@ -301,7 +301,7 @@ def _record_batch(governance: Any, contract: Any, target: DatasetTarget, version
         dataset_id=target.dataset_id, dataset_version=version, batch_id=0,
         contract_id=contract.id, contract_version=contract.version, status=result.status,
         row_count=int(result.metrics.get("row_count", 0)), metrics=dict(result.metrics),
-        reason=result.reason, recorded_at=utc_timestamp(),
+        reason=result.reason, recorded_at=utc_timestamp(), rules=rule_results(result),
     ), result)
 
 

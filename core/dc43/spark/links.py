@@ -27,7 +27,7 @@ from typing import Any
 
 from dc43.errors import ContractViolationError, Dc43Error, StreamingInterventionError
 from dc43.redaction import redact_text
-from dc43.results import ValidationResult
+from dc43.results import ValidationResult, rule_results
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ KEPT = 200
 HOLD_MS = 60_000
 
 
-#: what a verdict summary keeps of each rule's entry in ``details["rules"]``
-_RULE_FIELDS = ("key", "rule", "column", "severity", "metric", "passed", "violations")
-
-
 def verdict_summary(verdict: Any, *, rules: bool = True) -> dict[str, Any]:
     """What the caller needs of a :class:`~dc43.results.ValidationResult` verdict; ``rules`` says
     of each rule whether it passed (``None``: not evaluated), for run listeners (``rules=False``:
@@ -48,7 +44,7 @@ def verdict_summary(verdict: Any, *, rules: bool = True) -> dict[str, Any]:
     summary = {"status": verdict.status, "errors": list(verdict.errors), "warnings": list(verdict.warnings),
                "metrics": dict(verdict.metrics), "reason": verdict.reason}
     if rules:
-        summary["rules"] = [{key: rule.get(key) for key in _RULE_FIELDS} for rule in verdict.details.get("rules", [])]
+        summary["rules"] = rule_results(verdict)
     return summary
 
 

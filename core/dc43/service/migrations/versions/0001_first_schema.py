@@ -43,7 +43,7 @@ def upgrade() -> None:
                     _string("contract_id", 255), _string("contract_version", 64), _string("status", 16),
                     sa.Column("row_count", sa.BigInteger, nullable=False),
                     sa.Column("violations", sa.BigInteger, nullable=False), _text("metrics_json", False),
-                    _text("reason"), _string("recorded_at", 32), _text("commit_json"))
+                    _text("reason"), _string("recorded_at", 32), _text("commit_json"), _text("rules_json"))
     op.create_index("verdicts_by_time", "batch_verdicts", ["dataset_id", "recorded_at"])
     op.create_table("metric_requests", _string("request_id", 64, primary_key=True), _string("dataset_id", 1024),
                     _string("dataset_version", 255), _string("state", 16), _string("status", 16, True),
