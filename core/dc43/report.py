@@ -20,15 +20,18 @@ from typing import Any
 import attrs
 
 from dc43.governance import BatchVerdict, SchemaObservation
+from dc43.governance.rules import RuleFailure, RuleSummary, summarise_rules
 from dc43.quality.across import RULE as ACROSS
 from dc43.quality.plan import total_violations
 from dc43.redaction import redact
 
 PLOT_LIMIT = 500
+ASSETS = Path(__file__).with_name("assets")
 RECENT_OBSERVATIONS = 20
 RECENT_VERDICTS = 10
 RECENT_ALERTS = 10
 STATUSES = ("ok", "warn", "block", "unknown")
+FAILED_CLASS = {"error": "block", "warning": "warn"}  # a failed rule's badge, by its severity
 
 
 
@@ -53,11 +56,11 @@ def _scrub(key: str, value: Any) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-def _pairs(mapping: Mapping[str, Any] | None) -> str:
+def context_pairs(mapping: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{k}={_scrub(str(k), v)}" for k, v in (mapping or {}).items())
 
 
-def _schema_text(schema: Mapping[str, Any] | None) -> str:
+def schema_text(schema: Mapping[str, Any] | None) -> str:
     fields = (schema or {}).get("fields") or []
     names = [f"{f.get('name')}: {f.get('type')}" for f in fields[:8]]
     more = f", … ({len(fields)} fields)" if len(fields) > 8 else ""
@@ -89,10 +92,72 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], *, numeric: Co
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def version_runs(versions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive versions (in recorded order) linked to the same contract id and version, as one run
+    each: its first and last version, how many, and when the first and the last were recorded.
+
+    A stream records a version per micro-batch (``init``, ``0``, ``1``, …): a run is a stretch of it under
+    one contract; a contract change starts the next run.
+    """
+    runs: list[dict[str, Any]] = []
+    for v in versions:
+        run = runs[-1] if runs else None
+        if run and (run["contract_id"], run["contract_version"]) == (v["contract_id"], v["contract_version"]):
+            run.update(last=v["dataset_version"], count=run["count"] + 1, last_recorded=v["recorded_at"])
+        else:
+            runs.append({"first": v["dataset_version"], "last": v["dataset_version"], "count": 1,
+                         "contract_id": v["contract_id"], "contract_version": v["contract_version"],
+                         "first_recorded": v["recorded_at"], "last_recorded": v["recorded_at"]})
+    return runs
+
+
 def _versions_html(versions: list[dict[str, Any]]) -> str:
-    rows = ([escape(v["dataset_version"]), f'<code>{escape(v["contract_id"])}</code>',
-             escape(v["contract_version"]), escape(v["recorded_at"])] for v in versions)
-    return _table(["version", "contract", "contract version", "first recorded"], rows)
+    """The dataset's versions, a row per run of consecutive versions under one contract."""
+    if not versions:
+        return '<p class="empty">No dataset versions recorded.</p>'
+    rows = ([escape(r["first"]) if r["count"] == 1 else f'{escape(r["first"])} … {escape(r["last"])}',
+             f'<code>{escape(r["contract_id"])}</code>', escape(r["contract_version"]), f'{r["count"]:,}',
+             escape(r["first_recorded"]), "" if r["count"] == 1 else escape(r["last_recorded"])]
+            for r in version_runs(versions))
+    return _table(["versions", "contract", "contract version", "count", "first recorded", "last recorded"],
+                  rows, numeric={3})
+
+
+def _value(value: float | None, *, rows: bool) -> str:
+    if value is None:
+        return ""
+    if rows:
+        return f"{int(value):,} row{'' if int(value) == 1 else 's'}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
+
+
+def _rule_badge(rule: RuleSummary) -> str:
+    """Passed, failed (coloured by the rule's severity) or not evaluated, in the newest batch."""
+    if rule.newest_passed is None:
+        return '<span class="badge s-unknown">not evaluated</span>'
+    if rule.newest_passed:
+        return '<span class="badge s-ok">passed</span>'
+    return f'<span class="badge s-{FAILED_CLASS.get(rule.severity, "unknown")}">failed</span>'
+
+
+def _failure(failure: RuleFailure | None) -> str:
+    if failure is None:
+        return "never"
+    return f'batch {failure.batch_id}<br><span class="meta">{escape(failure.recorded_at)}</span>'
+
+
+def _rules_html(rules: list[RuleSummary], shown: int) -> str:
+    """Each rule of the dataset's contract: the newest batch's outcome, what broke in the shown batches,
+    and when it first and last failed."""
+    rows = ([f"<code>{escape(r.key)}</code>", escape(r.column or ""), escape(r.severity),
+             f"{_value(r.newest, rows=r.counts_rows)} {_rule_badge(r)}".lstrip(),
+             f"{r.window_rows:,}" if r.counts_rows else "", f"{r.window_failed:,}",
+             _failure(r.first_failed), _failure(r.last_failed)] for r in rules)
+    plotted = f"{shown:,} batch{'' if shown == 1 else 'es'}"
+    return (f'<p class="meta">Rows broken and failing batches count the {plotted} plotted above; first and '
+            "last failed look at every batch recorded.</p>"
+            + _table(["rule", "column", "severity", "newest batch", "rows broken", "failing batches",
+                      "first failed", "last failed"], rows, numeric={4, 5}))
 
 
 def _observations_html(observations: list[SchemaObservation]) -> str:
@@ -100,8 +165,8 @@ def _observations_html(observations: list[SchemaObservation]) -> str:
         return '<p class="empty">No schema observations recorded.</p>'
     rows = ([escape(o.recorded_at), escape(o.dataset_version), escape(o.operation), _badge(o.status),
              f'<code>{escape(o.contract_id)}</code> {escape(o.contract_version)}',
-             escape(_pairs(o.location)), escape(_pairs(o.pipeline_context)),
-             escape(_schema_text(o.schema))] for o in observations)
+             escape(context_pairs(o.location)), escape(context_pairs(o.pipeline_context)),
+             escape(schema_text(o.schema))] for o in observations)
     return _table(["recorded at", "version", "operation", "status", "contract", "location",
                    "pipeline context", "schema"], rows, wrap={5, 6, 7})
 
@@ -131,7 +196,7 @@ def _stale_html(periods: list[dict[str, Any]]) -> str:
     return _table(["stale since", "until", "detected at", "last batch", "frequency"], rows, numeric={3})
 
 
-def _repeated_html(verdicts: list[BatchVerdict]) -> str:
+def repeated_html(verdicts: list[BatchVerdict]) -> str:
     """The batches that repeated keys of earlier batches, newest first: batch, rule, rows, status."""
     rows = [[str(v.batch_id), f"<code>{escape(key.removeprefix('violations.'))}</code>", f"{int(count):,}",
              _badge(v.status)]
@@ -140,7 +205,7 @@ def _repeated_html(verdicts: list[BatchVerdict]) -> str:
     return _table(["batch", "rule", "rows", "status"], rows[:RECENT_VERDICTS], numeric={0, 2}) if rows else ""
 
 
-def _latency_html(verdicts: list[BatchVerdict]) -> str:
+def latency_html(verdicts: list[BatchVerdict]) -> str:
     """The lag of the plotted batches over time, a chart per event-time column (inline SVG, no
     script), and a table of the newest ones."""
     series: dict[str, list[tuple[int, float, float | None, str]]] = {}
@@ -219,8 +284,10 @@ def _dataset_html(index: int, dataset: Mapping[str, Any], service: Any, chart: d
                   f'<svg class="dc43-chart" data-dataset-id="{escape(dataset_id, quote=True)}" '
                   f'viewBox="0 0 960 330" role="img" aria-label="rows and violations per micro-batch"></svg>',
                   f"<h3>Latest batches</h3>{_verdicts_html(chart['recent'])}"]
-        for title, html in (("Keys repeated across batches", _repeated_html(chart["verdicts"])),
-                            ("Latency", _latency_html(chart["verdicts"]))):
+        if chart["rules"]:
+            parts.append(f"<h3>Rules</h3>{_rules_html(chart['rules'], chart['plotted'])}")
+        for title, html in (("Keys repeated across batches", repeated_html(chart["verdicts"])),
+                            ("Latency", latency_html(chart["verdicts"]))):
             if html:
                 parts.append(f"<h3>{title}</h3>{html}")
     else:
@@ -249,13 +316,14 @@ def _chart(service: Any, dataset_id: str) -> dict[str, Any] | None:
         "latest": "stale" if open_stale_period(service, dataset_id) else verdicts[-1].status,
         "counts": {s: counts[s] for s in STATUSES if counts[s]},
         "recent": plotted[::-1][:RECENT_VERDICTS], "verdicts": verdicts[-PLOT_LIMIT:],
+        "rules": summarise_rules(verdicts, window=PLOT_LIMIT),
         "batches": [{"batch_id": r["batch_id"], "version": r["dataset_version"], "status": r["status"],
                      "rows": r["row_count"], "violations": r["violations"], "recorded_at": r["recorded_at"],
                      "reason": r["reason"]} for r in plotted],
     }
 
 
-def _json_island(data: Any) -> str:
+def json_island(data: Any) -> str:
     """JSON safe inside ``<script>``: no ``<``, ``>`` or ``&`` survives, so ``</script>`` cannot."""
     text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -278,7 +346,7 @@ def build_report(service: Any, *, generated_at: str | None = None) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dc43 governance report</title>
-<style>{_CSS}</style>
+<style>{_asset('charts.css')}{_CSS}</style>
 </head>
 <body>
 <header>
@@ -291,11 +359,16 @@ charts plot the newest {PLOT_LIMIT} batches of each dataset</p>
 {body}
 </main>
 <noscript><p class="empty">Charts need JavaScript; the tables above do not.</p></noscript>
-<script type="application/json" id="dc43-data">{_json_island(data)}</script>
-<script>{_JS}</script>
+<script type="application/json" id="dc43-data">{json_island(data)}</script>
+<script>{_asset('charts.js')}</script>
 </body>
 </html>
 """
+
+
+def _asset(name: str) -> str:
+    """A file of ``dc43/assets`` (shared with the service's pages), to inline."""
+    return (ASSETS / name).read_text(encoding="utf-8")
 
 
 def write_report(service: Any, path: str | Path) -> Path:
@@ -307,8 +380,6 @@ def write_report(service: Any, path: str | Path) -> Path:
 
 
 _CSS = """
-:root{--ok:#2f9e44;--warn:#e8a317;--block:#d63a2f;--unknown:#9aa0a6;--ink:#1f2933;--muted:#66727f;--line:#e3e7ec}
-*{box-sizing:border-box}
 body{margin:0;background:#f5f6f8;color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 header,main{max-width:1160px;margin:0 auto;padding:0 24px}
 header{padding-top:24px}
@@ -316,125 +387,9 @@ h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:0;display:flex;align-items:center;gap:10px}
 h2 code{font-size:16px}
 h3{font-size:13px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:22px 0 6px}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.meta,.summary{color:var(--muted);margin:4px 0}
-.summary{color:var(--ink)}
-.empty{color:var(--muted);font-style:italic}
 .toc{list-style:none;padding:0;margin:10px 0;display:flex;flex-wrap:wrap;gap:6px 18px}
 .toc li{display:flex;align-items:center;gap:6px}
 .toc a{color:var(--ink)}
 .dataset{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 20px;margin:18px 0}
-.dc43-chart{width:100%;height:auto;display:block;margin-top:8px}
-.dc43-lag{width:100%;height:auto;display:block;margin-top:8px}
-.dc43-lag polyline{fill:none;stroke-width:1.5;stroke-linejoin:round}
-.dc43-lag polyline.max{stroke:#5b7bd5}
-.dc43-lag polyline.p95{stroke:var(--muted);stroke-dasharray:5 4}
-.dc43-lag line.grid{stroke:#eef1f4}.dc43-lag line.axis{stroke:#c9d0d8}
-.dc43-lag circle{stroke:#fff;stroke-width:1}.dc43-lag circle:hover{stroke:var(--ink);stroke-width:2}
-.dc43-lag circle.s-ok{fill:var(--ok)}.dc43-lag circle.s-warn{fill:var(--warn)}.dc43-lag circle.s-block{fill:var(--block)}
-.dc43-lag circle.s-unknown,.dc43-lag circle.s-stale{fill:var(--unknown)}
-.dc43-lag text{font:11px system-ui,sans-serif;fill:var(--muted)}
-.dc43-lag text.title{font-weight:600;font-size:12px;fill:var(--ink)}.dc43-lag .mono{font-family:ui-monospace,monospace}
-.dc43-chart text{font:11px system-ui,sans-serif;fill:var(--muted)}
-.dc43-chart text.title{font-weight:600;font-size:12px;fill:var(--ink)}
-.dc43-chart circle{stroke:#fff;stroke-width:1}
-.dc43-chart circle:hover{stroke:var(--ink);stroke-width:2}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
-td.wrap{white-space:normal;overflow-wrap:anywhere;min-width:10em}
-th{font-weight:600;color:var(--muted);font-size:12px}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-.badge{font-size:11.5px;font-weight:600;padding:1px 8px;border-radius:10px;color:#fff}
-.s-ok{background:var(--ok)}.s-warn{background:var(--warn)}.s-block{background:var(--block)}.s-unknown{background:var(--unknown)}.s-stale{background:#7b5ea7}
 """
 
-_JS = r"""
-(() => {
-  "use strict";
-  const NS = "http://www.w3.org/2000/svg";
-  const COLOURS = {ok: "#2f9e44", warn: "#e8a317", block: "#d63a2f", unknown: "#9aa0a6"};
-  const W = 960, LEFT = 64, RIGHT = 20, PLOT_W = W - LEFT - RIGHT;
-  const data = JSON.parse(document.getElementById("dc43-data").textContent);
-  const charts = new Map(data.charts.map((c) => [c.dataset_id, c]));
-  const fmt = (n) => n.toLocaleString("en-US", {maximumFractionDigits: 1});
-
-  function add(parent, name, attrs, text) {
-    const node = document.createElementNS(NS, name);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-    if (text !== undefined) node.textContent = text;
-    return parent.appendChild(node);
-  }
-
-  function niceMax(value) {
-    if (value <= 0) return 1;
-    const step = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * step >= value) return m * step;
-    return 10 * step;
-  }
-
-  function tooltip(b) {
-    const lines = [`batch ${b.batch_id} (version ${b.version}): ${b.status}`,
-      `rows ${fmt(b.rows)} · violations ${fmt(b.violations)}`, b.recorded_at];
-    if (b.reason) lines.push(b.reason);
-    return lines.join("\n");
-  }
-
-  function panel(svg, batches, x, series, title, top, height) {
-    const max = niceMax(Math.max(...batches.map((b) => b[series])));
-    const y = (v) => top + height - (v / max) * height;
-    add(svg, "text", {x: LEFT, y: top - 12, class: "title"}, title);
-    for (const tick of [0, max / 2, max]) {
-      add(svg, "line", {x1: LEFT, x2: W - RIGHT, y1: y(tick), y2: y(tick),
-        stroke: tick ? "#eef1f4" : "#c9d0d8", "stroke-width": 1});
-      add(svg, "text", {x: LEFT - 8, y: y(tick) + 4, "text-anchor": "end"}, fmt(tick));
-    }
-    const points = batches.map((b, i) => `${x(i).toFixed(1)},${y(b[series]).toFixed(1)}`);
-    if (batches.length > 1) {
-      add(svg, "polygon", {points: `${x(0)},${y(0)} ${points.join(" ")} ${x(batches.length - 1)},${y(0)}`,
-        fill: series === "rows" ? "#5b7bd51a" : "#d63a2f14"});
-      add(svg, "polyline", {points: points.join(" "), fill: "none",
-        stroke: series === "rows" ? "#5b7bd5" : "#c0504d", "stroke-width": 1.5, "stroke-linejoin": "round"});
-    }
-    const r = batches.length <= 60 ? 5 : batches.length <= 200 ? 3.5 : 2.5;
-    const group = add(svg, "g", {class: "series", "data-series": series});
-    batches.forEach((b, i) => {
-      const dot = add(group, "circle", {cx: x(i).toFixed(1), cy: y(b[series]).toFixed(1), r,
-        fill: COLOURS[b.status] || COLOURS.unknown, "data-series": series,
-        "data-batch-id": b.batch_id, "data-status": b.status});
-      add(dot, "title", {}, tooltip(b));
-    });
-  }
-
-  function legend(svg) {
-    let x = W - RIGHT;
-    for (const status of Object.keys(COLOURS).reverse()) {
-      const label = add(svg, "text", {x, y: 22, "text-anchor": "end"}, status);
-      x -= label.getComputedTextLength() + 8;
-      add(svg, "rect", {x: x - 4.5, y: 13.5, width: 9, height: 9, rx: 4.5, fill: COLOURS[status]});
-      x -= 16;
-    }
-  }
-
-  function draw(svg, chart) {
-    const batches = chart.batches, n = batches.length;
-    legend(svg);
-    const x = (i) => LEFT + (n === 1 ? PLOT_W / 2 : (i * PLOT_W) / (n - 1));
-    panel(svg, batches, x, "rows", "Rows per micro-batch", 34, 120);
-    panel(svg, batches, x, "violations", "Violations per micro-batch", 204, 70);
-    const every = Math.max(1, Math.ceil(n / 10));
-    batches.forEach((b, i) => {
-      if (i % every === 0 || i === n - 1) {
-        add(svg, "text", {x: x(i), y: 294, "text-anchor": "middle"}, String(b.batch_id));
-      }
-    });
-    const caption = chart.total > n ? `newest ${fmt(n)} of ${fmt(chart.total)} batches` : `${fmt(n)} batches`;
-    add(svg, "text", {x: LEFT + PLOT_W / 2, y: 318, "text-anchor": "middle"},
-      `micro-batch id, oldest → newest (${caption})`);
-  }
-
-  document.querySelectorAll("svg.dc43-chart").forEach((svg) => {
-    const chart = charts.get(svg.getAttribute("data-dataset-id"));
-    if (chart) draw(svg, chart);
-  });
-})();
-"""

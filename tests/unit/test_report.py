@@ -230,3 +230,106 @@ def test_keys_repeated_across_batches_and_latency_over_time_are_shown(tmp_path: 
     rows = re.findall(r"<tr><td class=num>(\d+)</td><td><code>ts</code></td><td class=num>([^<]+)</td>"
                       r"<td class=num>([^<]*)</td>", latency)
     assert rows == [("2", "7.000", ""), ("1", "40.250", "9.500"), ("0", "12.500", "3.000")]  # newest first
+
+
+def rule(key: str, passed: bool | None, violations: float | None, *, column: str | None = "id",
+         severity: str = "error", metric: str | None = None) -> dict:
+    return {"key": key, "rule": key.split(":")[0], "column": column, "severity": severity,
+            "metric": metric or f"violations.{key}", "passed": passed, "violations": violations}
+
+
+def ruled(batch_id: int, *rules: dict, dataset: str = "orders") -> BatchVerdict:
+    return attrs.evolve(verdict(batch_id, dataset=dataset, version=str(batch_id)), rules=rules)
+
+
+def rules_table(html: str) -> list[list[str]]:
+    """The Rules table's cells, tags stripped, row by row."""
+    start = html.index("<h3>Rules</h3>")
+    table = html[html.index("<tbody>", start):html.index("</tbody>", start)]
+    return [[re.sub(r"<[^>]+>", "", cell.replace("<br>", " ")) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table)]
+
+
+def test_summarise_rules_counts_the_window_and_the_whole_history() -> None:
+    from dc43.governance.rules import RuleFailure, summarise_rules
+
+    history = [ruled(0, rule("not_null:a", True, 0), rule("not_null:b", True, 0)),
+               ruled(1, rule("not_null:a", False, 2), rule("not_null:b", True, 0)),
+               ruled(2, rule("not_null:a", True, 0), rule("not_null:b", True, 0)),
+               ruled(3, rule("not_null:a", False, 5), rule("not_null:b", True, 0),
+                     rule("row_count", False, 3.5, column=None, severity="warning", metric="metrics.row_count")),
+               ruled(4, rule("not_null:a", True, 0), rule("not_null:b", False, 1))]
+    by_key = {s.key: s for s in summarise_rules(history, window=3)}
+    a, b, count = by_key["not_null:a"], by_key["not_null:b"], by_key["row_count"]
+    assert (a.window_rows, a.window_failed) == (5, 1)  # batch 1 is outside the newest 3
+    assert (a.first_failed, a.last_failed) == (RuleFailure(1, history[1].recorded_at),
+                                               RuleFailure(3, history[3].recorded_at))
+    assert (a.newest, a.newest_passed, a.counts_rows) == (0, True, True)
+    assert (b.newest, b.newest_passed, b.window_rows, b.window_failed) == (1, False, 1, 1)
+    assert (count.counts_rows, count.window_rows, count.window_failed, count.severity) == (False, 0, 1, "warning")
+    assert (count.newest, count.newest_passed, count.column) == (None, None, None)  # not in the newest batch
+    # failing in the newest batch first, then by failing batches of the window, then by key
+    assert [s.key for s in summarise_rules(history, window=3)] == ["not_null:b", "not_null:a", "row_count"]
+    assert [s.window_failed for s in summarise_rules(history, window=10)] == [1, 2, 1]
+    assert summarise_rules([], window=5) == [] and summarise_rules(history[:1], window=0)[0].window_failed == 0
+
+
+def test_the_rules_table_shows_each_rule_hand_counted(tmp_path: Path) -> None:
+    service = LocalGovernanceService(tmp_path / "gov.db")
+    fails = {1: 2, 3: 5}  # rule A fails in batches 1 and 3 with 2 and 5 rows; B never fails
+    for batch_id in range(5):
+        service.record_verdict(ruled(batch_id, rule("not_null:a", batch_id not in fails, fails.get(batch_id, 0)),
+                                     rule("unique:b", True, 0, column="b", severity="warning")))
+    html = build_report(service)
+    assert rules_table(html) == [
+        ["not_null:a", "id", "error", "0 rows passed", "7", "2",
+         "batch 1 2026-01-01T00:00:01.000000Z", "batch 3 2026-01-01T00:00:03.000000Z"],
+        ["unique:b", "b", "warning", "0 rows passed", "0", "0", "never", "never"]]
+    assert "count the 5 batches plotted above" in html
+
+    service.record_verdict(ruled(5, rule("not_null:a", True, 0), rule("unique:b", False, 4, column="b",
+                                                                           severity="warning")))
+    html = build_report(service)
+    first = rules_table(html)[0]
+    assert first[:6] == ["unique:b", "b", "warning", "4 rows failed", "4", "1"]  # failing now: first
+    assert '4 rows <span class="badge s-warn">failed</span>' in html
+
+
+def test_a_rule_s_text_is_escaped_in_the_rules_table(tmp_path: Path) -> None:
+    service = LocalGovernanceService(tmp_path / "gov.db")
+    bad = rule(f"sql:{NASTY}", False, 3, column=NASTY, severity=NASTY)
+    service.record_verdict(ruled(0, bad))
+    html = build_report(service)
+    assert NASTY not in html and "<script>alert" not in html
+    assert html.count("<script") == 2
+    assert f"<code>{escape(f'sql:{NASTY}')}</code>" in html and f"<td>{escape(NASTY)}</td>" in html
+    assert rules_table(html)[0][:2] == [escape(f"sql:{NASTY}"), escape(NASTY)]
+
+
+def test_a_stream_s_versions_collapse_into_one_row_per_contract(tmp_path: Path) -> None:
+    service = LocalGovernanceService(tmp_path / "gov.db")
+    for batch_id in range(50):  # a stream records a version per micro-batch
+        service.record_verdict(verdict(batch_id, version=str(batch_id)))
+    for batch_id in range(50, 53):  # then its contract changes
+        service.record_verdict(attrs.evolve(verdict(batch_id, version=str(batch_id)), contract_version="2.0.0"))
+    html = build_report(service)
+    start = html.index("<h3>Versions and contracts</h3>")
+    section = html[start:html.index("<h3>", start + 5)]
+    rows = re.findall(r"<tr><td>([^<]*)</td><td><code>sales\.orders</code></td><td>([^<]*)</td>"
+                      r"<td class=num>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", section)
+    assert rows == [("0 … 49", "1.0.0", "50", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:49.000000Z"),
+                    ("50 … 52", "2.0.0", "3", "2026-01-01T00:00:50.000000Z", "2026-01-01T00:00:52.000000Z")]
+    assert section.count("<tr>") == 3  # the header and the two runs
+
+
+def test_a_contract_change_and_back_starts_a_new_row_each_time() -> None:
+    from dc43.report import version_runs
+
+    def row(version: str, contract_version: str) -> dict:
+        return {"dataset_version": version, "contract_id": "c", "contract_version": contract_version,
+                "recorded_at": f"t{version}"}
+
+    runs = version_runs([row("init", "1"), row("0", "1"), row("1", "2"), row("2", "1")])
+    assert [(r["first"], r["last"], r["count"], r["contract_version"]) for r in runs] == [
+        ("init", "0", 2, "1"), ("1", "1", 1, "2"), ("2", "2", 1, "1")]
+    assert (runs[0]["first_recorded"], runs[0]["last_recorded"]) == ("tinit", "t0")
