@@ -30,10 +30,11 @@ class ServeProcess:
     """``dc43 serve --database-url URL`` in ``folder`` (its working directory and log)."""
 
     def __init__(self, database_url: str, folder: Path, *, token: str | None = None, port: int | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), viewer_token: str | None = None) -> None:
         self.database_url = database_url
         self.folder = folder
         self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.viewer_token = viewer_token
         self.port = port or free_port()
         self.args = args  # more options of dc43 serve (--import PATH, ...)
         self.log_path = folder / f"serve-{self.port}.log"
@@ -47,6 +48,8 @@ class ServeProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DC43_")}
         env.update(DC43_SERVICE_TOKEN=self.token, DC43_DATABASE_URL=self.database_url)
+        if self.viewer_token:
+            env["DC43_VIEWER_TOKEN"] = self.viewer_token
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "dc43.cli", "serve", "--port", str(self.port), *self.args],
                                             cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT)

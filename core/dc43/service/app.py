@@ -7,7 +7,6 @@ same dc43 error class from it. The token is compared, never logged nor echoed.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,10 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dc43 import errors
 from dc43.service import contracts_api, governance_api, products_api, quality_api
+from dc43.service.access import TOKEN_ENV, VIEWER, VIEWER_TOKEN_ENV, Access
 from dc43.service.database import ServiceDatabase
 from dc43.service.state import Services
+from dc43.service.ui import pages
 
-TOKEN_ENV = "DC43_SERVICE_TOKEN"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 API = "/api"
 
@@ -50,12 +50,12 @@ def _answer(status: int, message: str, kind: str, headers: dict[str, str] | None
 
 class Guard:
     """In front of every ``/api`` route, before a byte of the body is read: the bearer token
-    (401 without one, 403 with another), a JSON content type for bodies (415) and their size
-    (413: the declared length, then what arrives, counted)."""
+    (401 without one, 403 with another, 403 for a write with the viewer token), a JSON content
+    type for bodies (415) and their size (413: the declared length, then what arrives, counted)."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, access: Access) -> None:
         self.app = app
-        self._token = token.encode() if token else None
+        self._access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API + "/"):
@@ -63,7 +63,7 @@ class Guard:
             return
         headers = dict(scope["headers"])
         try:
-            self._check_token(headers)
+            self._check_token(headers, scope["method"])
             if scope["method"] in ("POST", "PUT", "PATCH"):
                 _check_body(headers)
         except _Refusal as refused:
@@ -71,17 +71,21 @@ class Guard:
             return
         await self.app(scope, _counted(receive), send)
 
-    def _check_token(self, headers: dict[bytes, bytes]) -> None:
-        if self._token is None:
+    def _check_token(self, headers: dict[bytes, bytes], method: str) -> None:
+        if self._access.open:
             return
         scheme, _, given = headers.get(b"authorization", b"").partition(b" ")
         if scheme.lower() != b"bearer" or not given.strip():
             raise _Refusal(401, f"this dc43 service needs a bearer token: set {TOKEN_ENV} where the pipeline runs "
                            "(or service_token in dc43.toml) to the token the service was started with",
                            errors.ServiceAuthError.__name__, {"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(given.strip(), self._token):
+        role = self._access.role_of_token(given.strip())
+        if role is None:
             raise _Refusal(403, f"the bearer token is not this dc43 service's; check {TOKEN_ENV} where the pipeline "
                            "runs", errors.ServiceAuthError.__name__)
+        if role == VIEWER and method not in ("GET", "HEAD"):
+            raise _Refusal(403, f"the viewer token ({VIEWER_TOKEN_ENV}) reads only; writing needs {TOKEN_ENV}",
+                           errors.ServiceAuthError.__name__)
 
 
 def _check_body(headers: dict[bytes, bytes]) -> None:
@@ -119,14 +123,18 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "the request is malformed: " + "; ".join(problems)
 
 
-def create_app(database: ServiceDatabase, *, token: str | None = None) -> FastAPI:
-    """The service's app over ``database``; with ``token``, every API route needs it as a bearer token."""
+def create_app(database: ServiceDatabase, *, token: str | None = None, viewer_token: str | None = None) -> FastAPI:
+    """The service's app over ``database``; with ``token``, every API route and page needs it (or,
+    to read only, ``viewer_token``) as a bearer token, and pages take a signed-in session too."""
     app = FastAPI(title="dc43 service", summary="Contracts, data quality and governance for dc43 pipelines",
                   version="1")
+    access = Access(token, viewer_token)
     app.state.services = Services.open(database)
+    app.state.access = access
     for module in (contracts_api, quality_api, governance_api, products_api):
         app.include_router(module.router, prefix=API)
-    app.add_middleware(Guard, token=token)
+    pages.install(app)
+    app.add_middleware(Guard, access=access)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> Any:

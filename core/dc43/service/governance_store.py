@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dc43.governance.local import observation_from_row, request_from_row, verdict_from_row
+from dc43.governance.rules import failed as failed_rule
 from dc43.governance.service import BatchVerdict, MetricsRequest, SchemaObservation
 from dc43.locators import utc_timestamp
 from dc43.quality.plan import total_violations
@@ -41,6 +42,19 @@ def _touch(connection: sa.Connection, dataset_id: str, dataset_version: str, con
            {"dataset_id": dataset_id, "dataset_version": dataset_version, "contract_id": contract_id,
             "contract_version": contract_version, "recorded_at": when},
            keys=["dataset_id", "dataset_version"], update=["contract_id", "contract_version"])
+
+
+def _replace_failures(connection: sa.Connection, verdict: BatchVerdict) -> None:
+    """The rules ``verdict``'s batch failed, in place of those of an earlier verdict of the batch."""
+    f = t.rule_failures.c
+    batch = {"dataset_id": verdict.dataset_id, "dataset_version": verdict.dataset_version,
+             "query_id": verdict.query_id, "batch_id": verdict.batch_id}
+    connection.execute(t.rule_failures.delete().where(*(f[name] == value for name, value in batch.items())))
+    failed = {rule["key"]: rule.get("violations") for rule in verdict.rules if failed_rule(rule)}
+    if failed:
+        connection.execute(t.rule_failures.insert(), [
+            {**batch, "rule_key": key, "violations": violations, "recorded_at": verdict.recorded_at}
+            for key, violations in failed.items()])
 
 
 class SQLGovernanceStore:
@@ -82,6 +96,7 @@ class SQLGovernanceStore:
             upsert(connection, t.batch_verdicts, values, keys=["dataset_id", "dataset_version", "query_id", "batch_id"],
                    update=["contract_id", "contract_version", "status", "row_count", "violations", "metrics_json",
                            "reason", "recorded_at", "rules_json"])
+            _replace_failures(connection, v)
 
     def record_commit(self, dataset_id: str, dataset_version: str, batch_id: int, commit: Any,
                       query_id: str = "") -> None:

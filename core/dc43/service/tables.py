@@ -118,3 +118,18 @@ stale_periods = sa.Table(
     sa.Column("frequency_s", sa.Float, nullable=False),
     sa.Index("stale_by_dataset", "dataset_id", "id"),
 )
+
+#: one row per rule a judged batch failed (from its verdict's rules): the dataset page's per-rule
+#: breakdown and its rule filter are aggregates over it, whatever the history's length
+rule_failures = sa.Table(
+    "rule_failures", metadata,
+    sa.Column("dataset_id", sa.String(1024), primary_key=True),
+    sa.Column("dataset_version", sa.String(255), primary_key=True),
+    sa.Column("query_id", sa.String(64), primary_key=True),
+    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("rule_key", sa.String(512), primary_key=True),
+    sa.Column("violations", sa.Float),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Index("rule_failures_by_rule", "dataset_id", "rule_key", "recorded_at"),
+    sa.Index("rule_failures_by_time", "dataset_id", "recorded_at"),
+)
