@@ -1,79 +1,39 @@
-"""A contract for a person, and what changes between two versions of it, as plain data.
+"""What changes between two versions of a contract, as plain data.
 
-:func:`contract_outline` renders a contract: each schema object's columns, its rules as short
-sentences derived from the expectation plan (:func:`dc43.quality.plan.plan_contract`, so they say
-what dc43 enforces) and the service levels.  :func:`diff_contracts` lists each change between two
-versions with whether it breaks someone and why.  A change breaks when something that worked
-before may stop working: a reader's query (a column gone, a narrower or different type, a schema
-object gone) or a producer's write (a new required column, a rule added or made stricter whose
-failures warn or block, a stricter service level).  Rules are compared by their plan keys; a
-threshold is stricter when the values it allows are a subset of those it allowed.  The latency
-rules a ``latency`` SLA plans are compared as that SLA, and ``not_null`` rules as the column
-becoming required or optional.
+:func:`diff_contracts` lists each change between two versions with whether it breaks someone and
+why.  A change breaks when something that worked before may stop working: a reader's query (a
+column gone, a narrower or different type, a schema object gone) or a producer's write (a new
+required column, a rule added or made stricter whose failures warn or block, a stricter service
+level).  Rules are compared by their plan keys; a threshold is stricter when the values it allows
+are a subset of those it allowed.  The latency rules a ``latency`` SLA plans are compared as that
+SLA, and ``not_null`` rules as the column becoming required or optional.  Schema objects, columns,
+rules and service levels are read and worded as :mod:`dc43.contracts.outline` reads them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from dc43.contracts.outline import (
+    ROW_OPS,
+    SIZE_OPS,
+    Sla,
+    columns_by_path,
+    contract_slas,
+    is_required,
+    rule_limits,
+    rule_phrase,
+    schema_objects,
+    tagged_rule_phrase,
+    type_text,
+)
 from dc43.contracts.physical_types import Array, Atomic, Container, Decimal, Map, Struct, UnknownPhysicalType, parse_physical
-from dc43.contracts.sla import LATENCY_RULES, SECONDS, SEVERITY
-from dc43.errors import ContractFormatError
-from dc43.quality.across import describe as describe_horizon
-from dc43.quality.plan import SEVERITIES, STREAM_RULES, VALUE_RULES, Expectation, Unsupported, plan_contract
-
-
-@attrs.frozen
-class ColumnOutline:
-    """One property, by its dotted path (``customer.email``; ``tags[]`` for an array's items)."""
-
-    name: str
-    type: str  # the physicalType, else the logicalType
-    logical_type: str
-    physical_type: str
-    required: bool  # required, or part of the primary key
-    unique: bool
-    primary_key: bool
-    description: str = ""
-    classification: str = ""
-
-
-@attrs.frozen
-class RuleOutline:
-    """One rule as a sentence; ``checked`` is False for a rule dc43 does not evaluate (``reason`` says why)."""
-
-    key: str
-    column: str
-    text: str
-    severity: str
-    description: str = ""
-    checked: bool = True
-    reason: str = ""
-
-
-@attrs.frozen
-class ObjectOutline:
-    name: str
-    description: str
-    columns: tuple[ColumnOutline, ...]
-    rules: tuple[RuleOutline, ...]
-
-
-@attrs.frozen
-class ContractOutline:
-    """A contract rendered for a person: who it is, its schema objects and its service levels."""
-
-    id: str
-    version: str
-    status: str
-    name: str
-    description: str
-    objects: tuple[ObjectOutline, ...]
-    slas: tuple[str, ...]
+from dc43.contracts.sla import LATENCY_RULES
+from dc43.quality.plan import SEVERITIES, Expectation, Unsupported
 
 
 @attrs.frozen
@@ -100,243 +60,14 @@ class ContractDiff:
         return any(change.breaking for change in self.changes)
 
 
-# ---------------------------------------------------------------------------------------------- outline
-
-def contract_outline(contract: Any) -> ContractOutline:
-    """``contract`` for a person.  A rule whose ``dc43.*`` custom property cannot be read raises
-    :class:`ContractFormatError`, as a pipeline would; a malformed latency SLA only drops its rules."""
-    objects = []
-    for label, obj, (plan, unsupported) in _objects(contract):
-        columns = tuple(ColumnOutline(
-            name=path, type=_type_text(prop), logical_type=prop.logicalType or "", physical_type=prop.physicalType or "",
-            required=_required(prop), unique=bool(prop.unique), primary_key=bool(prop.primaryKey),
-            description=prop.description or "", classification=prop.classification or "")
-            for path, prop in _columns(obj.properties))
-        rules = [RuleOutline(key=e.key, column=e.column, text=_sentence(e.column, _tagged(e)), severity=e.severity,
-                             description=e.description) for e in plan]
-        rules += [RuleOutline(key=u.key, column=u.column, severity=u.severity, description=u.description,
-                              text=_sentence(u.column, f"rule '{u.rule}' is not checked: {u.reason}"),
-                              checked=False, reason=u.reason) for u in unsupported]
-        objects.append(ObjectOutline(name=label, description=obj.description or "", columns=columns, rules=tuple(rules)))
-    return ContractOutline(id=contract.id, version=contract.version, status=contract.status or "",
-                           name=contract.name or "", description=_description(contract), objects=tuple(objects),
-                           slas=tuple(sla.text for sla in _slas(contract).values()))
-
-
-def _description(contract: Any) -> str:
-    described = contract.description
-    if isinstance(described, str):
-        return described
-    parts = (getattr(described, field, None) for field in ("purpose", "usage", "limitations"))
-    return "\n\n".join(part.strip() for part in parts if part and part.strip())
-
-
-def _objects(contract: Any) -> Iterator[tuple[str, Any, tuple[list[Expectation], list[Unsupported]]]]:
-    """Each schema object's label, the object and its plan (none for an unnamed object but the first)."""
-    for index, obj in enumerate(contract.schema_ or []):
-        if not obj.name and index:
-            yield f"schema[{index}]", obj, ([], [])
-            continue
-        try:
-            plan = plan_contract(contract, obj.name or None)
-        except ContractFormatError:  # a malformed latency SLA: the SLAs say what it is
-            plan = plan_contract(contract, obj.name or None, slas=False)
-        yield obj.name or f"schema[{index}]", obj, plan
-
-
-def _columns(properties: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted path, property) of ``properties`` and their descendants, as the plan names them."""
-    for prop in properties or []:
-        path = f"{prefix}{prop.name}"
-        yield path, prop
-        yield from _columns(prop.properties, f"{path}.")
-        if prop.items is not None:
-            yield f"{path}[]", prop.items
-            yield from _columns(prop.items.properties, f"{path}[].")
-
-
-def _required(prop: Any) -> bool:
-    return bool(prop.required or prop.primaryKey)
-
-
-def _type_text(prop: Any) -> str:
-    return (prop.physicalType or prop.logicalType or "").strip()
-
-
-# ------------------------------------------------------------------------------------------ rule sentences
-
-_ROW_OPS = {rule: op for op, rule in VALUE_RULES.items()}  # gt -> mustBeGreaterThan
-_SIZE_OPS = {"min_length": "mustBeGreaterOrEqualTo", "max_length": "mustBeLessOrEqualTo",
-             "min_items": "mustBeGreaterOrEqualTo", "max_items": "mustBeLessOrEqualTo"}
-_WORDS = {"mustBe": "be {}", "mustNotBe": "not be {}", "mustBeGreaterThan": "be greater than {}",
-          "mustBeGreaterOrEqualTo": "be at least {}", "mustBeLessThan": "be less than {}",
-          "mustBeLessOrEqualTo": "be at most {}", "mustBeBetween": "be between {} and {}",
-          "mustNotBeBetween": "not be between {} and {}"}
-#: counted rules: what a counted row does, after "may" and after "rows that"
-_COUNTED = {"null_values": ("be null", "are null"), "missing_values": ("be missing", "are missing"),
-            "duplicate_values": ("repeat another row's value", "repeat another row's value"),
-            "duplicate_rows": ("repeat another row", "repeat another row")}
-_MEASURED = {"row_count": "the row count", "sql": "the SQL query's result",
-             "latency": "the largest lag of a micro-batch", "latency_p95": "the 95th percentile lag of a micro-batch",
-             "volume_max": "the rows of the current {window} window", "volume_min": "the rows of each closed {window} window",
-             "volume_change": "a batch's rows against the median of the {history} before"}
-_FIXED = {"not_null": "must not be null", "unique": "must be unique within a batch",
-          "unique_items": "must not repeat an item",
-          "primary_key": "together identify a row: never null, never repeated within a batch"}
-_SIZES = {"min_length": "at least {} characters", "max_length": "at most {} characters",
-          "min_items": "at least {} items", "max_items": "at most {} items"}
-
-
-def _value(value: Any) -> str:
-    """A rule's operand as a person reads it: ``3.0`` as ``3``, strings quoted, lists listed."""
-    if isinstance(value, bool) or value is None:
-        return "null" if value is None else str(value).lower()
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_value(item) for item in value)
-    return str(value)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds:g} s"
-
-
-def _bounds(ops: Mapping[str, Any], show: Any = _value) -> str:
-    """``{"mustBeGreaterOrEqualTo": 0, "mustBeLessThan": 9}`` as ``be at least 0 and less than 9``."""
-    parts = [_WORDS[op].format(*(show(v) for v in (value if op.endswith("Between") else [value])))
-             for op, value in ops.items()]
-    return " and ".join(part[3:] if index and part.startswith("be ") and parts[0].startswith("be ") else part
-                        for index, part in enumerate(parts))
-
-
-def _phrase(e: Expectation) -> str:
-    """What the rule asks, without its column: ``at most 5 rows may be null``, ``must be less than 20``."""
-    params = e.params
-    if e.threshold is not None:
-        return _measured(e)
-    if e.rule in _ROW_OPS:
-        return f"must {_bounds(_limits(e))}"
-    if e.rule in _SIZES:
-        return f"must have {_SIZES[e.rule].format(_value(params['value']))}"
-    if e.rule in ("enum", "not_enum"):
-        return f"must {'not ' * (e.rule == 'not_enum')}be one of {_value(params['values'])}"
-    if e.rule == "regex":
-        return f"must match the pattern {params['pattern']}"
-    if e.rule == "format":
-        return f"must be a valid {params['format']}"
-    if e.rule == "unique_across":
-        horizon = describe_horizon(params["horizon"])
-        kept = "" if horizon == "unbounded" else f" (keys kept for {horizon})"
-        return f"must not repeat a key an earlier micro-batch published{kept}"
-    return _FIXED.get(e.rule, f"rule {e.rule}")
-
-
-def _measured(e: Expectation) -> str:
-    threshold, params = dict(e.threshold or {}), e.params
-    if e.rule == "invalid_values":
-        allowed = f"hold a value other than {_value(params['values'])}" if "values" in params else ""
-        pattern = f"not match the pattern {params['pattern']}" if "pattern" in params else ""
-        counted = " or ".join(part for part in (allowed, pattern) if part)
-        return _counted(threshold, e.unit, counted, counted)
-    if e.rule in _COUNTED:
-        return _counted(threshold, e.unit, *_COUNTED[e.rule])
-    show = {"seconds": _duration, "percent": lambda v: f"{_value(v)}%", "ratio": lambda v: f"{_value(v)}x"}
-    window = _duration(params["window"]) if "window" in params else ""
-    quantity = _MEASURED.get(e.rule, e.rule).format(window=window, history=params.get("history", ""))
-    return f"{quantity} must {_bounds(threshold, show.get(e.unit, _value))}"
-
-
-def _counted(threshold: Mapping[str, Any], unit: str, may: str, that: str) -> str:
-    def rows(n: Any) -> str:
-        return f"{_value(n)}% of rows" if unit == "percent" else f"{_value(n)} row{'' if n == 1 else 's'}"
-
-    parts = []
-    for op, value in threshold.items():
-        if op == "mustBe" and value == 0:
-            parts.append(f"no row may {may}")
-        elif op in ("mustBeLessOrEqualTo", "mustBeLessThan"):
-            parts.append(f"{'at most' if op == 'mustBeLessOrEqualTo' else 'fewer than'} {rows(value)} may {may}")
-        elif op == "mustBeBetween":
-            parts.append(f"between {_value(value[0])} and {rows(value[1])} may {may}")
-        else:
-            parts.append(f"the rows that {that} must {_bounds({op: value}, rows)}")
-    return " and ".join(parts)
-
-
-def _tagged(e: Expectation) -> str:
-    tags = [e.severity] * (e.severity != "error") + ["streams only"] * (e.rule in STREAM_RULES)
-    return _phrase(e) + (f" ({', '.join(tags)})" if tags else "")
-
-
-def _sentence(column: str, phrase: str) -> str:
-    return f"{column.replace(',', ', ')}: {phrase}" if column else phrase
-
-
-# -------------------------------------------------------------------------------------------------- SLAs
-
-#: service levels by the direction that makes them stricter for the producer
-_STRICTER_WHEN = {"frequency": "lower", "latency": "lower", "retention": "higher"}
-_LONG_UNITS = {**dict.fromkeys(("w", "week", "weeks"), 7 * 86400.0),
-               **dict.fromkeys(("mo", "month", "months"), 30 * 86400.0),
-               **dict.fromkeys(("y", "yr", "year", "years"), 365 * 86400.0)}
-
-
-@attrs.frozen
-class _Sla:
-    name: str
-    text: str
-    amount: str
-    seconds: float | None
-    severity: str
-
-
-def _slas(contract: Any) -> dict[str, _Sla]:
-    """The contract's service levels by where they stand (``sla.latency(events.ts)``)."""
-    found: dict[str, _Sla] = {}
-    for prop in contract.slaProperties or []:
-        name, element = str(prop.property or "").strip(), str(prop.element or "").strip()
-        value = f"{prop.value:g}" if isinstance(prop.value, float) else str(prop.value if prop.value is not None else "")
-        amount = f"{value} {prop.unit}" if prop.unit else value
-        severity = ""
-        if name.lower() == "frequency":
-            text = f"frequency: a batch with rows at least every {amount}; a stream silent for longer is stale"
-        elif name.lower() == "latency":
-            severity = next((str(c.value).strip().lower() for c in prop.customProperties or []
-                             if c.property == SEVERITY), "warning")
-            text = f"latency: rows at most {amount} old when judged, by their time in {element or '?'} ({severity})"
-        elif name.lower() == "retention":
-            text = f"retention: data kept for {amount}" + (f", counted from {element}" if element else "")
-        else:
-            text = f"{name}: {amount}" + (f" ({element})" if element else "")
-        where = f"sla.{name}" + (f"({element})" if element else "")
-        where += f"#{sum(key.split('#')[0] == where for key in found) + 1}" if where in found else ""
-        found[where] = _Sla(name.lower(), text, amount, _seconds(prop.value, prop.unit), severity)
-    return found
-
-
-def _seconds(value: Any, unit: Any) -> float | None:
-    size = {**SECONDS, **_LONG_UNITS}.get(str(unit or "").strip().lower())
-    try:
-        number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        return None
-    return number * size if size is not None and math.isfinite(number) else None
-
-
 # -------------------------------------------------------------------------------------------------- diff
 
 def diff_contracts(old: Any, new: Any) -> ContractDiff:
     """What changed from ``old`` to ``new``, each change with whether it breaks and why; breaking first,
-    then by where.  Raises :class:`ContractFormatError` as :func:`contract_outline` does."""
+    then by where.  Raises :class:`ContractFormatError` as :func:`~dc43.contracts.outline.contract_outline` does."""
     changes: list[Change] = []
-    before = {label: (obj, plan) for label, obj, plan in _objects(old)}
-    after = {label: (obj, plan) for label, obj, plan in _objects(new)}
+    before = {label: (obj, plan) for label, obj, plan in schema_objects(old)}
+    after = {label: (obj, plan) for label, obj, plan in schema_objects(new)}
     for label in before.keys() - after.keys():
         changes.append(Change("object_removed", label, label, None, True,
                               f"Consumers reading '{label}' lose it: the contract no longer has this schema object."))
@@ -346,31 +77,31 @@ def diff_contracts(old: Any, new: Any) -> ContractDiff:
                                   "A new schema object: nothing that exists changes, so no reader or producer breaks."))
         else:
             changes += _object_changes(label, *before[label], obj, plan)
-    changes += _sla_changes(_slas(old), _slas(new))
+    changes += _sla_changes(contract_slas(old), contract_slas(new))
     changes.sort(key=lambda c: (not c.breaking, c.where, c.kind, c.before or "", c.after or ""))
     return ContractDiff(tuple(changes))
 
 
 def _object_changes(label: str, old: Any, old_plan: Any, new: Any, new_plan: Any) -> list[Change]:
     changes = _renamed(label, old, new)
-    old_columns, new_columns = dict(_columns(old.properties)), dict(_columns(new.properties))
+    old_columns, new_columns = dict(columns_by_path(old.properties)), dict(columns_by_path(new.properties))
     removed = [path for path in old_columns if path not in new_columns]
     added = [path for path in new_columns if path not in old_columns]
     for path in removed:
         if not _under(path, removed):
-            changes.append(Change("column_removed", f"{label}.{path}", _type_text(old_columns[path]), None, True,
+            changes.append(Change("column_removed", f"{label}.{path}", type_text(old_columns[path]), None, True,
                                   f"Consumers reading '{path}' break: the column is no longer in the contract."))
     for path in added:
         prop = new_columns[path]
         if _under(path, added):
             continue
-        if _required(prop):
+        if is_required(prop):
             why = (f"A required column breaks producers: rows without a value in '{path}' now fail the contract; "
                    "readers are not affected.")
         else:
             why = "An optional column: readers can ignore it and producers may leave it out, so nothing breaks."
-        after = ", ".join(text for text in (_type_text(prop), "required" * _required(prop)) if text)
-        changes.append(Change("column_added", f"{label}.{path}", None, after, _required(prop), why))
+        after = ", ".join(text for text in (type_text(prop), "required" * is_required(prop)) if text)
+        changes.append(Change("column_added", f"{label}.{path}", None, after, is_required(prop), why))
     for path in old_columns.keys() & new_columns.keys():
         changes += _column_changes(f"{label}.{path}", old_columns[path], new_columns[path])
     return changes + _rule_changes(label, old_plan, new_plan, {*removed, *added})
@@ -392,7 +123,7 @@ def _under(path: str, paths: list[str]) -> bool:
 def _column_changes(where: str, old: Any, new: Any) -> list[Change]:
     changes = _renamed(where, old, new)
     kind = _type_change(old, new)
-    before, after = _type_text(old), _type_text(new)
+    before, after = type_text(old), type_text(new)
     if kind == "type_widened":
         changes.append(Change(kind, where, before, after, False,
                               f"{after} is wider than {before}: readers still get every value and producers' "
@@ -405,11 +136,11 @@ def _column_changes(where: str, old: Any, new: Any) -> list[Change]:
         changes.append(Change(kind, where, before, after, True,
                               f"{after} holds other values than {before}: consumers' code written for {before} "
                               "breaks and producers must change what they write."))
-    if _required(old) != _required(new):
+    if is_required(old) != is_required(new):
         column = where.split(".", 1)[-1]
         changes.append(Change("became_required", where, "optional", "required", True,
                               f"Rows with a null '{column}' now fail: producers that leave it empty break.")
-                       if _required(new) else
+                       if is_required(new) else
                        Change("became_optional", where, "required", "optional", False,
                               "Nulls are now allowed: every row that passed still passes, so nothing breaks "
                               "(readers should expect nulls)."))
@@ -440,7 +171,7 @@ def _node(prop: Any) -> Any:
 def _type_change(old: Any, new: Any) -> str | None:
     """``type_widened``, ``type_narrowed``, ``type_changed``, or None when both read as the same type
     (aliases such as ``integer`` and ``int``; a length or range a type declares is compared as a rule)."""
-    if _type_text(old).lower() == _type_text(new).lower():
+    if type_text(old).lower() == type_text(new).lower():
         return None
     before, after = _node(old), _node(new)
     if before is None or after is None:
@@ -504,12 +235,12 @@ def _rule_changes(label: str, old_plan: Any, new_plan: Any, gone: set[str]) -> l
     (old_rules, old_unsupported), (new_rules, new_unsupported) = old_plan, new_plan
     before = {e.key: e for e in old_rules if kept(e)}
     after = {e.key: e for e in new_rules if kept(e)}
-    changes = [Change("rule_removed", where(e), _tagged(e), None, False,
+    changes = [Change("rule_removed", where(e), tagged_rule_phrase(e), None, False,
                       "One check fewer: every batch that passed still passes.")
                for key, e in before.items() if key not in after]
     for key, e in after.items():
         if key not in before:
-            changes.append(Change("rule_added", where(e), None, _tagged(e), e.severity != "info",
+            changes.append(Change("rule_added", where(e), None, tagged_rule_phrase(e), e.severity != "info",
                                   f"Data that passed before may now {_FAILS[e.severity]}."))
         else:
             changes += _rule_change(where(e), before[key], e)
@@ -532,11 +263,11 @@ def _rule_change(where: str, old: Expectation, new: Expectation) -> list[Change]
     changes = []
     direction = _rule_direction(old, new)
     if direction == "loosened":
-        changes.append(Change("rule_loosened", where, _phrase(old), _phrase(new), False,
+        changes.append(Change("rule_loosened", where, rule_phrase(old), rule_phrase(new), False,
                               "The rule allows more than before: every batch that passed still passes."))
     elif direction is not None:
         why = ("The rule allows less than before" if direction == "tightened" else "The rule checks something else")
-        changes.append(Change(f"rule_{direction}", where, _phrase(old), _phrase(new), new.severity != "info",
+        changes.append(Change(f"rule_{direction}", where, rule_phrase(old), rule_phrase(new), new.severity != "info",
                               f"{why}: data that passed may now {_FAILS[new.severity]}."))
     raised = SEVERITIES.index(new.severity) - SEVERITIES.index(old.severity)
     if raised:
@@ -558,18 +289,6 @@ def _severity_change(where: str, old: str, new: str) -> Change:
                   f"A failure now {_OUTCOME[new][0]} (before, it {_OUTCOME[old][1]}): whatever passed still passes.")
 
 
-def _limits(e: Expectation) -> dict[str, Any]:
-    """The values a rule allows, as ``mustBe*`` operators (empty for rules without a limit)."""
-    if e.threshold is not None:
-        return dict(e.threshold)
-    if e.rule in _ROW_OPS:
-        op = _ROW_OPS[e.rule]
-        return {op: [e.params["low"], e.params["high"]] if op.endswith("Between") else e.params["value"]}
-    if e.rule in _SIZE_OPS:
-        return {_SIZE_OPS[e.rule]: e.params["value"]}
-    return {}
-
-
 def _rule_direction(old: Expectation, new: Expectation) -> str | None:
     """``tightened``, ``loosened``, ``changed``, or None when the rule allows the same values."""
     if old.unit != new.unit:
@@ -581,7 +300,7 @@ def _rule_direction(old: Expectation, new: Expectation) -> str | None:
         if old.rule == "not_enum":
             a, b = b, a
         return "tightened" if b < a else "loosened" if a < b else "changed"
-    limited = old.threshold is not None or old.rule in _ROW_OPS or old.rule in _SIZE_OPS
+    limited = old.threshold is not None or old.rule in ROW_OPS or old.rule in SIZE_OPS
     # a threshold rule's params say what it measures; a volume change's factor is its threshold
     extra = [{k: v for k, v in e.params.items() if k != "factor"} if old.threshold is not None or not limited else {}
              for e in (old, new)]
@@ -589,7 +308,7 @@ def _rule_direction(old: Expectation, new: Expectation) -> str | None:
         return _horizon_direction(old.params["horizon"], new.params["horizon"])
     if extra[0] != extra[1]:
         return "changed"
-    return _direction(_limits(old), _limits(new)) if limited else None
+    return _direction(rule_limits(old), rule_limits(new)) if limited else None
 
 
 def _horizon_direction(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -656,7 +375,11 @@ def _within(inner: tuple[Any, Any, Any], outer: tuple[Any, Any, Any]) -> bool:
 
 # -------------------------------------------------------------------------------------------- SLA changes
 
-def _sla_changes(old: Mapping[str, _Sla], new: Mapping[str, _Sla]) -> list[Change]:
+#: service levels by the direction that makes them stricter for the producer
+_STRICTER_WHEN = {"frequency": "lower", "latency": "lower", "retention": "higher"}
+
+
+def _sla_changes(old: Mapping[str, Sla], new: Mapping[str, Sla]) -> list[Change]:
     changes = [Change("sla_removed", where, sla.text, None, False,
                       "The producer no longer promises this: nothing that was delivered fails, but consumers can no "
                       "longer rely on it.") for where, sla in old.items() if where not in new]
