@@ -33,6 +33,16 @@ class DatasetRef:
     #: only the options that identify the dataset (Kafka servers and topics), never credentials
     options: Mapping[str, str] = attrs.field(factory=dict)
 
+    @property
+    def label(self) -> str:
+        """How a person (and a dataset id) names it: its table, else its path without ``file:``, else
+        its format and identifying options (``kafka:subscribe=orders``)."""
+        if self.table:
+            return self.table
+        if self.path:
+            return self.path.removeprefix("file://").removeprefix("file:")
+        return ":".join([self.format, *(f"{k}={v}" for k, v in sorted(self.options.items()))])
+
 
 @attrs.frozen
 class WriteRun:

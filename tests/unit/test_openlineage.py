@@ -113,3 +113,14 @@ def test_configured_without_openlineage_python_the_warning_names_the_extra(tmp_p
                           check=True)
     assert done.stdout.split() == ["None"]
     assert "pip install 'dc43[openlineage]'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("ref", "label"), [
+    (DatasetRef("parquet", path="file:/data/orders"), "/data/orders"),
+    (DatasetRef("parquet", path="file:///data/orders"), "/data/orders"),
+    (DatasetRef("delta", table="sales.orders"), "sales.orders"),
+    (DatasetRef("kafka", options={"subscribe": "orders", "kafka.bootstrap.servers": "b:9092"}),
+     "kafka:kafka.bootstrap.servers=b:9092:subscribe=orders"),
+])
+def test_an_input_dataset_is_labelled_as_dc43_names_datasets(ref: DatasetRef, label: str) -> None:
+    assert ref.label == label

@@ -42,6 +42,7 @@ from dc43.spark.links import apply_verdict, verdict_summary
 from dc43.spark.metrics import compile_plan
 from dc43.spark.observation import ObservationRequest
 from dc43.spark.schema import aligned_map, check_schema, column_types, row_checks
+from dc43.spark.sources import input_datasets
 from dc43.spark.types import schema_to_dict
 from dc43.spark.volume_history import VolumeHistory
 
@@ -205,7 +206,9 @@ def write_stream_with_contract(
     steps.check_sql_rules(session, contract, spec.plan, df.schema)
     steps.check_portable(session, side, adapter, target, rejection)
     steps.judge_schema(dq.get(), contract, result)
-    steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context)
+    inputs = input_datasets(df)
+    steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context,
+                         inputs)
     steps.enforce_schema(result, enforce, contract, target)
     steps.register_port(data_product_service, "output", data_product_output, contract, result)
 
@@ -217,7 +220,7 @@ def write_stream_with_contract(
     steps.prepare(session, adapter, target)
     if rejection:
         steps.prepare(session, *rejection)
-    caller.runs = runs = steps.run_listeners(df, target=target, contract=contract, streaming=True,
+    caller.runs = runs = steps.run_listeners(df, inputs, target=target, contract=contract, streaming=True,
                                              expectations=spec.plan.expectations, rejection=rejection,
                                              context=pipeline_context, result=result,
                                              own=[(name, own) for name, own in (("freshness", freshness),
@@ -387,8 +390,9 @@ def write_with_contract(
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = steps.service("governance", governance_service)
     dq = steps.service("data_quality", data_quality_service)
-    steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context)
-    runs = steps.run_listeners(df, target=target, contract=contract, streaming=False,
+    inputs = input_datasets(df)
+    steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context, inputs)
+    runs = steps.run_listeners(df, inputs, target=target, contract=contract, streaming=False,
                                expectations=steps.expectations_of(dq, contract), rejection=rejection,
                                context=pipeline_context, result=result)
     if runs:

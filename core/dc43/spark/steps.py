@@ -167,14 +167,18 @@ def record(governance: Any, item: Any, result: ValidationResult) -> None:
 
 
 def observe_schema(governance: Any, contract: Any, target: DatasetTarget, version: str,
-                    operation: str, result: ValidationResult, context: Mapping[str, Any] | None) -> None:
+                    operation: str, result: ValidationResult, context: Mapping[str, Any] | None,
+                    inputs: Sequence[DatasetRef] = ()) -> None:
+    """Record the schema a read or write saw; a write's ``inputs`` (the datasets its DataFrame reads)
+    go with its location, for lineage."""
     if governance is None:
         return
+    location = {**target.describe(), **({"inputs": [ref.label for ref in inputs]} if inputs else {})}
     record(governance, SchemaObservation(
         dataset_id=target.dataset_id, dataset_version=version, contract_id=contract.id,
         contract_version=contract.version, operation=operation, schema=result.schema,
         status=result.status, pipeline_context=redact(dict(context or {})), recorded_at=utc_timestamp(),
-        location=target.describe(), warnings=tuple(result.warnings),
+        location=location, warnings=tuple(result.warnings),
     ), result)
 
 
@@ -412,7 +416,7 @@ def expectations_of(dq: Any, contract: Any) -> list[Expectation]:
     return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
 
 
-def run_listeners(df: DataFrame, *, target: DatasetTarget, contract: Any, streaming: bool,
+def run_listeners(df: DataFrame, inputs: Sequence[DatasetRef], *, target: DatasetTarget, contract: Any, streaming: bool,
                   expectations: Any, rejection: Any, context: Mapping[str, Any] | None,
                   result: ValidationResult, own: Sequence[tuple[str, Any]] = ()) -> RunListeners | None:
     """The installed run listeners with something to do for this write, and the write's ``own``
@@ -420,13 +424,12 @@ def run_listeners(df: DataFrame, *, target: DatasetTarget, contract: Any, stream
     active = [*active_listeners(get_plugin_manager()), *own]
     if not active:
         return None
-    from dc43.spark.sources import input_datasets
 
     def report(key: str, value: Any) -> None:
         result.details[key] = value
 
     run = WriteRun(
-        dataset_id=target.dataset_id, output=_dataset_ref(target), inputs=input_datasets(df), contract=contract,
+        dataset_id=target.dataset_id, output=_dataset_ref(target), inputs=tuple(inputs), contract=contract,
         streaming=streaming, job=job_name(target.dataset_id, target.options, context),
         expectations=tuple(expectations), rejection=_dataset_ref(rejection[1]) if rejection else None,
         pipeline_context=redact(dict(context or {})), spark=df.sparkSession, report=report)
