@@ -238,6 +238,13 @@ def bench_service(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_ui(session: nox.Session) -> None:
+    """The service's pages with 10,000 batches of history, on SQLite and PostgreSQL (prints only)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/ui_pages.py", *session.posargs)
+
+
+@nox.session
 def soak(session: nox.Session) -> None:
     """A 1,000-batch run per writer: memory, result size, lag, governance size (prints, asserts nothing)."""
     session.install("-e", ".[test]")

@@ -48,3 +48,11 @@ def service(database_url: str, tmp_path: Path) -> Iterator[ServeProcess]:
         yield process
     finally:
         process.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Keep each phase's report on its test (``item.rep_call``): browser fixtures take screenshots on failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

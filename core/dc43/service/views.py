@@ -76,6 +76,7 @@ class DatasetPage:
     observations: tuple[SchemaObservation, ...]
     queries: tuple[QueryFed, ...]
     versions: tuple[dict[str, Any], ...]
+    inputs: tuple[tuple[str, bool], ...]  # what its newest write read (lineage), and whether dc43 keeps it
 
 
 @attrs.frozen
@@ -181,7 +182,8 @@ class Views:
                 status=status, total=total, window=tuple(window), table=tuple(table), rule=rule,
                 rules=tuple(self._rules(c, dataset_id, window)), stale=tuple(self._stale(c, dataset_id)),
                 alerts=tuple(self._alerts(c, dataset_id)), observations=tuple(self._observations(c, dataset_id)),
-                queries=tuple(self._queries(c, dataset_id)), versions=tuple(self._versions(c, dataset_id)))
+                queries=tuple(self._queries(c, dataset_id)), versions=tuple(self._versions(c, dataset_id)),
+                inputs=tuple(self._inputs(c, dataset_id)))
         return page
 
     def _rules(self, c: sa.Connection, dataset_id: str, window: Sequence[BatchVerdict]) -> list[RuleSummary]:
@@ -225,6 +227,17 @@ class Views:
         rows = self._rows(c, sa.select(f.batch_id, f.recorded_at).where(f.dataset_id == dataset_id, f.rule_key == key)
                           .order_by(order(f.recorded_at), order(f.batch_id)).limit(1))
         return RuleFailure(rows[0]["batch_id"], rows[0]["recorded_at"]) if rows else None
+
+    def _inputs(self, c: sa.Connection, dataset_id: str) -> list[tuple[str, bool]]:
+        """The datasets the newest write of ``dataset_id`` read, as its observation names them."""
+        o = t.observations.c
+        rows = self._rows(c, sa.select(o.location_json).where(
+            o.dataset_id == dataset_id, o.operation.in_(("write", "write_stream")), o.location_json.like('%"inputs"%'))
+            .order_by(o.id.desc()).limit(1))
+        inputs = json.loads(rows[0]["location_json"]).get("inputs", []) if rows else []
+        known = {r["dataset_id"] for r in self._rows(c, sa.select(t.datasets.c.dataset_id)
+                                                     .where(t.datasets.c.dataset_id.in_(inputs)))} if inputs else set()
+        return [(name, name in known) for name in inputs]
 
     def _stale(self, c: sa.Connection, dataset_id: str) -> list[dict[str, Any]]:
         s = t.stale_periods.c

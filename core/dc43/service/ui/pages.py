@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from dc43 import errors
-from dc43.contracts.diff import contract_outline, diff_contracts
+from dc43.contracts.diff import diff_contracts
+from dc43.contracts.outline import contract_outline
 from dc43.report import ASSETS
 from dc43.service.access import COOKIE, SESSION_SECONDS, VIEWER_TOKEN_ENV, WRITER, Access
 from dc43.service.state import ServicesDep
