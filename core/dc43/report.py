@@ -154,9 +154,9 @@ def _rules_html(rules: list[RuleSummary], shown: int) -> str:
              f"{r.window_rows:,}" if r.counts_rows else "", f"{r.window_failed:,}",
              _failure(r.first_failed), _failure(r.last_failed)] for r in rules)
     plotted = f"{shown:,} batch{'' if shown == 1 else 'es'}"
-    return (f'<p class="meta">Rows broken and failing batches count the {plotted} plotted above; first and '
-            "last failed look at every batch recorded.</p>"
-            + _table(["rule", "column", "severity", "newest batch", "rows broken", "failing batches",
+    return (f'<p class="meta">Rows broken and failures (the batches that failed a rule) count the {plotted} '
+            "plotted above; first and last failed look at every batch recorded.</p>"
+            + _table(["rule", "column", "severity", "newest batch", "rows broken", "failures",
                       "first failed", "last failed"], rows, numeric={4, 5}))
 
 
