@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: how long ``stop()`` lets the micro-batch in flight finish
 STOP_WAIT_S = 30.0
+#: how long ``stop()`` waits for the write's event listeners to be removed once all its queries stopped
+RELEASE_WAIT_S = 5.0
 
 
 class StreamContractViolationError(ContractViolationError, StreamingQueryException):
@@ -144,6 +146,7 @@ class EnforcedQuery:
         self._caller.sync()
         self._caller.resolve_commits()
         self._caller.end_run()
+        self._caller.release(RELEASE_WAIT_S)
 
     def _wait(self, wait: Callable[[], Any]) -> Any:
         try:

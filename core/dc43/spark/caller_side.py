@@ -289,6 +289,16 @@ class CallerSide:
             events.watch(queries)
         return [EnforcedQuery(query, self) for query in queries]
 
+    def release(self, timeout: float) -> None:
+        """Once every query of the write stopped, wait (up to ``timeout`` s) until its event listeners
+        are removed: a script ending right after ``stop()`` would leave that to the interpreter's
+        shutdown, which Spark Connect's client answers with warnings on stderr."""
+        if not self.listeners or any(q.isActive for q in self._queries):
+            return
+        deadline = time.monotonic() + timeout
+        for events in self.listeners:
+            events.removed.wait(max(0.0, deadline - time.monotonic()))
+
     def tell_end(self, queries: Sequence[Any]) -> None:
         """Tell the run listeners when ``queries`` have all ended, even if nobody waits on them (from
         a thread of its own); waiting on a query that ended tells them at once (:meth:`end_run`)."""
