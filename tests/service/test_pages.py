@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from dc43.contracts.loading import contract_from_dict
 from dc43.governance import BatchVerdict, SchemaObservation
-from dc43_http.clients import RemoteGovernanceServiceClient
+from dc43.products.models import Port
+from dc43_http.clients import RemoteContractServiceClient, RemoteDataProductServiceClient, RemoteGovernanceServiceClient
 
 from tests.service_process import ServeProcess
 
@@ -26,6 +28,8 @@ NOT_NULL = {"key": "not_null:amount", "rule": "not_null", "column": "amount", "s
 RANGE = {"key": "range:qty", "rule": "mustBeBetween", "column": "qty", "severity": "warning",
          "metric": "violations.range:qty"}
 ROWS = {"key": "row_count:min", "rule": "rowCount", "column": None, "severity": "error", "metric": "metrics.row_count"}
+ORDERS = {"apiVersion": "3.0.2", "kind": "DataContract", "id": "sales.orders", "version": "1.0.0", "status": "active",
+          "schema": [{"name": "orders", "properties": [{"name": "order_id", "physicalType": "bigint", "required": True}]}]}
 #: batch id -> rows broken of (not_null, range); the row count rule always passes
 BROKEN = {0: (0, 0), 1: (2, 0), 2: (0, 0), 3: (5, 1), 4: (0, 0), 5: (0, 3)}
 
@@ -213,3 +217,28 @@ def test_the_stamp_changes_when_a_batch_is_recorded(viewed: ServeProcess) -> Non
     fragment = get(viewed, "/datasets/sales.orders?fragment=1")
     assert fragment.headers["X-Dc43-Stamp"] != before and "<html" not in fragment.text
     assert [r[0] for r in tables(fragment.text)["batches"][1:3]] == ["6", "5"]
+
+
+def test_a_data_product_lists_its_ports_their_contracts_and_the_datasets_under_them(viewed: ServeProcess) -> None:
+    products = RemoteDataProductServiceClient(base_url=viewed.url, token=viewed.token)
+    products.register_port("sales", "input", Port("raw", "raw.orders", "2.0.0"))
+    products.register_port("sales", "output", Port("orders", "sales.orders", "1.0.0"))
+    listed = tables(get(viewed, "/products").text)[""]
+    assert listed[1] == ["sales", "0.2.0", "draft", "raw", "orders"]
+    ports = tables(get(viewed, "/products/sales").text)["ports"]
+    assert ports[1:] == [["raw", "input", "raw.orders 2.0.0", "", "none recorded"],
+                         ["orders", "output", "sales.orders 1.0.0", "", "sales.orders warn"]]
+    assert 'href="/datasets/sales.orders"' in get(viewed, "/products/sales").text
+    missing = get(viewed, "/products/marketing")
+    assert missing.status_code == 404 and 'href="/products/sales"' in missing.text
+
+
+def test_an_unknown_contract_version_is_a_404_listing_the_versions(viewed: ServeProcess) -> None:
+    RemoteContractServiceClient(base_url=viewed.url, token=viewed.token).put(contract_from_dict(ORDERS, "test"))
+    assert get(viewed, "/contracts/sales.orders").status_code == 200
+    for path in ("/contracts/sales.orders?version=9.9.9", "/contracts/sales.orders/diff?from=9.9.9&to=1.0.0"):
+        missing = get(viewed, path)
+        assert missing.status_code == 404 and "no version '9.9.9'" in unescape(missing.text), path
+        assert 'href="/contracts/sales.orders?version=1.0.0"' in missing.text
+    same = get(viewed, "/contracts/sales.orders/diff")  # one version: compared with itself
+    assert same.status_code == 200 and "No change between these versions." in same.text
