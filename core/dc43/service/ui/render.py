@@ -3,7 +3,6 @@ the pages share with ``dc43 report`` (its latency charts, repeated keys and vers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -103,10 +102,6 @@ def version_ranges(versions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     return report.version_runs(versions)
 
 
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
-
-
 GLOBALS = {"dataset_url": dataset_url, "contract_url": contract_url, "diff_url": diff_url, "product_url": product_url,
            "when": when, "number": number, "status_class": status_class, "sparkline": sparkline,
-           "context": context, "schema": schema, "rule_violations": rule_violations, "violations": violations, "as_json": as_json}
+           "context": context, "schema": schema, "rule_violations": rule_violations, "violations": violations}
