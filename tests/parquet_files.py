@@ -10,6 +10,20 @@ from pathlib import Path
 from typing import Any
 
 
+def batch_files(spark: Any, schema: Any, batches: Sequence[Sequence[Sequence[Any]]], folder: Path,
+                first: int = 0) -> str:
+    """One file per intended micro-batch in ``folder`` (``batch-000.parquet``, ...), their times in
+    order, so a stream read with ``maxFilesPerTrigger=1`` takes exactly one per batch; the folder."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, rows in enumerate(batches, start=first):
+        target = folder / f"batch-{index:03d}.parquet"
+        write_parquet(spark, schema, rows, target)
+        os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
+    return str(folder)
+
+
 def write_parquet(spark: Any, schema: Any, rows: Sequence[Sequence[Any]], target: Path) -> None:
     """``rows`` as one parquet file at ``target``, typed by ``schema`` (a DDL string or a
     ``StructType``) as Spark types them: a timestamp without a zone is local time, as in

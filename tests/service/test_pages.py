@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from dc43.alerts import Alert
 from dc43.contracts.loading import contract_from_dict
 from dc43.governance import BatchVerdict, SchemaObservation
 from dc43.products.models import Port
@@ -72,7 +73,7 @@ class Tables(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None and self._table is not None:
-            self._table[-1].append(" ".join("".join(self._cell).split()))
+            self._table[-1].append(" ".join(" ".join(self._cell).split()))
             self._cell = None
         elif tag == "table":
             self._table = None
@@ -242,3 +243,21 @@ def test_an_unknown_contract_version_is_a_404_listing_the_versions(viewed: Serve
         assert 'href="/contracts/sales.orders?version=1.0.0"' in missing.text
     same = get(viewed, "/contracts/sales.orders/diff")  # one version: compared with itself
     assert same.status_code == 200 and "No change between these versions." in same.text
+
+
+def test_alerts_stale_periods_and_the_queries_that_wrote_a_dataset_are_listed(viewed: ServeProcess) -> None:
+    governance = RemoteGovernanceServiceClient(base_url=viewed.url, token=viewed.token)
+    alert = Alert(dataset_id="sales.orders", contract="sales.orders@1.0.0", previous="ok", status="warn", batch_id=5,
+                  dataset_version="5", reason="range:qty: 3 row(s) violate", at=stamp(6), folded=2)
+    governance.record_alert(alert.to_dict(), {"webhook": False, "log": True})
+    period = governance.record_stale({"dataset_id": "sales.orders", "since": stamp(8), "detected_at": stamp(20),
+                                      "last_batch_id": 5, "frequency_s": 10.0})
+    page = tables(get(viewed, "/datasets/sales.orders").text)
+    assert page["alerts"][1] == ["2026-12-01 08:00:06", "ok → warn", "5", "range:qty: 3 row(s) violate (2 more folded in)",
+                                 "webhook: failed, log: sent"]
+    assert page["stale"][1] == ["2026-12-01 08:00:08", "still stale", "2026-12-01 08:00:20", "5", "10 s"]
+    assert page["queries"][1] == ["q-1", "6", "2026-12-01 08:00:00", "2026-12-01 08:00:05", "5"]
+    overview = tables(get(viewed, "/").text)["datasets"]
+    assert overview[1][:2] == ["stale", "sales.orders stale since 2026-12-01 08:00:08"]
+    governance.end_stale(period, stamp(30))
+    assert tables(get(viewed, "/").text)["datasets"][1][:2] == ["warn", "sales.orders"]

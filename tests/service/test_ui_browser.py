@@ -24,7 +24,7 @@ from dc43_http.clients import (
 from dc43_integrations.spark.io import StaticDatasetLocator, read_stream_with_contract, write_stream_with_contract
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from tests.parquet_files import write_parquet
+from tests.parquet_files import batch_files
 from tests.service_process import ServeProcess
 from tests.spark.orders import BATCHES, SCHEMA
 
@@ -80,16 +80,6 @@ def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
             launched.close()
 
 
-def files(spark: Any, folder: Path, batches: list[list[tuple]], first: int = 0) -> str:
-    """One parquet file per micro-batch (streamed with ``maxFilesPerTrigger=1``), oldest first."""
-    folder.mkdir(exist_ok=True)
-    for index, rows in enumerate(batches, start=first):
-        target = folder / f"batch-{index:03d}.parquet"
-        write_parquet(spark, SCHEMA, rows, target)
-        os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
-    return str(folder)
-
-
 def drain(queries: list[Any]) -> None:
     for query in queries:
         query.processAllAvailable()
@@ -115,7 +105,7 @@ def test_the_pages_show_a_live_stream_its_broken_rules_and_its_contract(
     services = {"contract_service": contracts,
                 "data_quality_service": RemoteDataQualityServiceClient(base_url=service.url, token=service.token),
                 "governance_service": RemoteGovernanceServiceClient(base_url=service.url, token=service.token)}
-    source = files(spark, tmp_path / "source", BATCHES[:3])
+    source = batch_files(spark, SCHEMA, BATCHES[:3], tmp_path / "source")
     df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", expected_contract_version="==1.0.0",
                                       format="parquet", path=source, options={"maxFilesPerTrigger": "1"}, **services)
     result = write_stream_with_contract(
@@ -163,7 +153,7 @@ def test_the_pages_show_a_live_stream_its_broken_rules_and_its_contract(
         shoot(page, "rule")
 
         page.evaluate("window.__not_reloaded = true")
-        files(spark, tmp_path / "source", [LATE_BATCH], first=3)
+        batch_files(spark, SCHEMA, [LATE_BATCH], tmp_path / "source", first=3)
         drain(queries)
         recorded = time.monotonic()
         page.wait_for_selector('table.batches tr[data-batch-id="3"]', timeout=LIVE_WITHIN_MS)

@@ -34,18 +34,10 @@ def parquet_batches(spark: Any, tmp_path: Any) -> Callable[..., str]:
 
     Stream it with ``maxFilesPerTrigger=1`` so each file is exactly one micro-batch.
     """
-    import os
-
-    from tests.parquet_files import write_parquet
+    from tests.parquet_files import batch_files
 
     def write(schema: Any, batches: list[list[tuple]], name: str = "source", first: int = 0) -> str:
-        source = tmp_path / name
-        source.mkdir(exist_ok=True)
-        for index, rows in enumerate(batches, start=first):
-            target = source / f"batch-{index:03d}.parquet"
-            write_parquet(spark, schema, rows, target)
-            os.utime(target, (1_700_000_000 + index, 1_700_000_000 + index))
-        return str(source)
+        return batch_files(spark, schema, batches, tmp_path / name, first)
 
     return write
 
