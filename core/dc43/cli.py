@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     verdicts.set_defaults(run=_verdicts)
     url_help = ("database URL: postgresql+psycopg://USER@HOST:PORT/DB or sqlite:///PATH (default: $DC43_DATABASE_URL, "
                 "else .dc43/service.db)")
-    serve = commands.add_parser("serve", help="run the contract, data-quality and governance services over HTTP")
+    serve = commands.add_parser("serve", help="run the contract, data-quality and governance services over HTTP, "
+                                              "with the web UI at / (tokens: DC43_SERVICE_TOKEN, DC43_VIEWER_TOKEN)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_positive, default=8143, help="port to listen on (default 8143)")
     serve.add_argument("--database-url", help=url_help)
