@@ -33,6 +33,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 LIVE_WITHIN_MS = 5000
 # BATCHES under this contract: batch 0 clean (ok), batch 1 two negative amounts (warn), batch 2 one
 # unknown currency (warn); then, while the page is open, batch 3 one negative amount (warn).
+#: the source's folder: its path, shown unbroken as the write's lineage input, must not widen a phone's page
+LONG_FOLDER = "raw-orders-landing-zone-" + "x" * 60
 LATE_BATCH = [(8, "hal", -3.0, "EUR"), (9, "ida", 2.0, "USD")]
 
 
@@ -105,7 +107,7 @@ def test_the_pages_show_a_live_stream_its_broken_rules_and_its_contract(
     services = {"contract_service": contracts,
                 "data_quality_service": RemoteDataQualityServiceClient(base_url=service.url, token=service.token),
                 "governance_service": RemoteGovernanceServiceClient(base_url=service.url, token=service.token)}
-    source = batch_files(spark, SCHEMA, BATCHES[:3], tmp_path / "source")
+    source = batch_files(spark, SCHEMA, BATCHES[:3], tmp_path / LONG_FOLDER)
     df, _ = read_stream_with_contract(spark=spark, contract_id="sales.orders", expected_contract_version="==1.0.0",
                                       format="parquet", path=source, options={"maxFilesPerTrigger": "1"}, **services)
     result = write_stream_with_contract(
@@ -153,7 +155,7 @@ def test_the_pages_show_a_live_stream_its_broken_rules_and_its_contract(
         shoot(page, "rule")
 
         page.evaluate("window.__not_reloaded = true")
-        batch_files(spark, SCHEMA, [LATE_BATCH], tmp_path / "source", first=3)
+        batch_files(spark, SCHEMA, [LATE_BATCH], tmp_path / LONG_FOLDER, first=3)
         drain(queries)
         recorded = time.monotonic()
         page.wait_for_selector('table.batches tr[data-batch-id="3"]', timeout=LIVE_WITHIN_MS)
@@ -177,7 +179,10 @@ def test_the_pages_show_a_live_stream_its_broken_rules_and_its_contract(
         phone.set_viewport_size({"width": 390, "height": 844})
         for path in ("/", f"/datasets/{dataset_id}", "/contracts/sales.orders"):
             phone.goto(service.url + path)
-            assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} is wider than a phone"
+            wider = phone.evaluate("""() => [...document.querySelectorAll('main *')]
+                .filter((e) => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth)
+                .map((e) => e.tagName + '.' + e.className)""")
+            assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} is wider: {wider}"
         shoot(phone, "phone")
     finally:
         for query in queries:
