@@ -7,6 +7,7 @@ hold every ``streaming_queries`` handle the helper started.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -206,7 +207,7 @@ def write_stream_with_contract(
     steps.check_sql_rules(session, contract, spec.plan, df.schema)
     steps.check_portable(session, side, adapter, target, rejection)
     steps.judge_schema(dq.get(), contract, result)
-    inputs = input_datasets(df)
+    inputs = input_datasets(df)  # once per query start: the lineage its observation keeps
     steps.observe_schema(governance.get(), contract, target, version, "write_stream", result, pipeline_context,
                          inputs)
     steps.enforce_schema(result, enforce, contract, target)
@@ -220,7 +221,7 @@ def write_stream_with_contract(
     steps.prepare(session, adapter, target)
     if rejection:
         steps.prepare(session, *rejection)
-    caller.runs = runs = steps.run_listeners(df, inputs, target=target, contract=contract, streaming=True,
+    caller.runs = runs = steps.run_listeners(df, lambda: inputs, target=target, contract=contract, streaming=True,
                                              expectations=spec.plan.expectations, rejection=rejection,
                                              context=pipeline_context, result=result,
                                              own=[(name, own) for name, own in (("freshness", freshness),
@@ -390,11 +391,14 @@ def write_with_contract(
     result = steps.base_result(contract, target, report, schema_to_dict(df.schema), version)
     governance = steps.service("governance", governance_service)
     dq = steps.service("data_quality", data_quality_service)
-    inputs = input_datasets(df)
-    steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context, inputs)
-    runs = steps.run_listeners(df, inputs, target=target, contract=contract, streaming=False,
+    # a batch write may run once per micro-batch of a caller's own foreachBatch: its plan is read for
+    # lineage only when a run listener reads it anyway
+    lineage = functools.cache(lambda: input_datasets(df))
+    runs = steps.run_listeners(df, lineage, target=target, contract=contract, streaming=False,
                                expectations=steps.expectations_of(dq, contract), rejection=rejection,
                                context=pipeline_context, result=result)
+    steps.observe_schema(governance, contract, target, version, "write", result, pipeline_context,
+                         lineage() if runs else ())
     if runs:
         runs.started()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -416,11 +416,11 @@ def expectations_of(dq: Any, contract: Any) -> list[Expectation]:
     return [Expectation.coerce(e) for e in dq.describe_expectations(contract=contract) or []]
 
 
-def run_listeners(df: DataFrame, inputs: Sequence[DatasetRef], *, target: DatasetTarget, contract: Any, streaming: bool,
-                  expectations: Any, rejection: Any, context: Mapping[str, Any] | None,
+def run_listeners(df: DataFrame, inputs: Callable[[], Sequence[DatasetRef]], *, target: DatasetTarget,
+                  contract: Any, streaming: bool, expectations: Any, rejection: Any, context: Mapping[str, Any] | None,
                   result: ValidationResult, own: Sequence[tuple[str, Any]] = ()) -> RunListeners | None:
     """The installed run listeners with something to do for this write, and the write's ``own``
-    (its alerts); ``None`` when there is none."""
+    (its alerts); ``None`` when there is none. ``inputs`` is called only when there is one."""
     active = [*active_listeners(get_plugin_manager()), *own]
     if not active:
         return None
@@ -429,7 +429,7 @@ def run_listeners(df: DataFrame, inputs: Sequence[DatasetRef], *, target: Datase
         result.details[key] = value
 
     run = WriteRun(
-        dataset_id=target.dataset_id, output=_dataset_ref(target), inputs=tuple(inputs), contract=contract,
+        dataset_id=target.dataset_id, output=_dataset_ref(target), inputs=tuple(inputs()), contract=contract,
         streaming=streaming, job=job_name(target.dataset_id, target.options, context),
         expectations=tuple(expectations), rejection=_dataset_ref(rejection[1]) if rejection else None,
         pipeline_context=redact(dict(context or {})), spark=df.sparkSession, report=report)
